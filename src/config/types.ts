@@ -1,0 +1,96 @@
+// The validated, frozen configuration every other module reads. Built only by
+// src/config/load.ts; nothing else reads config files or process.env.
+
+/** Where a setting was written, for diagnostics that name file:line:col. */
+export interface SourcePosition {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/** One problem found while loading a config; `severity` warning never stops a load. */
+export interface ConfigDiagnostic extends SourcePosition {
+  readonly severity: 'error' | 'warning';
+  /** Stable code, e.g. ERR_CONFIG_SYNTAX, ERR_CONFIG_UNKNOWN_OPTION, WARN_CONFIG_IGNORED_STANZA. */
+  readonly code: string;
+  readonly message: string;
+}
+
+/** A reply line from a `code` map, sent verbatim: `550 command failed` -> {550, "command failed"}. */
+export interface MappedReply {
+  readonly code: number;
+  readonly text: string;
+}
+
+/** One `Listen` of an `ESMTP_Listener`, with listener-scope options folded in (Listen wins). */
+export interface ListenerConfig {
+  /** The Listen name as written, e.g. "127.0.0.1:2525", "[::1]:2525", ":25". */
+  readonly label: string;
+  /** undefined means every address (":25"). IPv6 without brackets. */
+  readonly host: string | undefined;
+  readonly port: number;
+  /** Max_Message_Size, bytes; advertised as SIZE. */
+  readonly maxMessageBytes: number;
+  /** Listener_Sessions: concurrent sessions on this Listen. */
+  readonly maxSessions: number;
+  /** Idle_Time, converted to ms. */
+  readonly idleTimeoutMs: number;
+  /** Max_Recipients_Per_Message. */
+  readonly maxRecipientsPerMessage: number;
+  /** Banner_Hostname: the name in the 220 greeting and our Received: line. */
+  readonly bannerHostname: string;
+  /** Greeting_Pause (seconds in the file, ms here): wait before 220; 0 = greet at once. */
+  readonly greetingPauseMs: number;
+  readonly position: SourcePosition;
+}
+
+export type LineEnding = 'lf' | 'crlf';
+
+/** One `pipe_transport "name" { }` stanza. */
+export interface TransportConfig {
+  readonly name: string;
+  /** program_name as written (may hold arguments and ${macros}). */
+  readonly programName: string;
+  /** program_name split into argv (double quotes respected); argv[0] is the program. */
+  readonly argvTemplate: readonly string[];
+  /** null = /dev/null. */
+  readonly outputFile: string | null;
+  readonly errorFile: string | null;
+  /** File creation modes (octal in the file, e.g. 0640). */
+  readonly outputMode: number;
+  readonly errorMode: number;
+  /** Lower-cased domains; a leading "*." is a wildcard for any subdomain. */
+  readonly domains: readonly string[];
+  /** Exit status -> reply line, sent verbatim. */
+  readonly codes: ReadonlyMap<number, MappedReply>;
+  readonly timeoutMs: number;
+  /** Programs of this transport running at once. */
+  readonly concurrency: number;
+  readonly eol: LineEnding;
+  readonly receivedHeader: boolean;
+  readonly returnPathHeader: boolean;
+  readonly deliveredToHeader: boolean;
+  /** Extra environment entries from `env = [ NAME = "value" ]`. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly position: SourcePosition;
+}
+
+/** Worker pool sizing (global options). */
+export interface PoolConfig {
+  /** Pool_Threads: Piscina worker threads. */
+  readonly threads: number;
+  /** Pool_Tasks_Per_Thread: programs one worker thread supervises at once. */
+  readonly tasksPerThread: number;
+  /** Pool_Max_Queue: messages waiting for a program slot, all transports together. */
+  readonly maxQueue: number;
+}
+
+export interface Config {
+  /** Absolute path of the main config file. */
+  readonly file: string;
+  readonly listeners: readonly ListenerConfig[];
+  readonly transports: readonly TransportConfig[];
+  readonly pool: PoolConfig;
+  /** Shutdown_Timeout, ms: how long a SIGTERM drain may take before it forces. */
+  readonly shutdownTimeoutMs: number;
+}
