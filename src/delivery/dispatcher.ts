@@ -1,0 +1,132 @@
+// The one place that joins a received message, its transport and the pool: builds the
+// task, waits for the outcome, maps it to the reply and logs the delivery line.
+// Knows no SMTP wire details and spawns nothing itself.
+
+import type { Logger } from 'pino';
+import type { TransportConfig } from '../config/types.js';
+import type { DeliveryPool } from '../pool/pool.js';
+import type { DeliveryTask } from '../pool/task.js';
+import { expandArguments, programEnvironment, type Envelope } from './envelope.js';
+import { mapOutcomeToReply, type DeliveryOutcome } from './outcome-reply.js';
+import { formatReply, type SmtpReply } from '../smtp/reply.js';
+import { buildTraceHeaders } from './trace-headers.js';
+import type { QueueIdGenerator } from './queue-id.js';
+
+export interface DeliveryRequest {
+  readonly transport: TransportConfig;
+  readonly sessionId: string;
+  readonly sender: string;
+  readonly recipients: readonly string[];
+  readonly clientAddress: string;
+  readonly clientHelo: string;
+  /** RFC 3848 protocol name for the Received: line (ESMTP, SMTP). */
+  readonly protocol: string;
+  /** Banner_Hostname of the receiving listener. */
+  readonly receivedBy: string;
+  /** The wire form of the message in a fresh ArrayBuffer: it is transferred, not copied. */
+  readonly message: ArrayBuffer;
+}
+
+export interface Dispatcher {
+  deliver(request: DeliveryRequest): Promise<SmtpReply>;
+  /** Deliveries started and not yet answered. */
+  readonly inFlight: number;
+}
+
+/** A timed-out run may take the SIGTERM grace on top of its timeout. */
+export const KILL_GRACE_MS = 2000;
+
+export function createDispatcher(options: {
+  pool: DeliveryPool;
+  logger: Logger;
+  nextQueueId: QueueIdGenerator;
+}): Dispatcher {
+  const { pool, logger, nextQueueId } = options;
+  let inFlight = 0;
+
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    async deliver(request) {
+      const { transport } = request;
+      const startedAt = performance.now();
+      const envelope: Envelope = {
+        queueId: nextQueueId(),
+        sender: request.sender,
+        recipients: request.recipients,
+        clientAddress: request.clientAddress,
+        clientHelo: request.clientHelo,
+        size: request.message.byteLength,
+        transport: transport.name,
+      };
+      const task: DeliveryTask = {
+        program: transport.argvTemplate[0] as string,
+        args: expandArguments(transport.argvTemplate, envelope),
+        env: programEnvironment(transport, envelope),
+        header: buildTraceHeaders(transport, {
+          envelope,
+          receivedBy: request.receivedBy,
+          protocol: request.protocol,
+          date: new Date(),
+        }),
+        message: request.message,
+        eol: transport.eol,
+        timeoutMs: transport.timeoutMs,
+        killGraceMs: KILL_GRACE_MS,
+        outputFile: transport.outputFile,
+        outputMode: transport.outputMode,
+        errorFile: transport.errorFile,
+        errorMode: transport.errorMode,
+      };
+      inFlight += 1;
+      let outcome: DeliveryOutcome;
+      try {
+        outcome = await pool.run(transport, task);
+      } finally {
+        inFlight -= 1;
+      }
+      const reply = mapOutcomeToReply(outcome, transport.codes, envelope.queueId, transport.timeoutMs);
+      logDelivery(logger, envelope, request, task, outcome, reply, performance.now() - startedAt);
+      return reply;
+    },
+  };
+}
+
+function logDelivery(
+  logger: Logger,
+  envelope: Envelope,
+  request: DeliveryRequest,
+  task: DeliveryTask,
+  outcome: DeliveryOutcome,
+  reply: SmtpReply,
+  durationMs: number,
+): void {
+  const line = {
+    queueId: envelope.queueId,
+    session: request.sessionId,
+    client: envelope.clientAddress,
+    helo: envelope.clientHelo,
+    sender: envelope.sender,
+    recipients: envelope.recipients,
+    size: envelope.size,
+    transport: envelope.transport,
+    program: task.program,
+    outcome: outcome.kind,
+    pid: 'pid' in outcome ? outcome.pid : null,
+    exitCode: outcome.kind === 'exited' ? outcome.exitCode : null,
+    signal: outcome.kind === 'signaled' || outcome.kind === 'timed-out' ? outcome.signal : null,
+    timedOut: outcome.kind === 'timed-out',
+    stdinError: outcome.kind === 'exited' ? outcome.stdinError : null,
+    error: 'message' in outcome ? outcome.message : null,
+    reply: formatReply(reply),
+    durationMs: Math.round(durationMs * 10) / 10,
+  };
+  if (outcome.kind === 'spawn-failed' || outcome.kind === 'output-failed') {
+    logger.error(line, 'delivery failed: configuration fault');
+  } else if (outcome.kind === 'pool-failed') {
+    logger.error(line, 'delivery failed: worker error');
+  } else {
+    logger.info(line, 'delivery');
+  }
+}

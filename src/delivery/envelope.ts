@@ -1,0 +1,80 @@
+// What one transaction tells the program: argv macros and environment.
+// Pure; the names follow Postfix pipe(8) (macros) and Exim/qmail/local(8) (env).
+
+import type { TransportConfig } from '../config/types.js';
+import { splitAddress } from '../routing/router.js';
+
+export interface Envelope {
+  readonly queueId: string;
+  /** MAIL FROM address, '' for the null sender <>. */
+  readonly sender: string;
+  /** RCPT TO addresses in the order accepted; at least one. */
+  readonly recipients: readonly string[];
+  readonly clientAddress: string;
+  readonly clientHelo: string;
+  /** Message size in bytes as received. */
+  readonly size: number;
+  readonly transport: string;
+}
+
+const PER_RECIPIENT_MACRO = /\$\{(recipient|local|domain)\}/;
+const MACRO = /\$\{([a-z_]+)\}/g;
+
+/** True when argv names one recipient, so a transaction may carry only one. */
+export function usesPerRecipientMacro(argvTemplate: readonly string[]): boolean {
+  return argvTemplate.some((arg) => PER_RECIPIENT_MACRO.test(arg));
+}
+
+function macroValues(envelope: Envelope): Record<string, string> {
+  const first = envelope.recipients[0] ?? '';
+  const { local, domain } = splitAddress(first);
+  return {
+    sender: envelope.sender,
+    recipient: first,
+    local,
+    domain,
+    queue_id: envelope.queueId,
+    client_address: envelope.clientAddress,
+    client_helo: envelope.clientHelo,
+    size: String(envelope.size),
+    transport: envelope.transport,
+  };
+}
+
+/**
+ * Expands argv[1..]. An argument that is exactly `${recipients}` becomes one
+ * argument per recipient; elsewhere a macro is replaced in place. Unknown macros
+ * cannot occur (the config loader rejects them).
+ */
+export function expandArguments(argvTemplate: readonly string[], envelope: Envelope): string[] {
+  const values = macroValues(envelope);
+  const args: string[] = [];
+  for (let i = 1; i < argvTemplate.length; i++) {
+    const arg = argvTemplate[i] as string;
+    if (arg === '${recipients}') args.push(...envelope.recipients);
+    else if (arg.includes('${')) args.push(arg.replace(MACRO, (whole, name: string) => values[name] ?? whole));
+    else args.push(arg);
+  }
+  return args;
+}
+
+const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/** The program's whole environment: nothing of the daemon's own is inherited. */
+export function programEnvironment(transport: TransportConfig, envelope: Envelope): Record<string, string> {
+  const values = macroValues(envelope);
+  return {
+    PATH: DEFAULT_PATH,
+    ...transport.env,
+    SENDER: values.sender as string,
+    RECIPIENT: values.recipient as string,
+    RECIPIENTS: envelope.recipients.join('\n'),
+    DOMAIN: values.domain as string,
+    LOCAL: values.local as string,
+    QUEUE_ID: envelope.queueId,
+    CLIENT_ADDRESS: envelope.clientAddress,
+    CLIENT_HELO: envelope.clientHelo,
+    SIZE: values.size as string,
+    TRANSPORT: envelope.transport,
+  };
+}

@@ -1,0 +1,57 @@
+// What smtpipe decides at MAIL, RCPT and DATA (the MailPolicy of src/smtp): address
+// checks, routing to one transport per transaction, then the dispatcher.
+
+import type { Router } from '../routing/router.js';
+import { splitAddress } from '../routing/router.js';
+import type { MailPolicy, SessionInfo, Transaction } from '../smtp/policy.js';
+import type { SmtpReply } from '../smtp/reply.js';
+import type { TransportConfig } from '../config/types.js';
+import type { Dispatcher } from './dispatcher.js';
+import { usesPerRecipientMacro } from './envelope.js';
+
+const REPLY_RELAY_DENIED: SmtpReply = { code: 550, text: '5.7.1 relaying denied' };
+const REPLY_BAD_SENDER: SmtpReply = { code: 553, text: '5.1.7 sender address must not begin with "-"' };
+const REPLY_BAD_RECIPIENT: SmtpReply = { code: 553, text: '5.1.3 recipient address must not begin with "-"' };
+const REPLY_OTHER_TRANSPORT: SmtpReply = {
+  code: 452,
+  text: '4.5.3 recipient for another transport: send it in a new transaction',
+};
+const REPLY_ONE_RECIPIENT: SmtpReply = { code: 452, text: '4.5.3 one recipient per transaction: send it in a new transaction' };
+
+export function createMailPolicy(router: Router, dispatcher: Dispatcher): MailPolicy {
+  // Computed once per config, not per message.
+  const singleRecipient = new WeakMap<TransportConfig, boolean>();
+  const isSingleRecipient = (transport: TransportConfig) => {
+    let single = singleRecipient.get(transport);
+    if (single === undefined) {
+      single = usesPerRecipientMacro(transport.argvTemplate);
+      singleRecipient.set(transport, single);
+    }
+    return single;
+  };
+
+  return {
+    startTransaction(session: SessionInfo, sender: string): Transaction | SmtpReply {
+      // A leading "-" would read as an option to many programs (argument injection).
+      if (sender.startsWith('-')) return REPLY_BAD_SENDER;
+      let transport: TransportConfig | undefined;
+      const recipients: string[] = [];
+      return {
+        addRecipient(address) {
+          if (address.startsWith('-')) return REPLY_BAD_RECIPIENT;
+          const route = router.route(splitAddress(address).domain);
+          if (!route) return REPLY_RELAY_DENIED;
+          if (transport && route !== transport) return REPLY_OTHER_TRANSPORT;
+          if (transport && isSingleRecipient(transport)) return REPLY_ONE_RECIPIENT;
+          transport = route;
+          recipients.push(address);
+          return undefined;
+        },
+        deliver(message) {
+          if (!transport) return Promise.resolve({ code: 503, text: '5.5.1 RCPT TO first' });
+          return dispatcher.deliver({ ...session, transport, sender, recipients, message });
+        },
+      };
+    },
+  };
+}

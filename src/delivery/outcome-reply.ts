@@ -1,0 +1,44 @@
+// Program outcome -> SMTP reply: the table of the README, in one pure function.
+// The transport's `code` map wins for exit statuses; nothing else may pick a reply.
+
+import type { MappedReply } from '../config/types.js';
+import type { ProgramOutcome } from '../pool/task.js';
+import type { SmtpReply } from '../smtp/reply.js';
+
+/** Outcomes the pool adds to those of a program run. */
+export type DeliveryOutcome =
+  | ProgramOutcome
+  | { readonly kind: 'pool-busy' }
+  | { readonly kind: 'pool-failed'; readonly message: string };
+
+export function mapOutcomeToReply(
+  outcome: DeliveryOutcome,
+  codes: ReadonlyMap<number, MappedReply>,
+  queueId: string,
+  timeoutMs: number,
+): SmtpReply {
+  switch (outcome.kind) {
+    case 'exited': {
+      const mapped = codes.get(outcome.exitCode);
+      if (mapped) return mapped;
+      if (outcome.exitCode === 0) return { code: 250, text: `2.0.0 Ok: queued as ${queueId}` };
+      return { code: 504, text: `5.5.0 pipe transport gave exit status ${outcome.exitCode}` };
+    }
+    case 'signaled':
+      return { code: 451, text: `4.3.0 pipe transport program killed by signal ${outcome.signal}` };
+    case 'timed-out':
+      return { code: 451, text: `4.3.0 pipe transport program timed out after ${formatSeconds(timeoutMs)}` };
+    case 'spawn-failed':
+      return { code: 451, text: '4.3.0 pipe transport program could not be started' };
+    case 'output-failed':
+      return { code: 451, text: '4.3.0 pipe transport output file unavailable' };
+    case 'pool-busy':
+      return { code: 451, text: '4.3.2 system busy, try again later' };
+    case 'pool-failed':
+      return { code: 451, text: '4.3.0 local delivery failed, try again later' };
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}

@@ -1,0 +1,64 @@
+// The header lines smtpipe prepends to a message: Return-Path, Delivered-To and
+// Received (RFC 5321 4.4). Pure. Client-supplied text is escaped so that it can
+// never split a header line or open a new one.
+
+import type { LineEnding, TransportConfig } from '../config/types.js';
+import type { Envelope } from './envelope.js';
+
+export interface TraceContext {
+  readonly envelope: Envelope;
+  /** Banner_Hostname of the listener that received the message. */
+  readonly receivedBy: string;
+  /** 'ESMTP' after EHLO, 'SMTP' after HELO (RFC 3848 protocol names). */
+  readonly protocol: string;
+  readonly date: Date;
+}
+
+/** Anything but printable ASCII, and the characters that would end a comment or an address. */
+const UNSAFE = /[^\x21-\x7e]|[()<>\\]/g;
+
+function escapeClientText(text: string, maxLength = 255): string {
+  const clipped = text.length > maxLength ? text.slice(0, maxLength) : text;
+  return clipped.replace(UNSAFE, '?');
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+/** RFC 5322 3.3 date-time, in UTC. */
+export function formatRfc5322Date(date: Date): string {
+  return (
+    `${DAYS[date.getUTCDay()]}, ${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()} ` +
+    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`
+  );
+}
+
+export function buildTraceHeaders(transport: TransportConfig, context: TraceContext): string {
+  const eol = lineEnding(transport.eol);
+  const { envelope } = context;
+  let header = '';
+  if (transport.returnPathHeader) header += `Return-Path: <${escapeClientText(envelope.sender, 998)}>${eol}`;
+  if (transport.deliveredToHeader) {
+    for (const recipient of envelope.recipients) header += `Delivered-To: ${escapeClientText(recipient, 998)}${eol}`;
+  }
+  if (transport.receivedHeader) {
+    const helo = escapeClientText(envelope.clientHelo) || 'unknown';
+    const address = escapeClientText(envelope.clientAddress, 64);
+    const literal = address.includes(':') ? `IPv6:${address}` : address;
+    const date = formatRfc5322Date(context.date);
+    // "for" names a single recipient only: listing several would disclose Bcc's.
+    const tail =
+      envelope.recipients.length === 1
+        ? `${eol}\tfor <${escapeClientText(envelope.recipients[0] as string, 998)}>; ${date}`
+        : `; ${date}`;
+    header +=
+      `Received: from ${helo} ([${literal}])${eol}` +
+      `\tby ${context.receivedBy} (smtpipe) with ${context.protocol} id ${envelope.queueId}${tail}${eol}`;
+  }
+  return header;
+}
+
+export function lineEnding(eol: LineEnding): string {
+  return eol === 'crlf' ? '\r\n' : '\n';
+}

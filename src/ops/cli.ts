@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// The `smtpipe` command: parses arguments, loads the config, runs the daemon in the
+// foreground and maps signals to its two-stage stop. Exit codes follow sysexits.h.
+
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { LevelWithSilent } from 'pino';
+import { formatDiagnostic, loadConfig } from '../config/load.js';
+import { createDaemon } from './daemon.js';
+import { createLogger, LOG_LEVELS } from './logger.js';
+
+const EXIT_OK = 0;
+const EXIT_FORCED = 1;
+const EXIT_USAGE = 64;
+const EXIT_SOFTWARE = 70;
+const EXIT_CONFIG = 78;
+
+const USAGE = `Usage: smtpipe [options]
+
+Receives mail over SMTP and pipes each message into the program of the
+pipe_transport that serves its recipient's domain; the program's exit status
+decides the SMTP reply.
+
+Options:
+  -c, --config FILE     ecelerity.conf-style configuration (default: /etc/smtpipe/smtpipe.conf)
+      --check           validate the configuration, print errors as file:line:col, exit 0 or 78
+      --log-level LEVEL ${LOG_LEVELS.join(', ')} (default: info)
+  -v, --version         print the version and exit
+  -h, --help            print this help and exit
+
+Signals: SIGTERM/SIGINT drain (deliveries in flight finish); a second one forces.
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c', default: '/etc/smtpipe/smtpipe.conf' },
+        check: { type: 'boolean', default: false },
+        'log-level': { type: 'string', default: 'info' },
+        version: { type: 'boolean', short: 'v', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    process.stderr.write(`smtpipe: ${(error as Error).message}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return EXIT_OK;
+  }
+  if (values.version) {
+    process.stdout.write(`smtpipe ${version()}\n`);
+    return EXIT_OK;
+  }
+  const level = values['log-level'] as LevelWithSilent;
+  if (!LOG_LEVELS.includes(level)) {
+    process.stderr.write(`smtpipe: --log-level must be one of ${LOG_LEVELS.join(', ')}\n`);
+    return EXIT_USAGE;
+  }
+
+  const result = await loadConfig(values.config);
+  for (const warning of result.warnings) process.stderr.write(`${formatDiagnostic(warning)}\n`);
+  if (!result.ok) {
+    for (const error of result.errors) process.stderr.write(`${formatDiagnostic(error)}\n`);
+    process.stderr.write(`smtpipe: ${result.errors.length} error(s) in ${values.config}\n`);
+    return EXIT_CONFIG;
+  }
+  if (values.check) {
+    const { listeners, transports } = result.config;
+    process.stdout.write(`${values.config}: ok (${listeners.length} listener(s), ${transports.length} transport(s))\n`);
+    return EXIT_OK;
+  }
+
+  const { logger, flush } = createLogger(level);
+  process.on('exit', flush);
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    flush();
+    process.exit(EXIT_SOFTWARE);
+  });
+  const daemon = createDaemon(result.config, logger);
+  let signalsSeen = 0;
+  // The first signal drains; the next one forces.
+  const onSignal = (signal: NodeJS.Signals) => {
+    signalsSeen += 1;
+    logger.info({ signal, stage: signalsSeen === 1 ? 'drain' : 'force' }, 'signal');
+    if (signalsSeen > 1) return daemon.force();
+    daemon.stop().then(
+      (outcome) => {
+        flush();
+        process.exit(outcome === 'graceful' ? EXIT_OK : EXIT_FORCED);
+      },
+      (error: unknown) => {
+        logger.fatal({ err: error }, 'stop failed');
+        flush();
+        process.exit(EXIT_SOFTWARE);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGHUP', () => logger.warn('SIGHUP ignored: configuration reload is not implemented yet, restart instead'));
+  try {
+    await daemon.start();
+  } catch (error) {
+    logger.fatal({ err: error }, 'could not start');
+    flush();
+    return EXIT_SOFTWARE;
+  }
+  return -1;
+}
+
+main(process.argv.slice(2)).then((code) => {
+  if (code >= 0) process.exitCode = code;
+});

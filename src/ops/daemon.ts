@@ -1,0 +1,95 @@
+// The daemon's life cycle: builds every long-lived object from one Config, starts the
+// listeners, and stops in two stages (drain, then force). Signals are wired in cli.ts.
+//
+// States: created -> started -> draining -> stopped. A drain lets every delivery in
+// flight finish and get its real reply; force SIGKILLs running programs (their clients
+// get 451) and closes every session with 421.
+
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '../config/types.js';
+import { createDispatcher } from '../delivery/dispatcher.js';
+import { createMailPolicy } from '../delivery/mail-policy.js';
+import { createQueueIdGenerator } from '../delivery/queue-id.js';
+import { createDeliveryPool } from '../pool/pool.js';
+import { createRouter } from '../routing/router.js';
+import { assertUpstreamShape } from '../smtp/connection.js';
+import { createListener, type Listener } from '../smtp/listener.js';
+
+export type StopResult = 'graceful' | 'forced';
+
+export interface Daemon {
+  start(): Promise<AddressInfo[]>;
+  /** First stage: drain within Shutdown_Timeout, then force. Idempotent. */
+  stop(): Promise<StopResult>;
+  /** Second stage, at once. */
+  force(): void;
+  readonly listeners: readonly Listener[];
+}
+
+/** After a force, how long replies and 421s get to reach clients. */
+const FORCE_SETTLE_MS = 3000;
+
+export function createDaemon(config: Config, logger: Logger): Daemon {
+  assertUpstreamShape();
+  const pool = createDeliveryPool(config);
+  const dispatcher = createDispatcher({ pool, logger, nextQueueId: createQueueIdGenerator() });
+  const policy = createMailPolicy(createRouter(config.transports), dispatcher);
+  const listeners = config.listeners.map((listener) => createListener(listener, policy, logger));
+  let stopping: Promise<StopResult> | undefined;
+  let forceNow: () => void = () => {};
+  const forced = new Promise<void>((resolve) => {
+    forceNow = resolve;
+  });
+
+  const allClosed = () => Promise.all(listeners.map((listener) => listener.closed())).then(() => undefined);
+
+  async function stopInStages(): Promise<StopResult> {
+    logger.info({ inFlight: dispatcher.inFlight, deadlineMs: config.shutdownTimeoutMs }, 'draining');
+    for (const listener of listeners) listener.drain();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), config.shutdownTimeoutMs);
+    });
+    const first = await Promise.race([allClosed().then(() => 'drained' as const), deadline, forced.then(() => 'signal' as const)]);
+    clearTimeout(timer);
+    if (first !== 'drained') {
+      logger.warn({ reason: first, inFlight: dispatcher.inFlight }, 'forcing shutdown');
+      pool.killAll();
+      const settle = new Promise((resolve) => setTimeout(resolve, FORCE_SETTLE_MS).unref());
+      // Killed programs produce their 451s; then whoever is left gets 421.
+      await Promise.race([waitUntil(() => dispatcher.inFlight === 0), settle]);
+      for (const listener of listeners) listener.closeAll();
+      await Promise.race([allClosed(), settle]);
+    }
+    await pool.close();
+    logger.info({ result: first === 'drained' ? 'graceful' : 'forced' }, 'stopped');
+    return first === 'drained' ? 'graceful' : 'forced';
+  }
+
+  return {
+    listeners,
+    async start() {
+      const addresses = await Promise.all(listeners.map((listener) => listener.listen()));
+      logger.info(
+        { listeners: addresses.map((a) => `${a.address}:${a.port}`), transports: config.transports.map((t) => t.name) },
+        'listening',
+      );
+      return addresses;
+    },
+    stop() {
+      stopping ??= stopInStages();
+      return stopping;
+    },
+    force() {
+      forceNow();
+    },
+  };
+}
+
+function waitUntil(condition: () => boolean, intervalMs = 20): Promise<void> {
+  return new Promise((resolve) => {
+    const poll = () => (condition() ? resolve() : setTimeout(poll, intervalMs).unref());
+    poll();
+  });
+}

@@ -1,0 +1,99 @@
+// The worker pool: Piscina threads that run programs, a p-queue per transport for its
+// `concurrency`, and one bounded wait queue shared by all transports. Knows nothing of
+// SMTP or replies; a delivery that cannot run comes back as a value, never a throw.
+
+import { BroadcastChannel } from 'node:worker_threads';
+import PQueue from 'p-queue';
+import { Piscina } from 'piscina';
+import type { Config, TransportConfig } from '../config/types.js';
+import type { DeliveryOutcome } from '../delivery/outcome-reply.js';
+import type { DeliveryTask, ProgramOutcome } from './task.js';
+
+export interface DeliveryPool {
+  /** Runs one program under its transport's limits; resolves with how it ended. */
+  run(transport: TransportConfig, task: DeliveryTask): Promise<DeliveryOutcome>;
+  /** Messages waiting for a program slot, all transports together. */
+  readonly waiting: number;
+  /** Program runs started and not yet ended. */
+  readonly running: number;
+  /** Tells every worker to SIGKILL the process groups of its running programs. */
+  killAll(): void;
+  /** Waits for runs in flight, then stops the threads. */
+  close(): Promise<void>;
+}
+
+export interface PoolWorkerData {
+  /** BroadcastChannel on which killAll() is announced to the workers. */
+  readonly killChannel: string;
+}
+
+const WORKER_FILE = new URL('../../workers/deliver.js', import.meta.url).href;
+
+let poolCounter = 0;
+
+export function createDeliveryPool(config: Config): DeliveryPool {
+  const killChannel = `smtpipe-kill-${process.pid}-${++poolCounter}`;
+  const workerData: PoolWorkerData = { killChannel };
+  const piscina = new Piscina<DeliveryTask, ProgramOutcome>({
+    filename: WORKER_FILE,
+    minThreads: config.pool.threads,
+    maxThreads: config.pool.threads,
+    concurrentTasksPerWorker: config.pool.tasksPerThread,
+    idleTimeout: Number.MAX_SAFE_INTEGER,
+    // Admission is bounded by our own queues below; Piscina's never refuses.
+    maxQueue: Number.MAX_SAFE_INTEGER,
+    // A worker supervises many children at once: its event loop must never block.
+    atomics: 'disabled',
+    workerData,
+  });
+  const queues = new Map<string, PQueue>();
+  for (const transport of config.transports) {
+    queues.set(transport.name, new PQueue({ concurrency: transport.concurrency }));
+  }
+  const broadcaster = new BroadcastChannel(killChannel);
+  broadcaster.unref();
+  let running = 0;
+  const countWaiting = () => {
+    let waiting = 0;
+    for (const queue of queues.values()) waiting += queue.size;
+    return waiting;
+  };
+  // Set by killAll(): messages still waiting are refused instead of started.
+  let killed = false;
+
+  async function runOnPool(task: DeliveryTask): Promise<DeliveryOutcome> {
+    running += 1;
+    try {
+      return await piscina.run(task, { transferList: [task.message] });
+    } catch (error) {
+      // A worker that died (or a bug in it): the program's fate is unknown, so tempfail.
+      return { kind: 'pool-failed', message: error instanceof Error ? error.message : String(error) };
+    } finally {
+      running -= 1;
+    }
+  }
+
+  return {
+    get waiting() {
+      return countWaiting();
+    },
+    get running() {
+      return running;
+    },
+    async run(transport, task) {
+      const queue = queues.get(transport.name);
+      if (!queue) throw new Error(`no queue for transport ${transport.name}`);
+      if (queue.pending >= queue.concurrency && countWaiting() >= config.pool.maxQueue) return { kind: 'pool-busy' };
+      return queue.add(() => (killed ? Promise.resolve<DeliveryOutcome>({ kind: 'pool-busy' }) : runOnPool(task)));
+    },
+    killAll() {
+      killed = true;
+      broadcaster.postMessage('kill');
+    },
+    async close() {
+      await Promise.all([...queues.values()].map((queue) => queue.onIdle()));
+      await piscina.close();
+      broadcaster.close();
+    },
+  };
+}

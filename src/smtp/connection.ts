@@ -1,0 +1,82 @@
+// smtp-server, adapted in two places and nowhere else:
+// 1. the pause before the 220 greeting is per listener (upstream hard-codes 100 ms in
+//    SMTPConnection.init, which caps a connection-per-message client at 10 msg/s);
+// 2. every connection carries the per-session state our hooks need.
+// Both rely on smtp-server internals; assertUpstreamShape() fails fast if they move.
+
+import type net from 'node:net';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+
+/** Per-session state kept by src/smtp; the policy layer sees only `transaction`. */
+export interface SessionState<T> {
+  /** The transaction handler from MAIL FROM until the reply to DATA or RSET. */
+  transaction: T | undefined;
+  /** True from the end of DATA until its reply is sent: a delivery is running. */
+  delivering: boolean;
+}
+
+export class PipeConnection<T> extends SMTPConnection {
+  readonly state: SessionState<T> = { transaction: undefined, delivering: false };
+  greetingPauseMs = 0;
+
+  // Replaces upstream init(), which waits a fixed 100 ms and checks maxClients (unused
+  // here: Listener_Sessions is enforced in onConnect with our own reply).
+  override init(): void {
+    this._setListeners(() => {
+      if (this.greetingPauseMs > 0) setTimeout(() => this.connectionReady(), this.greetingPauseMs).unref();
+      else this.connectionReady();
+    });
+  }
+}
+
+export interface PipeServerOptions {
+  readonly smtp: SMTPServerOptions;
+  readonly greetingPauseMs: number;
+}
+
+export class PipeServer<T> extends SMTPServer {
+  readonly #greetingPauseMs: number;
+  readonly #bySession = new WeakMap<SMTPServerSession, PipeConnection<T>>();
+
+  constructor(options: PipeServerOptions) {
+    super(options.smtp);
+    this.#greetingPauseMs = options.greetingPauseMs;
+  }
+
+  // Mirrors upstream connect(), only with our connection class.
+  override connect(socket: net.Socket, socketOptions?: ConstructorParameters<typeof SMTPConnection>[2]): void {
+    const connection = new PipeConnection<T>(this, socket, socketOptions);
+    connection.greetingPauseMs = this.#greetingPauseMs;
+    this.#bySession.set(connection.session, connection);
+    this.connections.add(connection);
+    connection.on('error', (err: Error) => this._onError(err));
+    connection.on('connect', (data) => this._onClientConnect(data));
+    connection.init();
+  }
+
+  /** The connection a hook's session belongs to. */
+  connectionOf(session: SMTPServerSession): PipeConnection<T> | undefined {
+    return this.#bySession.get(session);
+  }
+
+  /** Open connections (smtp-server's own set, narrowed to our class). */
+  openConnections(): PipeConnection<T>[] {
+    return [...this.connections].filter((c): c is PipeConnection<T> => c instanceof PipeConnection);
+  }
+}
+
+/** Throws at start-up if an smtp-server upgrade removed what the classes above use. */
+export function assertUpstreamShape(): void {
+  const connection = SMTPConnection.prototype as unknown as Record<string, unknown>;
+  const server = SMTPServer.prototype as unknown as Record<string, unknown>;
+  const missing = [
+    ...['_setListeners', 'connectionReady', 'init', 'send', 'close'].filter((m) => typeof connection[m] !== 'function').map((m) => `SMTPConnection.${m}`),
+    ...['connect', '_onError', '_onClientConnect'].filter((m) => typeof server[m] !== 'function').map((m) => `SMTPServer.${m}`),
+  ];
+  if (missing.length > 0) {
+    throw Object.assign(new Error(`smtp-server no longer provides ${missing.join(', ')}: review src/smtp/connection.ts`), {
+      code: 'ERR_SMTP_UPSTREAM_CHANGED',
+    });
+  }
+}

@@ -1,0 +1,218 @@
+// One Listen: an smtp-server instance with our hooks. Owns the session life cycle
+// (limits, size, reading DATA into one buffer, draining on shutdown) and hands every
+// decision about mail to the MailPolicy.
+//
+// Session states: connected -> (MAIL) in transaction -> (DATA) busy -> reply -> connected.
+// A busy session is never cut by a drain; an idle one gets 421 at once.
+
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import type { ListenerConfig } from '../config/types.js';
+import { PipeServer, type PipeConnection } from './connection.js';
+import type { MailPolicy, SessionInfo, Transaction } from './policy.js';
+import { toRejection, type SmtpReply } from './reply.js';
+
+export interface Listener {
+  readonly config: ListenerConfig;
+  listen(): Promise<AddressInfo>;
+  /** Open sessions. */
+  readonly sessions: number;
+  /** Sessions between the end of DATA and its reply. */
+  readonly busy: number;
+  /** Stops accepting, closes idle sessions with 421; busy ones close after their reply. */
+  drain(): void;
+  /** 421 and close for every session, busy or not. */
+  closeAll(): void;
+  /** Resolves once the server is closed and no session is left. */
+  closed(): Promise<void>;
+}
+
+type Callback = (err?: Error | null) => void;
+
+const REPLY_SHUTTING_DOWN: SmtpReply = { code: 421, text: '4.3.2 service shutting down' };
+const REPLY_TOO_MANY_SESSIONS: SmtpReply = { code: 421, text: '4.4.5 concurrency limit reached' };
+const REPLY_TOO_MANY_RECIPIENTS: SmtpReply = { code: 452, text: '4.5.3 too many recipients' };
+const REPLY_TOO_BIG: SmtpReply = { code: 552, text: '5.3.4 message size limit exceeded' };
+const REPLY_NO_TRANSACTION: SmtpReply = { code: 503, text: '5.5.1 MAIL FROM first' };
+
+export function createListener(config: ListenerConfig, policy: MailPolicy, logger: Logger): Listener {
+  const sessionIds = new Set<string>();
+  let busy = 0;
+  let draining = false;
+  let serverClosed = false;
+  const waiters: Array<() => void> = [];
+
+  const settleIfClosed = () => {
+    if (serverClosed && sessionIds.size === 0) waiters.splice(0).forEach((resolve) => resolve());
+  };
+  const sendAndClose = (connection: PipeConnection<Transaction>, reply: SmtpReply) => {
+    connection.send(reply.code, reply.text, false);
+    connection.close();
+  };
+
+  const server: PipeServer<Transaction> = new PipeServer<Transaction>({
+    greetingPauseMs: config.greetingPauseMs,
+    smtp: {
+      name: config.bannerHostname,
+      size: config.maxMessageBytes,
+      // No AUTH (a relay for local programs) and no TLS until it is configured.
+      disabledCommands: ['AUTH', 'STARTTLS'],
+      authOptional: true,
+      disableReverseLookup: true,
+      socketTimeout: config.idleTimeoutMs,
+      // The drain deadline is ours (src/ops/daemon.ts); smtp-server's own must not cut first.
+      closeTimeout: 2 ** 31 - 1,
+      logger: false,
+      onConnect(session, callback) {
+        if (draining) return callback(toRejection(REPLY_SHUTTING_DOWN));
+        if (sessionIds.size >= config.maxSessions) return callback(toRejection(REPLY_TOO_MANY_SESSIONS));
+        sessionIds.add(session.id);
+        callback();
+      },
+      onClose(session) {
+        sessionIds.delete(session.id);
+        settleIfClosed();
+      },
+      onMailFrom(address, session, callback: Callback) {
+        const state = server.connectionOf(session)?.state;
+        if (!state) return callback(new Error('session without connection state'));
+        state.transaction = undefined;
+        const result = policy.startTransaction(sessionInfo(session, config), address.address);
+        if ('code' in result) return callback(toRejection(result));
+        state.transaction = result;
+        callback();
+      },
+      onRcptTo(address, session, callback: Callback) {
+        const transaction = server.connectionOf(session)?.state.transaction;
+        if (!transaction) return callback(toRejection(REPLY_NO_TRANSACTION));
+        if (session.envelope.rcptTo.length >= config.maxRecipientsPerMessage) {
+          return callback(toRejection(REPLY_TOO_MANY_RECIPIENTS));
+        }
+        const refusal = transaction.addRecipient(address.address);
+        callback(refusal ? toRejection(refusal) : null);
+      },
+      onData(stream, session, callback) {
+        const connection = server.connectionOf(session);
+        const transaction = connection?.state.transaction;
+        if (!connection || !transaction) {
+          stream.resume();
+          return callback(toRejection(REPLY_NO_TRANSACTION));
+        }
+        connection.state.transaction = undefined;
+        connection.state.delivering = true;
+        busy += 1;
+        const finish = (reply: SmtpReply | null, error?: Error) => {
+          busy -= 1;
+          connection.state.delivering = false;
+          if (reply && reply.code >= 200 && reply.code < 300 && reply.code !== 250) {
+            // smtp-server sends 250 on success; another 2xx from a code map goes out as given.
+            callback(toRejection(reply));
+          } else if (reply && reply.code === 250) {
+            callback(null, reply.text);
+          } else {
+            callback(reply ? toRejection(reply) : error);
+          }
+          if (draining) setImmediate(() => sendAndClose(connection, REPLY_SHUTTING_DOWN));
+        };
+        readMessage(stream).then(
+          (message) => {
+            if (message === null) return finish(REPLY_TOO_BIG);
+            transaction.deliver(message).then(
+              (reply) => finish(reply),
+              (error: unknown) => {
+                logger.error({ err: error, session: session.id }, 'delivery threw');
+                finish({ code: 451, text: '4.3.0 local error in processing' });
+              },
+            );
+          },
+          // The client went away mid-DATA: nothing runs, nobody is left to answer.
+          (error: Error) => finish(null, error),
+        );
+      },
+    },
+  });
+  server.on('error', (err) => logger.warn({ err, listener: config.label }, 'smtp connection error'));
+
+  return {
+    config,
+    get sessions() {
+      return sessionIds.size;
+    },
+    get busy() {
+      return busy;
+    },
+    listen() {
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        server.server.once('error', onError);
+        server.listen(config.port, config.host, () => {
+          server.server.off('error', onError);
+          resolve(server.server.address() as AddressInfo);
+        });
+      });
+    },
+    drain() {
+      if (draining) return;
+      draining = true;
+      server.close(() => {
+        serverClosed = true;
+        settleIfClosed();
+      });
+      for (const connection of server.openConnections()) {
+        if (!connection.state.delivering) sendAndClose(connection, REPLY_SHUTTING_DOWN);
+      }
+    },
+    closeAll() {
+      this.drain();
+      for (const connection of server.openConnections()) sendAndClose(connection, REPLY_SHUTTING_DOWN);
+    },
+    closed() {
+      return new Promise((resolve) => {
+        waiters.push(resolve);
+        settleIfClosed();
+      });
+    },
+  };
+}
+
+function sessionInfo(session: SMTPServerSession, config: ListenerConfig): SessionInfo {
+  return {
+    sessionId: session.id,
+    clientAddress: session.remoteAddress,
+    clientHelo: session.hostNameAppearsAs || '',
+    protocol: session.transmissionType || 'SMTP',
+    receivedBy: config.bannerHostname,
+  };
+}
+
+/**
+ * Reads the whole message into one fresh ArrayBuffer (it is transferred to a worker
+ * later, so it must not be a pooled Buffer's). Resolves null when it is over the size
+ * limit: the rest is drained, not kept. Rejects when the client vanished mid-DATA.
+ */
+function readMessage(stream: SMTPServerDataStream): Promise<ArrayBuffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    stream.on('data', (chunk: Buffer) => {
+      if (stream.sizeExceeded) {
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+      length += chunk.length;
+    });
+    stream.once('error', reject);
+    stream.once('end', () => {
+      if (stream.sizeExceeded) return resolve(null);
+      const message = new Uint8Array(new ArrayBuffer(length));
+      let offset = 0;
+      for (const chunk of chunks) {
+        message.set(chunk, offset);
+        offset += chunk.length;
+      }
+      resolve(message.buffer);
+    });
+  });
+}

@@ -1,0 +1,59 @@
+// Starts a real daemon in this process from a real config file, with its log lines
+// captured, for integration tests. Listen on port 0: the kernel picks the port.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/load.js';
+import { createDaemon, type Daemon } from '../../src/ops/daemon.js';
+
+export interface TestDaemon {
+  daemon: Daemon;
+  port: number;
+  dir: string;
+  logs: Array<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+/** A scratch directory for a test's files. */
+export function scratchDir(): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), 'smtpipe-test-'));
+}
+
+/** `conf` may use {{dir}} for the scratch directory. */
+export async function startDaemon(conf: string, dir?: string): Promise<TestDaemon> {
+  const workDir = dir ?? (await scratchDir());
+  const file = path.join(workDir, 'smtpipe.conf');
+  await writeFile(file, conf.replaceAll('{{dir}}', workDir));
+  const result = await loadConfig(file);
+  if (!result.ok) throw new Error(`test config invalid:\n${result.errors.map((e) => `${e.line}:${e.column} ${e.message}`).join('\n')}`);
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  const daemon = createDaemon(result.config, pino({ level: 'info' }, sink));
+  const [address] = await daemon.start();
+  if (!address) throw new Error('no listener');
+  return {
+    daemon,
+    port: address.port,
+    dir: workDir,
+    logs,
+    async stop() {
+      await daemon.stop();
+    },
+  };
+}
+
+/** Waits until `predicate` holds, polling; fails after `timeoutMs`. */
+export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 10000): Promise<void> {
+  const start = Date.now();
+  while (!(await predicate())) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildTraceHeaders, formatRfc5322Date } from '../../src/delivery/trace-headers.js';
+import type { Envelope } from '../../src/delivery/envelope.js';
+import { makeTransport } from '../helpers/transport.js';
+
+const date = new Date(Date.UTC(2026, 10, 25, 9, 5, 7));
+const envelope: Envelope = {
+  queueId: 'Q1',
+  sender: 'alice@origin.test',
+  recipients: ['bob@example.com'],
+  clientAddress: '127.0.0.1',
+  clientHelo: 'client.test',
+  size: 10,
+  transport: 't',
+};
+const context = { envelope, receivedBy: 'mx.example.com', protocol: 'ESMTP', date };
+
+test('RFC 5322 date', () => {
+  assert.equal(formatRfc5322Date(date), 'Wed, 25 Nov 2026 09:05:07 +0000');
+});
+
+test('Received line with one recipient names it (lf)', () => {
+  assert.equal(
+    buildTraceHeaders(makeTransport(), context),
+    'Received: from client.test ([127.0.0.1])\n\tby mx.example.com (smtpipe) with ESMTP id Q1\n\tfor <bob@example.com>; Wed, 25 Nov 2026 09:05:07 +0000\n',
+  );
+});
+
+test('Received line with several recipients names none (crlf)', () => {
+  const many = { ...context, envelope: { ...envelope, recipients: ['a@example.com', 'b@example.com'], clientAddress: '::1' } };
+  assert.equal(
+    buildTraceHeaders(makeTransport({ eol: 'crlf' }), many),
+    'Received: from client.test ([IPv6:::1])\r\n\tby mx.example.com (smtpipe) with ESMTP id Q1; Wed, 25 Nov 2026 09:05:07 +0000\r\n',
+  );
+});
+
+test('Return-Path and Delivered-To come first, in order', () => {
+  const headers = buildTraceHeaders(makeTransport({ returnPathHeader: true, deliveredToHeader: true, receivedHeader: false }), {
+    ...context,
+    envelope: { ...envelope, recipients: ['a@example.com', 'b@example.com'] },
+  });
+  assert.equal(headers, 'Return-Path: <alice@origin.test>\nDelivered-To: a@example.com\nDelivered-To: b@example.com\n');
+});
+
+test('no headers when all are off', () => {
+  assert.equal(buildTraceHeaders(makeTransport({ receivedHeader: false }), context), '');
+});
+
+test('client text can never split a header or add one', () => {
+  const hostile = {
+    ...context,
+    envelope: { ...envelope, clientHelo: 'evil\r\nX-Injected: yes (x) <y> \\z', recipients: ['a\r\nBcc: x@y'], sender: 'm\nX-A: 1' },
+  };
+  const headers = buildTraceHeaders(makeTransport({ returnPathHeader: true, deliveredToHeader: true }), hostile);
+  const lines = headers.split('\n').filter(Boolean);
+  for (const line of lines) {
+    assert.match(line, /^(Return-Path|Delivered-To|Received): |^\t/, `unexpected header line ${JSON.stringify(line)}`);
+    assert.doesNotMatch(line, /\r/);
+  }
+  assert.equal(lines.length, 5);
+  assert.match(headers, /from evil\?\?X-Injected:\?yes\?\?x\?\?\?y\?\?\?z/);
+});
