@@ -1,0 +1,80 @@
+// Table-driven tests of workers/line-endings.ts: CRLF -> LF in place, bare CR/LF kept.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { crlfToLfInPlace, toLineEnding } from '../../workers/line-endings.js';
+
+/** A fresh ArrayBuffer-backed view, as the worker gets it after a transfer. */
+function bytesOf(latin1: string): Uint8Array {
+  const view = new Uint8Array(new ArrayBuffer(latin1.length));
+  view.set(Buffer.from(latin1, 'latin1'));
+  return view;
+}
+
+function text(view: Uint8Array): string {
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('latin1');
+}
+
+const cases: ReadonlyArray<readonly [name: string, wire: string, lf: string]> = [
+  ['empty', '', ''],
+  ['no line ending', 'abc', 'abc'],
+  ['one CRLF', 'a\r\n', 'a\n'],
+  ['only CRLF', '\r\n', '\n'],
+  ['CRLF at start', '\r\nabc', '\nabc'],
+  ['consecutive CRLFs', '\r\n\r\n\r\n', '\n\n\n'],
+  ['headers and body', 'Subject: x\r\n\r\nbody\r\n', 'Subject: x\n\nbody\n'],
+  ['bare LF kept', 'a\nb\r\nc\n', 'a\nb\nc\n'],
+  ['bare CR kept', 'a\rb\r\nc\r', 'a\rb\nc\r'],
+  ['CR CR LF keeps the first CR', 'a\r\r\nb', 'a\r\nb'],
+  ['LF CR is not CRLF', 'a\n\rb', 'a\n\rb'],
+  ['CR LF CR LF split by text', 'x\r\ny\r\nz', 'x\ny\nz'],
+  ['trailing CR alone', 'abc\r', 'abc\r'],
+  ['high bytes untouched', '\xe9\xff\r\n\x00\r\n', '\xe9\xff\n\x00\n'],
+];
+
+for (const [name, wire, lf] of cases) {
+  test(`crlfToLfInPlace: ${name}`, () => {
+    const input = bytesOf(wire);
+    const output = crlfToLfInPlace(input);
+    assert.equal(text(output), lf);
+    // In place: the same memory, a prefix of it.
+    assert.equal(output.buffer, input.buffer);
+    assert.equal(output.byteOffset, input.byteOffset);
+  });
+
+  test(`toLineEnding: ${name}`, () => {
+    assert.equal(text(toLineEnding(bytesOf(wire), 'lf')), lf);
+    const crlf = bytesOf(wire);
+    assert.equal(toLineEnding(crlf, 'crlf'), crlf, 'crlf returns the wire bytes untouched');
+    assert.equal(text(crlf), wire);
+  });
+}
+
+test('crlfToLfInPlace works on a view that does not start at offset 0', () => {
+  const backing = bytesOf('XX\r\na\r\nYY');
+  const view = backing.subarray(2, 7); // '\r\na\r\n'
+  const output = crlfToLfInPlace(view);
+  assert.equal(text(output), '\na\n');
+  assert.equal(output.byteOffset, 2);
+  assert.equal(text(backing.subarray(7)), 'YY', 'bytes after the view are not touched');
+});
+
+test('crlfToLfInPlace agrees with a string replace on pseudo-random CR/LF soup', () => {
+  // Deterministic LCG so a failure reproduces; alphabet weighted towards CR and LF.
+  let seed = 12345;
+  const next = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648);
+  const alphabet = '\r\n\r\nab';
+  for (let round = 0; round < 200; round += 1) {
+    let wire = '';
+    const length = next() % 64;
+    for (let i = 0; i < length; i += 1) wire += alphabet[next() % alphabet.length];
+    assert.equal(text(crlfToLfInPlace(bytesOf(wire))), wire.replaceAll('\r\n', '\n'), JSON.stringify(wire));
+  }
+});
+
+test('crlfToLfInPlace converts a 10 MB message of short lines', () => {
+  const line = 'x'.repeat(70) + '\r\n';
+  const wire = line.repeat(Math.ceil(10_000_000 / line.length));
+  const output = crlfToLfInPlace(bytesOf(wire));
+  assert.equal(output.byteLength, wire.length - wire.length / line.length);
+  assert.equal(text(output), wire.replaceAll('\r\n', '\n'));
+});

@@ -1,0 +1,115 @@
+// Owns the policy of one program run: feed stdin, enforce the timeout (SIGTERM, then
+// SIGKILL after the grace), wait until the program is reaped, then kill what it left in
+// its process group. Must not open files or touch child_process (spawn-program.ts does).
+//
+// States: spawning -> running -> (timeout: terminating -> killing) -> reaped -> group killed.
+// The run never ends before the program is reaped, so no zombie outlives a task.
+
+import { finished } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import type { ProgramOutcome } from '../src/pool/task.js';
+import { errorCode, startProgram, type ProgramSpec } from './spawn-program.js';
+
+export interface RunSpec extends ProgramSpec {
+  /** Written before the body, as UTF-8 (already in the program's line ending). */
+  readonly header: string;
+  readonly body: Uint8Array;
+  readonly timeoutMs: number;
+  /** After SIGTERM on timeout, how long before SIGKILL. */
+  readonly killGraceMs: number;
+  /** Aborted on a forced shutdown: the group gets SIGKILL at once. */
+  readonly killSignal?: AbortSignal;
+}
+
+/** Every outcome except output-failed, which is decided before a run starts. */
+export type RunOutcome = Exclude<ProgramOutcome, { kind: 'output-failed' }>;
+
+/**
+ * Runs the program once. Operational failures are outcomes; only bugs throw.
+ *
+ * Contract for programs: when the program exits (whatever the outcome) its whole process
+ * group is SIGKILLed, so background children die with it. A program that wants lasting
+ * background work must leave the group (setsid) and let go of its stdio.
+ */
+export async function runProgram(spec: RunSpec): Promise<RunOutcome> {
+  const startedAt = performance.now();
+  const started = await startProgram(spec);
+  if (!started.ok) {
+    const { errorCode: code, message } = started;
+    return { kind: 'spawn-failed', errorCode: code, message, durationMs: performance.now() - startedAt };
+  }
+  const { program } = started;
+  const { pid } = program;
+
+  let timedOut = false;
+  let graceTimer: NodeJS.Timeout | undefined;
+  const timeoutTimer = setTimeout(() => {
+    timedOut = true;
+    program.killGroup('SIGTERM');
+    graceTimer = setTimeout(() => program.killGroup('SIGKILL'), spec.killGraceMs);
+  }, spec.timeoutMs);
+
+  const killNow = () => program.killGroup('SIGKILL');
+  if (spec.killSignal?.aborted) killNow();
+  spec.killSignal?.addEventListener('abort', killNow, { once: true });
+
+  const stdinResult = feedStdin(program.stdin, spec.header, spec.body);
+  let exit;
+  try {
+    exit = await program.exited;
+  } finally {
+    clearTimeout(timeoutTimer);
+    clearTimeout(graceTimer);
+    spec.killSignal?.removeEventListener('abort', killNow);
+  }
+  const durationMs = performance.now() - startedAt;
+  // Reap the rest of the group: a grandchild must not keep running (or keep our files and
+  // the program's stdin open) after the reply has been decided.
+  program.killGroup('SIGKILL');
+  // Settles at once: Node destroys stdin when the program exits.
+  const stdinError = await stdinResult;
+
+  if (timedOut) {
+    return { kind: 'timed-out', pid, timeoutMs: spec.timeoutMs, signal: exit.signal, durationMs };
+  }
+  if (exit.signal !== null) {
+    return { kind: 'signaled', pid, signal: exit.signal, durationMs };
+  }
+  if (exit.exitCode === null) throw new Error('bug: exit without exitCode nor signal');
+  return { kind: 'exited', pid, exitCode: exit.exitCode, durationMs, stdinError };
+}
+
+/**
+ * Writes header + body and ends stdin. Resolves with null once every byte was handed to
+ * the kernel, or with the error code if the program stopped reading first (the exit
+ * status still decides, as in Postfix pipe(8)); a program that exits without reading a
+ * message small enough for the socket buffer therefore gets null, as there. Never rejects.
+ *
+ * No 'drain' loop: the whole message already lives in memory and the stream keeps a
+ * reference, not a copy; finished() settles on completion, error or destroy.
+ */
+async function feedStdin(stdin: Writable, header: string, body: Uint8Array): Promise<string | null> {
+  const chunks = [Buffer.from(header, 'utf8'), body].filter((chunk) => chunk.byteLength > 0);
+  // Write callbacks run in order once the kernel took the bytes: the last one speaks for
+  // all. Not after a destroy: Node then calls an in-flight write's callback without error
+  // (the program exited while a grandchild held stdin, unread).
+  let allWritten = chunks.length === 0;
+  chunks.forEach((chunk, index) => {
+    const isLast = index === chunks.length - 1;
+    stdin.write(chunk, isLast ? (err) => (allWritten = err == null && !stdin.destroyed) : undefined);
+  });
+  stdin.end();
+  let failure: string | null = null;
+  try {
+    await finished(stdin, { readable: false });
+  } catch (err) {
+    failure = errorCode(err) ?? 'ERR_PROGRAM_STDIN';
+  }
+  // Only our end-of-file (the shutdown) may have been pending: nothing was lost.
+  if (allWritten) return null;
+  // Node destroys stdin when the program exits, and then reports success (or a premature
+  // close) for writes still in flight. Whether the write saw EPIPE first or the exit came
+  // first is a race between two effects of one cause: the program exited without reading
+  // its input. Same report.
+  return failure === null || failure === 'ERR_STREAM_PREMATURE_CLOSE' ? 'EPIPE' : failure;
+}
