@@ -46,6 +46,17 @@ export function createDaemon(config: Config, logger: Logger): Daemon {
   const allClosed = () => Promise.all(listeners.map((listener) => listener.closed())).then(() => undefined);
 
   async function stopInStages(): Promise<StopResult> {
+    // Worker threads and closed sockets hold no ref: without this the process could
+    // exit mid-stop, before the last replies and the "stopped" line.
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      return await drainThenForce();
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  async function drainThenForce(): Promise<StopResult> {
     logger.info({ inFlight: dispatcher.inFlight, deadlineMs: config.shutdownTimeoutMs }, 'draining');
     for (const listener of listeners) listener.drain();
     let timer: NodeJS.Timeout | undefined;

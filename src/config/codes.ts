@@ -1,0 +1,29 @@
+// The registry of config diagnostic codes: stable strings, never reused or renamed
+// (operators grep for them). Only codes live here; messages are written where found.
+
+export const ConfigCode = {
+  /** The main config file could not be read (missing, unreadable, a directory). */
+  READ: 'ERR_CONFIG_READ',
+  /** The text does not follow the ecelerity.conf grammar (lexer or parser). */
+  SYNTAX: 'ERR_CONFIG_SYNTAX',
+  /** An `include` / `readonly_include` is missing, unreadable, a cycle, or malformed. */
+  INCLUDE: 'ERR_CONFIG_INCLUDE',
+  /** An option smtpipe does not know, inside a scope smtpipe validates. */
+  UNKNOWN_OPTION: 'ERR_CONFIG_UNKNOWN_OPTION',
+  /** A known option with a value of the wrong shape or out of range. */
+  INVALID_VALUE: 'ERR_CONFIG_INVALID_VALUE',
+  /** A required option (program_name, domain) or a required scope name is absent. */
+  MISSING_OPTION: 'ERR_CONFIG_MISSING_OPTION',
+  /** No Listen or no pipe_transport in the whole configuration. */
+  MISSING_STANZA: 'ERR_CONFIG_MISSING_STANZA',
+  /** Something set twice where once is the rule (option, transport name, domain, Listen). */
+  DUPLICATE: 'ERR_CONFIG_DUPLICATE',
+  /** A top-level Momentum core option smtpipe does not use. */
+  IGNORED_OPTION: 'WARN_CONFIG_IGNORED_OPTION',
+  /** A Momentum stanza (module, Domain, Peer, ...) smtpipe does not use; contents unchecked. */
+  IGNORED_STANZA: 'WARN_CONFIG_IGNORED_STANZA',
+  /** A documented Momentum listener option smtpipe does not implement yet. */
+  UNSUPPORTED_OPTION: 'WARN_CONFIG_UNSUPPORTED_OPTION',
+} as const;
+
+export type ConfigCodeValue = (typeof ConfigCode)[keyof typeof ConfigCode];

@@ -1,0 +1,35 @@
+// Every default of the config in one place, in the file's units (seconds, bytes), so
+// the README table, config/smtpipe.conf and the schema cannot drift apart.
+
+export const DEFAULTS = {
+  /** Pool_Threads: min(available parallelism, this). */
+  poolThreadsCap: 4,
+  poolTasksPerThread: 64,
+  poolMaxQueue: 1000,
+  shutdownTimeoutSeconds: 30,
+  listener: {
+    maxMessageBytes: 10_240_000,
+    maxSessions: 500,
+    idleTimeSeconds: 300,
+    maxRecipientsPerMessage: 100,
+    greetingPauseSeconds: 0,
+  },
+  transport: {
+    timeoutSeconds: 60,
+    concurrency: 16,
+    eol: 'lf',
+    receivedHeader: true,
+    returnPathHeader: false,
+    deliveredToHeader: false,
+    /** output_mode / error_mode: owner read/write only, like qmail and Postfix logs. */
+    fileMode: 0o600,
+  },
+} as const;
+
+/** Pool_Threads default: one per CPU the process may use, at most 4, at least 1. */
+export function defaultPoolThreads(parallelism: number): number {
+  return Math.max(1, Math.min(parallelism, DEFAULTS.poolThreadsCap));
+}
+
+/** setTimeout's ceiling (2^31-1 ms): a longer duration would fire at once. */
+export const MAX_DURATION_SECONDS = Math.floor((2 ** 31 - 1) / 1000);

@@ -1,0 +1,168 @@
+// `ESMTP_Listener { Listen "addr:port" { } }` -> one ListenerConfig per Listen, with
+// listener-scope options folded in (Listen wins). Does not decide SMTP behaviour; it
+// only validates and applies defaults.
+
+import type { ListenerConfig } from './types.js';
+import type { OptionNode, ScopeNode } from './ast.js';
+import { describeScope } from './ast.js';
+import { ConfigCode } from './codes.js';
+import type { DiagnosticSink } from './diagnostics.js';
+import { DEFAULTS } from './defaults.js';
+import { parseListenAddress } from './listen-address.js';
+import { gatherOptions } from './scope-options.js';
+import { hostnameProblem } from './hostnames.js';
+import { readInteger, readSecondsAsMs, readText } from './values.js';
+
+const KNOWN = [
+  'Max_Message_Size',
+  'Listener_Sessions',
+  'Idle_Time',
+  'Max_Recipients_Per_Message',
+  'Banner_Hostname',
+  'Greeting_Pause',
+] as const;
+
+/** Documented Momentum listener options we accept and ignore, with a warning each. */
+const UNSUPPORTED = [
+  'SMTP_Extensions',
+  'TLS_Certificate',
+  'TLS_Key',
+  'TLS_Client_CA',
+  'TLS_Ciphers',
+  'TLS_Protocols',
+  'TLS_Verify_Mode',
+  'Use_SSL',
+  'Proxy_Protocol',
+  'Relay_Hosts',
+  'Max_Receptions_Per_Connection',
+  'Max_Recipients_Per_Connection',
+  'Accept_Queue_Backlog',
+  'Enable',
+  'Concurrency',
+  'Hostname',
+];
+
+type ListenerOptions = Partial<Omit<ListenerConfig, 'label' | 'host' | 'port' | 'position'>>;
+
+export interface ListenerHost {
+  /** Default Banner_Hostname (os.hostname()). */
+  readonly hostname: string;
+}
+
+export interface BuiltListeners {
+  readonly listeners: readonly ListenerConfig[];
+  /** Listen stanzas written, valid or not. */
+  readonly listenScopes: number;
+}
+
+export function buildListeners(scope: ScopeNode, host: ListenerHost, sink: DiagnosticSink): BuiltListeners {
+  if (scope.name !== undefined) {
+    sink.error(
+      ConfigCode.INVALID_VALUE,
+      scope.name.position,
+      `${scope.type} takes no name: write ${scope.type} { Listen ... }`,
+    );
+  }
+  const gathered = gatherOptions(scope.items, { label: scope.type, known: KNOWN, unsupported: UNSUPPORTED }, sink);
+  const outer = readListenerOptions(gathered.options, sink);
+  const listeners: ListenerConfig[] = [];
+  let listenScopes = 0;
+  for (const sub of gathered.scopes) {
+    if (sub.key !== 'listen') {
+      ignoreNested(sub, scope.type, sink);
+      continue;
+    }
+    listenScopes += 1;
+    const listener = buildListen(sub, outer, host, sink);
+    if (listener !== undefined) listeners.push(listener);
+  }
+  return { listeners, listenScopes };
+}
+
+function buildListen(
+  scope: ScopeNode,
+  outer: ListenerOptions,
+  host: ListenerHost,
+  sink: DiagnosticSink,
+): ListenerConfig | undefined {
+  const label = describeScope(scope);
+  const gathered = gatherOptions(scope.items, { label, known: KNOWN, unsupported: UNSUPPORTED }, sink);
+  for (const sub of gathered.scopes) ignoreNested(sub, label, sink);
+  const inner = readListenerOptions(gathered.options, sink);
+  if (scope.name === undefined) {
+    sink.error(
+      ConfigCode.MISSING_OPTION,
+      scope.position,
+      `${scope.type} needs an address: ${scope.type} "127.0.0.1:2525" { }`,
+    );
+    return undefined;
+  }
+  const address = parseListenAddress(scope.name.text);
+  if (!address.ok) {
+    sink.error(ConfigCode.INVALID_VALUE, scope.name.position, `${label}: ${address.reason}`);
+    return undefined;
+  }
+  const d = DEFAULTS.listener;
+  return {
+    label: scope.name.text,
+    host: address.host,
+    port: address.port,
+    maxMessageBytes: inner.maxMessageBytes ?? outer.maxMessageBytes ?? d.maxMessageBytes,
+    maxSessions: inner.maxSessions ?? outer.maxSessions ?? d.maxSessions,
+    idleTimeoutMs: inner.idleTimeoutMs ?? outer.idleTimeoutMs ?? d.idleTimeSeconds * 1000,
+    maxRecipientsPerMessage:
+      inner.maxRecipientsPerMessage ?? outer.maxRecipientsPerMessage ?? d.maxRecipientsPerMessage,
+    bannerHostname: inner.bannerHostname ?? outer.bannerHostname ?? host.hostname,
+    greetingPauseMs: inner.greetingPauseMs ?? outer.greetingPauseMs ?? d.greetingPauseSeconds * 1000,
+    position: scope.position,
+  };
+}
+
+function readListenerOptions(options: ReadonlyMap<string, OptionNode>, sink: DiagnosticSink): ListenerOptions {
+  const out: { -readonly [K in keyof ListenerOptions]: ListenerOptions[K] } = {};
+  for (const opt of options.values()) {
+    switch (opt.key) {
+      case 'max_message_size':
+        out.maxMessageBytes = readInteger(opt, sink, { unit: 'bytes', min: 1 });
+        break;
+      case 'listener_sessions':
+        out.maxSessions = readInteger(opt, sink, { min: 1 });
+        break;
+      case 'idle_time':
+        out.idleTimeoutMs = readSecondsAsMs(opt, sink, { min: 1 });
+        break;
+      case 'max_recipients_per_message':
+        out.maxRecipientsPerMessage = readInteger(opt, sink, { min: 1 });
+        break;
+      case 'banner_hostname':
+        out.bannerHostname = readBannerHostname(opt, sink);
+        break;
+      case 'greeting_pause':
+        out.greetingPauseMs = readSecondsAsMs(opt, sink, { min: 0, fractional: true });
+        break;
+    }
+  }
+  return out;
+}
+
+/** Goes into the 220 greeting and Received: lines, so it must be one clean word. */
+function readBannerHostname(opt: OptionNode, sink: DiagnosticSink): string | undefined {
+  const text = readText(opt, sink);
+  if (text === undefined) return undefined;
+  const problem = hostnameProblem(text);
+  if (problem === undefined) return text;
+  sink.error(
+    ConfigCode.INVALID_VALUE,
+    opt.value.position,
+    `${opt.name}: ${JSON.stringify(text)} is not a host name: ${problem}`,
+  );
+  return undefined;
+}
+
+function ignoreNested(scope: ScopeNode, parent: string, sink: DiagnosticSink): void {
+  sink.warn(
+    ConfigCode.IGNORED_STANZA,
+    scope.position,
+    `${describeScope(scope)} inside ${parent} is not used by smtpipe; ignored with its contents`,
+  );
+}

@@ -1,0 +1,137 @@
+// The built CLI as a child process: exit codes, messages, signals, logs.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { scratchDir } from '../helpers/daemon.js';
+import { fixture, repoRoot } from '../helpers/paths.js';
+import { openSession } from '../helpers/smtp-client.js';
+
+const CLI = path.join(repoRoot, 'dist', 'src', 'ops', 'cli.js');
+
+async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const [code] = await once(child, 'exit');
+  return { code, stdout, stderr };
+}
+
+async function writeConf(text: string): Promise<string> {
+  const dir = await scratchDir();
+  const file = path.join(dir, 'smtpipe.conf');
+  await writeFile(file, text.replaceAll('{{dir}}', dir));
+  return file;
+}
+
+test('--check on the bundled config: exit 0', async () => {
+  const result = await run(['--check', '-c', path.join(repoRoot, 'config', 'smtpipe.conf')]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /ok \(1 listener\(s\), 1 transport\(s\)\)/);
+  assert.equal(result.stderr, '');
+});
+
+test('--check on a bad config: exit 78, every error as file:line:col', async () => {
+  const file = await writeConf(
+    [
+      'ESMTP_Listener { Listen "127.0.0.1:2525" { } }',
+      'pipe_transport "t" {',
+      '  program_nme = "/bin/cat"',
+      '  domain = ( "example.com" )',
+      '  timeout = soon',
+      '}',
+    ].join('\n'),
+  );
+  const result = await run(['--check', '-c', file]);
+  assert.equal(result.code, 78);
+  assert.match(result.stderr, new RegExp(`${file.replace(/[.]/g, '\\.')}:3:3: error: .*program_nme.*program_name`));
+  assert.match(result.stderr, /:5:\d+: error: .*soon/);
+  assert.equal(result.stdout, '');
+});
+
+test('--check on a missing file: exit 78 naming it', async () => {
+  const result = await run(['--check', '-c', '/nonexistent/smtpipe.conf']);
+  assert.equal(result.code, 78);
+  assert.match(result.stderr, /\/nonexistent\/smtpipe\.conf:1:1: error: /);
+});
+
+test('--version, --help, and an unknown flag (exit 64)', async () => {
+  const version = await run(['--version']);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^smtpipe \d+\.\d+\.\d+\n$/);
+  const help = await run(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--config FILE/);
+  const bad = await run(['--frobnicate']);
+  assert.equal(bad.code, 64);
+  assert.match(bad.stderr, /frobnicate/);
+  const level = await run(['--log-level', 'loud']);
+  assert.equal(level.code, 64);
+});
+
+test('SIGTERM with a delivery in flight: it gets its 250, idle sessions 421, exit 0', async () => {
+  const file = await writeConf(`
+    Shutdown_Timeout = 20
+    ESMTP_Listener { Listen "127.0.0.1:0" { } }
+    pipe_transport "slow" { program_name = "${fixture('programs', 'sleep.sh')} 1" domain = ( "slow.test" ) }
+  `);
+  const child = spawn(process.execPath, [CLI, '-c', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const logs: Array<Record<string, unknown>> = [];
+  const lines = createInterface({ input: child.stdout });
+  const listening = new Promise<number>((resolve) => {
+    lines.on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      if (entry.msg === 'listening') resolve(Number(String((entry.listeners as string[])[0]).split(':').pop()));
+    });
+  });
+  const port = await listening;
+  const busy = await openSession(port);
+  const idle = await openSession(port);
+  await busy.command('MAIL FROM:<a@origin.test>');
+  await busy.command('RCPT TO:<x@slow.test>');
+  await busy.command('DATA');
+  busy.write('hello\r\n.\r\n');
+  // The program now sleeps for a second; the daemon is told to stop meanwhile.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  child.kill('SIGTERM');
+  assert.match((await idle.reply()).line, /^421 4\.3\.2 /);
+  assert.match((await busy.reply()).line, /^250 2\.0\.0 Ok: queued as /);
+  assert.match((await busy.reply()).line, /^421 /);
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 0);
+  assert.ok(logs.some((l) => l.msg === 'delivery' && l.exitCode === 0));
+  assert.ok(logs.some((l) => l.msg === 'stopped' && l.result === 'graceful'));
+});
+
+test('a second signal forces: the running program is killed, its client gets 451, exit 1', async () => {
+  const file = await writeConf(`
+    ESMTP_Listener { Listen "127.0.0.1:0" { } }
+    pipe_transport "slow" { program_name = "${fixture('programs', 'sleep.sh')} 30" domain = ( "slow.test" ) }
+  `);
+  const child = spawn(process.execPath, [CLI, '-c', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const port = await new Promise<number>((resolve) => {
+    lines.on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      if (entry.msg === 'listening') resolve(Number(String((entry.listeners as string[])[0]).split(':').pop()));
+    });
+  });
+  const busy = await openSession(port);
+  await busy.command('MAIL FROM:<a@origin.test>');
+  await busy.command('RCPT TO:<x@slow.test>');
+  await busy.command('DATA');
+  busy.write('hello\r\n.\r\n');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  child.kill('SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  child.kill('SIGTERM');
+  assert.equal((await busy.reply()).line, '451 4.3.0 pipe transport program killed by signal SIGKILL');
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 1);
+});

@@ -1,0 +1,197 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfigText, type LoadResult } from '../../src/config/load.js';
+import type { Config } from '../../src/config/types.js';
+import { parseListenAddress } from '../../src/config/listen-address.js';
+
+const host = { hostname: 'mx.test', parallelism: 8 };
+const LISTEN = 'ESMTP_Listener { Listen "127.0.0.1:0" { } }\n';
+const TRANSPORT = 'pipe_transport "t" { program_name = "/bin/cat" domain = "t.example" }\n';
+
+function load(text: string): LoadResult {
+  return parseConfigText(text, 'f.conf', host);
+}
+
+function config(text: string): Config {
+  const result = load(text);
+  assert.ok(result.ok, JSON.stringify(result, null, 1));
+  return result.config;
+}
+
+/** `line:col CODE message` for every error. */
+function errors(text: string): string[] {
+  const result = load(text);
+  assert.ok(!result.ok, 'expected errors');
+  return result.errors.map((e) => `${e.line}:${e.column} ${e.code} ${e.message}`);
+}
+
+test('schema: global options and their defaults', () => {
+  const defaults = config(LISTEN + TRANSPORT);
+  assert.deepEqual(defaults.pool, { threads: 4, tasksPerThread: 64, maxQueue: 1000 });
+  assert.equal(defaults.shutdownTimeoutMs, 30_000);
+  const two = parseConfigText(LISTEN + TRANSPORT, 'f.conf', { ...host, parallelism: 2 });
+  assert.ok(two.ok);
+  assert.equal(two.config.pool.threads, 2);
+
+  const set = config('pool_threads = 3\nPOOL_TASKS_PER_THREAD = 8\nPool_Max_Queue = 0\nShutdown_Timeout = "5"\n' + LISTEN + TRANSPORT);
+  assert.deepEqual(set.pool, { threads: 3, tasksPerThread: 8, maxQueue: 0 });
+  assert.equal(set.shutdownTimeoutMs, 5000);
+});
+
+test('schema: listener options at ESMTP_Listener scope, overridden per Listen', () => {
+  const c = config(`
+    ESMTP_Listener {
+      Max_Message_Size = 5000
+      Idle_Time = 20
+      Listen ":2525" { Idle_Time = 7  Greeting_Pause = 0.1 }
+      Listen "[::1]:0" { Banner_Hostname = mx1.example.net }
+    }
+    ESMTP_Listener { Listen "10.0.0.1:25" { } }
+  ` + TRANSPORT);
+  const [a, b, other] = c.listeners;
+  assert.deepEqual({ ...a, position: undefined }, {
+    label: ':2525', host: undefined, port: 2525,
+    maxMessageBytes: 5000, maxSessions: 500, idleTimeoutMs: 7000, maxRecipientsPerMessage: 100,
+    bannerHostname: 'mx.test', greetingPauseMs: 100, position: undefined,
+  });
+  assert.deepEqual([b?.host, b?.port, b?.idleTimeoutMs, b?.bannerHostname], ['::1', 0, 20_000, 'mx1.example.net']);
+  assert.deepEqual([other?.maxMessageBytes, other?.idleTimeoutMs, other?.maxSessions], [10_240_000, 300_000, 500]);
+  assert.deepEqual(a?.position, { file: 'f.conf', line: 5, column: 7 });
+});
+
+test('schema: Listen addresses', () => {
+  const cases: Array<[string, string | undefined, number | string]> = [
+    ['127.0.0.1:2525', '127.0.0.1', 2525],
+    [':25', undefined, 25],
+    ['[::1]:2525', '::1', 2525],
+    ['[::]:25', '::', 25],
+    ['localhost:0', 'localhost', 0],
+    ['0.0.0.0:65535', '0.0.0.0', 65535],
+    ['127.0.0.1', '', 'expected host:port'],
+    ['127.0.0.1:65536', '', 'port "65536" is not a number from 0 to 65535'],
+    ['127.0.0.1:x', '', 'port "x"'],
+    [':', '', 'port ""'],
+    ['::1:25', '', 'an IPv6 address must be in brackets'],
+    ['[1.2.3.4]:25', '', '"1.2.3.4" is not an IPv6 address'],
+    ['1.2.3.400:25', '', '"1.2.3.400" is not an IPv4 address'],
+    ['bad_host:25', '', '"bad_host" is not a host name'],
+  ];
+  for (const [label, hostName, portOrReason] of cases) {
+    const parsed = parseListenAddress(label);
+    if (typeof portOrReason === 'number') {
+      assert.deepEqual(parsed, { ok: true, host: hostName, port: portOrReason }, label);
+    } else {
+      assert.ok(!parsed.ok, label);
+      assert.ok(parsed.reason.includes(portOrReason), `${label}: ${parsed.reason}`);
+    }
+  }
+  assert.deepEqual(errors('ESMTP_Listener {\n  Listen "::1:25" { }\n}\n' + TRANSPORT), [
+    '2:10 ERR_CONFIG_INVALID_VALUE Listen "::1:25": an IPv6 address must be in brackets, e.g. "[::1]:25"',
+  ]);
+});
+
+test('schema: Momentum listener options warn, unknown ones are errors, nested stanzas warn', () => {
+  const text = `ESMTP_Listener {
+  Relay_Hosts = ( 127.0.0.0/8 )
+  TLS_Certificate = "/etc/tls/cert.pem"
+  Peer "10.0.0.0/8" { Anything = goes }
+  Listen ":0" {
+    Proxy_Protocol = true
+    Domain "example.com" { }
+  }
+}
+` + TRANSPORT;
+  const result = load(text);
+  assert.ok(result.ok);
+  assert.deepEqual(result.warnings.map((w) => `${w.line}:${w.column} ${w.code}`), [
+    '2:3 WARN_CONFIG_UNSUPPORTED_OPTION',
+    '3:3 WARN_CONFIG_UNSUPPORTED_OPTION',
+    '4:3 WARN_CONFIG_IGNORED_STANZA',
+    '6:5 WARN_CONFIG_UNSUPPORTED_OPTION',
+    '7:5 WARN_CONFIG_IGNORED_STANZA',
+  ]);
+  assert.deepEqual(errors('ESMTP_Listener {\n  Max_Mesage_Size = 5\n  Listen ":0" { Frobnicate = 1 }\n}\n' + TRANSPORT), [
+    '2:3 ERR_CONFIG_UNKNOWN_OPTION unknown option "Max_Mesage_Size" in ESMTP_Listener; did you mean Max_Message_Size?',
+    '3:17 ERR_CONFIG_UNKNOWN_OPTION unknown option "Frobnicate" in Listen ":0"',
+  ]);
+});
+
+test('schema: numbers, durations and booleans reject garbage with a clear message', () => {
+  const cases: Array<[string, string]> = [
+    ['Shutdown_Timeout = 6o', 'Shutdown_Timeout: expected a whole number of seconds, got "6o"'],
+    ['Shutdown_Timeout = -1', 'Shutdown_Timeout: expected a whole number of seconds, got "-1"'],
+    ['Shutdown_Timeout = 1.5', 'Shutdown_Timeout: expected a whole number of seconds, got "1.5"'],
+    ['Shutdown_Timeout = 99999999', 'Shutdown_Timeout: must be at most 2147483 seconds, got 99999999'],
+    ['Pool_Threads = 0', 'Pool_Threads: must be at least 1, got 0'],
+    ['Pool_Threads = ( 1 2 )', 'Pool_Threads: expected a single value, got a list ( ... )'],
+    ['Pool_Max_Queue = 1e3', 'Pool_Max_Queue: expected a whole number, got "1e3"'],
+    ['Pool_Max_Queue = 99999999999999999999', 'Pool_Max_Queue: expected a whole number, got "99999999999999999999"'],
+  ];
+  for (const [line, message] of cases) {
+    assert.deepEqual(errors(`${line}\n${LISTEN}${TRANSPORT}`), [`1:${line.indexOf('=') + 3} ERR_CONFIG_INVALID_VALUE ${message}`], line);
+  }
+  const listener = (option: string) => errors(`ESMTP_Listener { ${option} Listen ":0" { } }\n${TRANSPORT}`)[0];
+  assert.match(listener('Max_Message_Size = 10M') ?? '', /expected a whole number of bytes, got "10M"/);
+  assert.match(listener('Greeting_Pause = .5') ?? '', /expected a number of seconds like 2 or 0.5, got "\.5"/);
+  assert.match(listener('Banner_Hostname = "a b"') ?? '', /"a b" is not a host name/);
+  assert.match(listener('Idle_Time = 0') ?? '', /Idle_Time: must be at least 1 second, got 0/);
+});
+
+test('schema: booleans are true/false/yes/no/on/off, quoted or not, any case', () => {
+  const cases: Array<[string, boolean]> = [
+    ['true', true], ['"TRUE"', true], ['yes', true], ['On', true],
+    ['false', false], ['"no"', false], ['OFF', false],
+  ];
+  for (const [text, expected] of cases) {
+    const c = config(`${LISTEN}pipe_transport t { program_name = /bin/cat domain = t.example return_path_header = ${text} }`);
+    assert.equal(c.transports[0]?.returnPathHeader, expected, text);
+  }
+  assert.match(
+    errors(`${LISTEN}pipe_transport t { program_name = /bin/cat domain = t.example received_header = 1 }`)[0] ?? '',
+    /received_header: expected true or false \(or yes\/no, on\/off\), got "1"/,
+  );
+});
+
+test('schema: foreign top-level options and stanzas warn once each; contents unchecked', () => {
+  const result = load(`Spool_Base = /var/spool/ecelerity
+Pool_Thread = 2
+ec_logger "ec_logger" { anything = ( at all ) }
+Domain "example.com" { Nested { deeper = 1 } }
+Listen ":25" { }
+${LISTEN}${TRANSPORT}`);
+  assert.ok(result.ok);
+  assert.deepEqual(result.warnings.map((w) => `${w.line}:${w.column} ${w.code} ${w.message}`), [
+    '1:1 WARN_CONFIG_IGNORED_OPTION Spool_Base is not used by smtpipe; ignored',
+    '2:1 WARN_CONFIG_IGNORED_OPTION Pool_Thread is not used by smtpipe; ignored; did you mean Pool_Threads?',
+    '3:1 WARN_CONFIG_IGNORED_STANZA ec_logger "ec_logger" is not used by smtpipe; ignored with its contents',
+    '4:1 WARN_CONFIG_IGNORED_STANZA Domain "example.com" is not used by smtpipe; ignored with its contents',
+    '5:1 WARN_CONFIG_IGNORED_STANZA Listen ":25" is not used by smtpipe; ignored with its contents (Listen belongs inside ESMTP_Listener { })',
+  ]);
+});
+
+test('schema: a Listen and a pipe_transport are required, reported at 1:1', () => {
+  assert.deepEqual(errors('# nothing here\n').map((e) => e.split(' ').slice(0, 2).join(' ')), [
+    '1:1 ERR_CONFIG_MISSING_STANZA',
+    '1:1 ERR_CONFIG_MISSING_STANZA',
+  ]);
+  assert.match(errors(TRANSPORT)[0] ?? '', /^1:1 ERR_CONFIG_MISSING_STANZA no Listen configured/);
+  assert.match(errors(LISTEN)[0] ?? '', /^1:1 ERR_CONFIG_MISSING_STANZA no pipe_transport configured/);
+  // An ESMTP_Listener without a Listen does not count.
+  assert.match(errors('ESMTP_Listener { }\n' + TRANSPORT)[0] ?? '', /no Listen configured/);
+});
+
+test('schema: duplicates: options, Listen addresses (port 0 exempt)', () => {
+  assert.deepEqual(
+    errors('Pool_Threads = 1\npool_threads = 2\nESMTP_Listener {\n  Listen ":25" { }\n  Listen ":25" { }\n  Listen ":0" { }\n  Listen ":0" { }\n}\n' + TRANSPORT),
+    [
+      '2:1 ERR_CONFIG_DUPLICATE pool_threads is set twice (first at f.conf:1:1)',
+      '5:3 ERR_CONFIG_DUPLICATE Listen ":25" is already configured at f.conf:4:3',
+    ],
+  );
+  assert.deepEqual(errors('ESMTP_Listener "x" { Listen ":0" { } }\n' + TRANSPORT), [
+    '1:16 ERR_CONFIG_INVALID_VALUE ESMTP_Listener takes no name: write ESMTP_Listener { Listen ... }',
+  ]);
+  assert.deepEqual(errors('ESMTP_Listener { Listen { } }\n' + TRANSPORT), [
+    '1:18 ERR_CONFIG_MISSING_OPTION Listen needs an address: Listen "127.0.0.1:2525" { }',
+  ]);
+});
