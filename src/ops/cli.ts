@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { formatDiagnostic, loadConfig } from '../config/load.js';
 import { createDaemon } from './daemon.js';
+import { closeLeakingFds } from './inherited-fds.js';
 import { createLogger, LOG_LEVELS } from './logger.js';
 
 const EXIT_OK = 0;
@@ -89,6 +90,10 @@ async function main(argv: string[]): Promise<number> {
     flush();
     process.exit(EXIT_SOFTWARE);
   });
+  // Once per process, before any thread or program exists: whatever we inherited without
+  // close-on-exec would otherwise leak into every program.
+  const closedFds = closeLeakingFds();
+  if (closedFds.length > 0) logger.warn({ fds: closedFds }, 'closed inherited file descriptors');
   const daemon = createDaemon(result.config, logger);
   let signalsSeen = 0;
   // The first signal drains; the next one forces.

@@ -15,7 +15,6 @@ import { createDeliveryPool } from '../pool/pool.js';
 import { createRouter } from '../routing/router.js';
 import { assertUpstreamShape } from '../smtp/connection.js';
 import { createListener, type Listener } from '../smtp/listener.js';
-import { closeLeakingFds } from './inherited-fds.js';
 
 export type StopResult = 'graceful' | 'forced';
 
@@ -82,9 +81,6 @@ export function createDaemon(config: Config, logger: Logger): Daemon {
   return {
     listeners,
     async start() {
-      // Before any program can start: what we inherited without close-on-exec would leak into each.
-      const closedFds = closeLeakingFds();
-      if (closedFds.length > 0) logger.warn({ fds: closedFds }, 'closed inherited file descriptors');
       const addresses = await Promise.all(listeners.map((listener) => listener.listen()));
       logger.info(
         { listeners: addresses.map((a) => `${a.address}:${a.port}`), transports: config.transports.map((t) => t.name) },

@@ -7,6 +7,10 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { createDaemon, type Daemon } from '../../src/ops/daemon.js';
+import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
+
+// What the CLI does at start-up, once per test process.
+closeLeakingFds();
 
 export interface TestDaemon {
   daemon: Daemon;
