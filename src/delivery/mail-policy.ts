@@ -7,11 +7,10 @@ import type { MailPolicy, SessionInfo, Transaction } from '../smtp/policy.js';
 import type { SmtpReply } from '../smtp/reply.js';
 import type { TransportConfig } from '../config/types.js';
 import type { Dispatcher } from './dispatcher.js';
+import { checkAddress } from './address.js';
 import { usesPerRecipientMacro } from './envelope.js';
 
 const REPLY_RELAY_DENIED: SmtpReply = { code: 550, text: '5.7.1 relaying denied' };
-const REPLY_BAD_SENDER: SmtpReply = { code: 553, text: '5.1.7 sender address must not begin with "-"' };
-const REPLY_BAD_RECIPIENT: SmtpReply = { code: 553, text: '5.1.3 recipient address must not begin with "-"' };
 const REPLY_OTHER_TRANSPORT: SmtpReply = {
   code: 452,
   text: '4.5.3 recipient for another transport: send it in a new transaction',
@@ -31,14 +30,17 @@ export function createMailPolicy(router: Router, dispatcher: Dispatcher): MailPo
   };
 
   return {
-    startTransaction(session: SessionInfo, sender: string): Transaction | SmtpReply {
-      // A leading "-" would read as an option to many programs (argument injection).
-      if (sender.startsWith('-')) return REPLY_BAD_SENDER;
+    startTransaction(session: SessionInfo, rawSender: string): Transaction | SmtpReply {
+      const checkedSender = checkAddress(rawSender, 'sender');
+      if (!checkedSender.ok) return checkedSender.reply;
+      const sender = checkedSender.address;
       let transport: TransportConfig | undefined;
       const recipients: string[] = [];
       return {
-        addRecipient(address) {
-          if (address.startsWith('-')) return REPLY_BAD_RECIPIENT;
+        addRecipient(rawAddress) {
+          const checked = checkAddress(rawAddress, 'recipient');
+          if (!checked.ok) return checked.reply;
+          const { address } = checked;
           const route = router.route(splitAddress(address).domain);
           if (!route) return REPLY_RELAY_DENIED;
           if (transport && route !== transport) return REPLY_OTHER_TRANSPORT;

@@ -36,6 +36,17 @@ const REPLY_TOO_MANY_RECIPIENTS: SmtpReply = { code: 452, text: '4.5.3 too many 
 const REPLY_TOO_BIG: SmtpReply = { code: 552, text: '5.3.4 message size limit exceeded' };
 const REPLY_NO_TRANSACTION: SmtpReply = { code: 503, text: '5.5.1 MAIL FROM first' };
 
+/** ESMTP parameters we advertise support for (RFC 1870 SIZE, RFC 6152 BODY); RCPT has none. */
+const MAIL_PARAMETERS = new Set(['SIZE', 'BODY']);
+const NO_PARAMETERS = new Set<string>();
+
+/** RFC 5321 4.1.1.11: an unrecognized parameter gets 555; none reaches a program. */
+function unknownParameter(args: Record<string, unknown> | false | undefined, allowed: Set<string>): SmtpReply | undefined {
+  if (!args) return undefined;
+  const unknown = Object.keys(args).find((key) => !allowed.has(key));
+  return unknown === undefined ? undefined : { code: 555, text: `5.5.4 unsupported parameter ${unknown.slice(0, 32).replace(/[^\x21-\x7e]/g, '?')}` };
+}
+
 export function createListener(config: ListenerConfig, policy: MailPolicy, logger: Logger): Listener {
   const sessionIds = new Set<string>();
   let busy = 0;
@@ -58,6 +69,9 @@ export function createListener(config: ListenerConfig, policy: MailPolicy, logge
       size: config.maxMessageBytes,
       // No AUTH (a relay for local programs) and no TLS until it is configured.
       disabledCommands: ['AUTH', 'STARTTLS'],
+      // Programs get addresses as argv/env: 8-bit local parts are refused, not offered.
+      hideSMTPUTF8: true,
+      hideDSN: true,
       authOptional: true,
       disableReverseLookup: true,
       socketTimeout: config.idleTimeoutMs,
@@ -78,6 +92,8 @@ export function createListener(config: ListenerConfig, policy: MailPolicy, logge
         const state = server.connectionOf(session)?.state;
         if (!state) return callback(new Error('session without connection state'));
         state.transaction = undefined;
+        const badParameter = unknownParameter(address.args, MAIL_PARAMETERS);
+        if (badParameter) return callback(toRejection(badParameter));
         const result = policy.startTransaction(sessionInfo(session, config), address.address);
         if ('code' in result) return callback(toRejection(result));
         state.transaction = result;
@@ -86,6 +102,8 @@ export function createListener(config: ListenerConfig, policy: MailPolicy, logge
       onRcptTo(address, session, callback: Callback) {
         const transaction = server.connectionOf(session)?.state.transaction;
         if (!transaction) return callback(toRejection(REPLY_NO_TRANSACTION));
+        const badParameter = unknownParameter(address.args, NO_PARAMETERS);
+        if (badParameter) return callback(toRejection(badParameter));
         if (session.envelope.rcptTo.length >= config.maxRecipientsPerMessage) {
           return callback(toRejection(REPLY_TOO_MANY_RECIPIENTS));
         }

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { checkAddress } from '../../src/delivery/address.js';
+import { formatReply } from '../../src/smtp/reply.js';
+
+// [address as smtp-server hands it over, role, expected: canonical address or reply line]
+const cases: Array<[string, 'sender' | 'recipient', string]> = [
+  ['user@example.com', 'recipient', 'user@example.com'],
+  ['first.last+tag@sub.example.com', 'recipient', 'first.last+tag@sub.example.com'],
+  ['', 'sender', ''],
+  ['', 'recipient', '553 5.1.3 recipient address rejected: empty address'],
+  ['-oQ/tmp@example.com', 'sender', '553 5.1.7 sender address rejected: must not begin with "-"'],
+  ['-f@example.com', 'recipient', '553 5.1.3 recipient address rejected: must not begin with "-"'],
+  ['$(id)@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad local part syntax'],
+  ['a;b@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad local part syntax'],
+  ['a b@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad local part syntax'],
+  ['a\0b@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad local part syntax'],
+  ['a\r\nb@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad local part syntax'],
+  // Legal atext: passed on as data (argv element, never through a shell).
+  ['`id`@example.com', 'recipient', '`id`@example.com'],
+  ['a%b@example.com', 'recipient', 'a%b@example.com'],
+  ['"x;y"@example.com', 'recipient', '"x;y"@example.com'],
+  ['"a b"@example.com', 'recipient', '"a b"@example.com'],
+  ['"a"b"@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad local part syntax'],
+  ['"a\\"b"@example.com', 'recipient', '"a\\"b"@example.com'],
+  ['a@b@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad local part syntax'],
+  ['a@[127.0.0.1]', 'sender', 'a@[127.0.0.1]'],
+  ['a@[IPv6:::1]', 'sender', 'a@[IPv6:::1]'],
+  ['a@[bogus]', 'sender', '553 5.1.7 sender address rejected: bad domain syntax'],
+  ['a@example.com.', 'recipient', '553 5.1.3 recipient address rejected: bad domain syntax'],
+  ['a@-example.com', 'recipient', '553 5.1.3 recipient address rejected: bad domain syntax'],
+  ['a@exa_mple.com', 'recipient', '553 5.1.3 recipient address rejected: bad domain syntax'],
+  [`${'a'.repeat(64)}@example.com`, 'recipient', `${'a'.repeat(64)}@example.com`],
+  [`${'a'.repeat(65)}@example.com`, 'recipient', '553 5.1.3 recipient address rejected: local part longer than 64 octets'],
+  [`a@${'b'.repeat(64)}.com`, 'recipient', '553 5.1.3 recipient address rejected: bad domain syntax'],
+  ['éa@example.com', 'recipient', '553 5.6.7 non-ASCII address without SMTPUTF8'],
+  ['a@bücher.example', 'recipient', 'a@xn--bcher-kva.example'],
+  ['postmaster', 'recipient', '553 5.1.3 recipient address rejected: no domain'],
+  ['@example.com', 'recipient', '553 5.1.3 recipient address rejected: no domain'],
+];
+
+for (const [address, role, expected] of cases) {
+  test(`${role} ${JSON.stringify(address)} -> ${expected}`, () => {
+    const result = checkAddress(address, role);
+    assert.equal(result.ok ? result.address : formatReply(result.reply), expected);
+  });
+}
