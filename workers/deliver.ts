@@ -21,6 +21,11 @@ export default async function deliver(task: DeliveryTask): Promise<ProgramOutcom
     const { path, errorCode: code, message } = outputs;
     return { kind: 'output-failed', path, errorCode: code, message, durationMs: performance.now() - startedAt };
   }
+  const body = toLineEnding(new Uint8Array(task.message), task.eol, task.bareNewlines);
+  if (body === null) {
+    await Promise.all([closeQuietly(outputs.stdout), closeQuietly(outputs.stderr)]);
+    return { kind: 'content-rejected', reason: 'bare-newline', durationMs: performance.now() - startedAt };
+  }
   try {
     return await runProgram({
       file: task.program,
@@ -29,7 +34,7 @@ export default async function deliver(task: DeliveryTask): Promise<ProgramOutcom
       stdoutFd: outputs.stdout?.fd ?? null,
       stderrFd: outputs.stderr?.fd ?? null,
       header: task.header,
-      body: toLineEnding(new Uint8Array(task.message), task.eol),
+      body,
       timeoutMs: task.timeoutMs,
       killGraceMs: task.killGraceMs,
       killSignal,

@@ -1,10 +1,12 @@
-// Owns the message's line endings as the program sees them: CRLF (the wire form) or LF.
-// Pure: no I/O, no timers, and no second message-sized allocation: it rewrites the bytes
-// of the transferred buffer in place and returns a shorter view of them.
+// Owns the message's line endings as the program sees them: CRLF (the wire form) or LF,
+// and the Bare_Newlines policy for a CR or LF that is not part of a CRLF. Pure: no I/O, no
+// timers; the common path rewrites the transferred buffer in place (no second copy).
 
-import type { LineEnding } from '../src/config/types.js';
+import type { BareNewlinePolicy, LineEnding } from '../src/config/types.js';
 
 const CRLF = Buffer.from('\r\n', 'latin1');
+const CR = 0x0d;
+const LF = 0x0a;
 
 /**
  * Turns every CRLF into LF inside `bytes` and returns the (possibly shorter) view of the
@@ -30,7 +32,35 @@ export function crlfToLfInPlace(bytes: Uint8Array): Uint8Array {
   return bytes.subarray(0, write);
 }
 
-/** The message bytes for a program that wants `eol`; may reuse (and rewrite) `wire`. */
-export function toLineEnding(wire: Uint8Array, eol: LineEnding): Uint8Array {
-  return eol === 'lf' ? crlfToLfInPlace(wire) : wire;
+/** True when a CR or an LF stands outside a CRLF pair. One native indexOf per line. */
+export function hasBareNewline(bytes: Uint8Array): boolean {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let lf = buf.indexOf(LF); lf !== -1; lf = buf.indexOf(LF, lf + 1)) {
+    if (lf === 0 || buf[lf - 1] !== CR) return true;
+  }
+  for (let cr = buf.indexOf(CR); cr !== -1; cr = buf.indexOf(CR, cr + 1)) {
+    if (buf[cr + 1] !== LF) return true;
+  }
+  return false;
+}
+
+/** Every bare CR and bare LF becomes CRLF. A new buffer: the rare path, only after hasBareNewline. */
+export function bareNewlinesToCrlf(bytes: Uint8Array): Uint8Array {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return Buffer.from(text.replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
+}
+
+/**
+ * The message bytes for a program that wants `eol`; may reuse (and rewrite) `wire`.
+ * null when the message holds a bare CR or LF and the policy is 'reject': smtp-server ends
+ * DATA only on CRLF.CRLF, so a "\n.\r\n" smuggled in stays content, and the program must
+ * never get a line ending it did not ask for.
+ */
+export function toLineEnding(wire: Uint8Array, eol: LineEnding, bareNewlines: BareNewlinePolicy): Uint8Array | null {
+  let bytes = wire;
+  if (hasBareNewline(bytes)) {
+    if (bareNewlines === 'reject') return null;
+    bytes = bareNewlinesToCrlf(bytes);
+  }
+  return eol === 'lf' ? crlfToLfInPlace(bytes) : bytes;
 }

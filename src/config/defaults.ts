@@ -13,6 +13,8 @@ export const DEFAULTS = {
     idleTimeSeconds: 300,
     maxRecipientsPerMessage: 100,
     greetingPauseSeconds: 0,
+    /** As Postfix 3.9's smtpd_forbid_bare_newline = normal: refuse, never guess. */
+    bareNewlines: 'reject',
   },
   transport: {
     timeoutSeconds: 60,

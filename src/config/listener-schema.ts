@@ -2,7 +2,7 @@
 // listener-scope options folded in (Listen wins). Does not decide SMTP behaviour; it
 // only validates and applies defaults.
 
-import type { ListenerConfig } from './types.js';
+import type { BareNewlinePolicy, ListenerConfig } from './types.js';
 import type { OptionNode, ScopeNode } from './ast.js';
 import { describeScope } from './ast.js';
 import { ConfigCode } from './codes.js';
@@ -20,6 +20,7 @@ const KNOWN = [
   'Max_Recipients_Per_Message',
   'Banner_Hostname',
   'Greeting_Pause',
+  'Bare_Newlines',
 ] as const;
 
 /** Documented Momentum listener options we accept and ignore, with a warning each. */
@@ -114,6 +115,7 @@ function buildListen(
       inner.maxRecipientsPerMessage ?? outer.maxRecipientsPerMessage ?? d.maxRecipientsPerMessage,
     bannerHostname: inner.bannerHostname ?? outer.bannerHostname ?? host.hostname,
     greetingPauseMs: inner.greetingPauseMs ?? outer.greetingPauseMs ?? d.greetingPauseSeconds * 1000,
+    bareNewlines: inner.bareNewlines ?? outer.bareNewlines ?? d.bareNewlines,
     position: scope.position,
   };
 }
@@ -140,9 +142,19 @@ function readListenerOptions(options: ReadonlyMap<string, OptionNode>, sink: Dia
       case 'greeting_pause':
         out.greetingPauseMs = readSecondsAsMs(opt, sink, { min: 0, fractional: true });
         break;
+      case 'bare_newlines':
+        out.bareNewlines = readBareNewlines(opt, sink);
+        break;
     }
   }
   return out;
+}
+
+function readBareNewlines(opt: OptionNode, sink: DiagnosticSink): BareNewlinePolicy | undefined {
+  const text = readText(opt, sink)?.toLowerCase();
+  if (text === 'reject' || text === 'normalize' || text === undefined) return text;
+  sink.error(ConfigCode.INVALID_VALUE, opt.value.position, `${opt.name}: expected "reject" or "normalize", got ${JSON.stringify(text)}`);
+  return undefined;
 }
 
 /** Goes into the 220 greeting and Received: lines, so it must be one clean word. */

@@ -41,10 +41,18 @@ export interface ListenerConfig {
   readonly bannerHostname: string;
   /** Greeting_Pause (seconds in the file, ms here): wait before 220; 0 = greet at once. */
   readonly greetingPauseMs: number;
+  /**
+   * Bare_Newlines: what to do with a bare CR or LF in message content (RFC 5321 2.3.8
+   * allows neither; they are how SMTP smuggling hides a second end-of-data).
+   * 'reject' answers 550 5.6.0; 'normalize' turns each into the transport's line ending.
+   */
+  readonly bareNewlines: BareNewlinePolicy;
   readonly position: SourcePosition;
 }
 
 export type LineEnding = 'lf' | 'crlf';
+
+export type BareNewlinePolicy = 'reject' | 'normalize';
 
 /** One `pipe_transport "name" { }` stanza. */
 export interface TransportConfig {

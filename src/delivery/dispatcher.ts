@@ -3,7 +3,7 @@
 // Knows no SMTP wire details and spawns nothing itself.
 
 import type { Logger } from 'pino';
-import type { TransportConfig } from '../config/types.js';
+import type { BareNewlinePolicy, TransportConfig } from '../config/types.js';
 import type { DeliveryPool } from '../pool/pool.js';
 import type { DeliveryTask } from '../pool/task.js';
 import { expandArguments, programEnvironment, type Envelope } from './envelope.js';
@@ -23,6 +23,7 @@ export interface DeliveryRequest {
   readonly protocol: string;
   /** Banner_Hostname of the receiving listener. */
   readonly receivedBy: string;
+  readonly bareNewlines: BareNewlinePolicy;
   /** The wire form of the message in a fresh ArrayBuffer: it is transferred, not copied. */
   readonly message: ArrayBuffer;
 }
@@ -72,6 +73,7 @@ export function createDispatcher(options: {
         }),
         message: request.message,
         eol: transport.eol,
+        bareNewlines: request.bareNewlines,
         timeoutMs: transport.timeoutMs,
         killGraceMs: KILL_GRACE_MS,
         outputFile: transport.outputFile,
@@ -122,7 +124,9 @@ function logDelivery(
     reply: formatReply(reply),
     durationMs: Math.round(durationMs * 10) / 10,
   };
-  if (outcome.kind === 'spawn-failed' || outcome.kind === 'output-failed') {
+  if (outcome.kind === 'content-rejected') {
+    logger.info(line, 'delivery refused: bare CR or LF in content');
+  } else if (outcome.kind === 'spawn-failed' || outcome.kind === 'output-failed') {
     logger.error(line, 'delivery failed: configuration fault');
   } else if (outcome.kind === 'pool-failed') {
     logger.error(line, 'delivery failed: worker error');

@@ -30,6 +30,9 @@ export function mapOutcomeToReply(
       return { code: 451, text: `4.3.0 pipe transport program timed out after ${formatSeconds(timeoutMs)}` };
     case 'spawn-failed':
       return { code: 451, text: '4.3.0 pipe transport program could not be started' };
+    case 'content-rejected':
+      // RFC 5321 2.3.8: CR and LF only as CRLF. Permanent: resending the same bytes fails again.
+      return { code: 550, text: '5.6.0 message contains a bare CR or LF (RFC 5321 2.3.8)' };
     case 'output-failed':
       return { code: 451, text: '4.3.0 pipe transport output file unavailable' };
     case 'pool-busy':

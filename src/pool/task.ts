@@ -1,7 +1,7 @@
 // What crosses the thread boundary between the dispatcher and workers/deliver.ts:
 // plain data only (structured clone), the message as a transferred ArrayBuffer.
 
-import type { LineEnding } from '../config/types.js';
+import type { BareNewlinePolicy, LineEnding } from '../config/types.js';
 
 export interface DeliveryTask {
   /** argv[0]: run directly, never through a shell. */
@@ -16,6 +16,8 @@ export interface DeliveryTask {
   readonly message: ArrayBuffer;
   /** Line ending the program gets; 'lf' converts CRLF -> LF in the worker. */
   readonly eol: LineEnding;
+  /** A bare CR or LF in the message: refuse it, or make it a line ending. */
+  readonly bareNewlines: BareNewlinePolicy;
   readonly timeoutMs: number;
   /** After SIGTERM on timeout, how long before SIGKILL. */
   readonly killGraceMs: number;
@@ -55,6 +57,12 @@ export type ProgramOutcome =
       /** errno code: ENOENT, EACCES, ... */
       readonly errorCode: string;
       readonly message: string;
+      readonly durationMs: number;
+    }
+  | {
+      /** Bare CR or LF in the content under Bare_Newlines = reject: no program started. */
+      readonly kind: 'content-rejected';
+      readonly reason: 'bare-newline';
       readonly durationMs: number;
     }
   | {

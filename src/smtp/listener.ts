@@ -201,6 +201,7 @@ function sessionInfo(session: SMTPServerSession, config: ListenerConfig): Sessio
     clientHelo: session.hostNameAppearsAs || '',
     protocol: session.transmissionType || 'SMTP',
     receivedBy: config.bannerHostname,
+    bareNewlines: config.bareNewlines,
   };
 }
 

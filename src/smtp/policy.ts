@@ -1,6 +1,7 @@
 // The narrow interface between the SMTP layer and whatever decides what happens to
 // mail (src/delivery). The SMTP layer knows nothing of transports, pools or programs.
 
+import type { BareNewlinePolicy } from '../config/types.js';
 import type { SmtpReply } from './reply.js';
 
 export interface SessionInfo {
@@ -11,6 +12,8 @@ export interface SessionInfo {
   readonly protocol: string;
   /** Banner_Hostname of the listener. */
   readonly receivedBy: string;
+  /** Bare_Newlines of the listener. */
+  readonly bareNewlines: BareNewlinePolicy;
 }
 
 export interface Transaction {

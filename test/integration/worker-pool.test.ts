@@ -44,6 +44,7 @@ function task(overrides: Partial<DeliveryTask>): DeliveryTask {
     header: '',
     message: wire('Subject: t\r\n\r\nbody\r\n'),
     eol: 'crlf',
+    bareNewlines: 'reject',
     timeoutMs: 10_000,
     killGraceMs: 1_000,
     outputFile: null,

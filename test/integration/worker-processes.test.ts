@@ -32,6 +32,7 @@ function task(overrides: Partial<DeliveryTask>): DeliveryTask {
     header: '',
     message: new Uint8Array(message).buffer,
     eol: 'crlf',
+    bareNewlines: 'reject',
     timeoutMs: 10_000,
     killGraceMs: 1_000,
     outputFile: null,

@@ -1,7 +1,7 @@
-// Table-driven tests of workers/line-endings.ts: CRLF -> LF in place, bare CR/LF kept.
+// Table-driven tests of workers/line-endings.ts: CRLF -> LF in place, the bare CR/LF policy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crlfToLfInPlace, toLineEnding } from '../../workers/line-endings.js';
+import { crlfToLfInPlace, hasBareNewline, toLineEnding } from '../../workers/line-endings.js';
 
 /** A fresh ArrayBuffer-backed view, as the worker gets it after a transfer. */
 function bytesOf(latin1: string): Uint8Array {
@@ -42,10 +42,29 @@ for (const [name, wire, lf] of cases) {
   });
 
   test(`toLineEnding: ${name}`, () => {
-    assert.equal(text(toLineEnding(bytesOf(wire), 'lf')), lf);
+    const bare = hasBareNewline(bytesOf(wire));
+    assert.equal(bare, /\r(?!\n)|(?<!\r)\n/.test(wire));
+    if (bare) {
+      assert.equal(toLineEnding(bytesOf(wire), 'lf', 'reject'), null);
+      assert.equal(toLineEnding(bytesOf(wire), 'crlf', 'reject'), null);
+      const normalized = wire.replace(/\r\n|\r|\n/g, '\n');
+      assert.equal(text(toLineEnding(bytesOf(wire), 'lf', 'normalize') as Uint8Array), normalized);
+      assert.equal(text(toLineEnding(bytesOf(wire), 'crlf', 'normalize') as Uint8Array), normalized.replaceAll('\n', '\r\n'));
+      return;
+    }
+    assert.equal(text(toLineEnding(bytesOf(wire), 'lf', 'reject') as Uint8Array), lf);
     const crlf = bytesOf(wire);
-    assert.equal(toLineEnding(crlf, 'crlf'), crlf, 'crlf returns the wire bytes untouched');
+    assert.equal(toLineEnding(crlf, 'crlf', 'reject'), crlf, 'crlf returns the wire bytes untouched');
     assert.equal(text(crlf), wire);
+  });
+}
+
+// SMTP smuggling end-of-data variants (CVE-2023-51764/5/6): all hold a bare CR or LF.
+for (const variant of ['\n.\r\n', '\n.\n', '\r.\r', '\r\n.\r', '\r\n.\n']) {
+  test(`smuggling variant ${JSON.stringify(variant)} is a bare newline`, () => {
+    const wire = `Subject: x\r\n\r\nbody${variant}MAIL FROM:<evil@x>\r\n`;
+    assert.equal(hasBareNewline(bytesOf(wire)), true);
+    assert.equal(toLineEnding(bytesOf(wire), 'lf', 'reject'), null);
   });
 }
 
