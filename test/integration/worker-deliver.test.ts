@@ -48,7 +48,7 @@ function umask(): number {
   return parseInt(match[1], 8);
 }
 
-const MESSAGE = 'Subject: s\r\n\r\nline 1\r\nbare\rCR, bare\nLF\r\n\r\n.dot\r\n\xe9\xff\r\n';
+const MESSAGE = 'Subject: s\r\n\r\nline 1\r\n\r\n.dot\r\n\xe9\xff\x00\r\n';
 
 for (const eol of ['crlf', 'lf'] as const) {
   test(`exit 0: the program sees header + message byte for byte (eol ${eol})`, async () => {
@@ -61,6 +61,22 @@ for (const eol of ['crlf', 'lf'] as const) {
     assert.ok(outcome.pid > 0 && outcome.durationMs > 0);
     const body = eol === 'lf' ? MESSAGE.replaceAll('\r\n', '\n') : MESSAGE;
     assert.deepEqual(readFileSync(out), Buffer.from(header + body, 'latin1'));
+  });
+}
+
+for (const eol of ['crlf', 'lf'] as const) {
+  test(`bare CR/LF (eol ${eol}): rejected without a run, or normalized to the eol`, async () => {
+    const out = path.join(tmp, `bare-${eol}.eml`);
+    const message = 'Subject: s\r\n\r\nbare\rCR, bare\nLF\r\n';
+    const rejected = await deliver(task({ program: program('cat-to-file.sh'), args: [out], eol, message: wire(message) }));
+    assert.equal(rejected.kind, 'content-rejected');
+    assert.equal(existsSync(out), false, 'no program ran');
+    const normalized = await deliver(
+      task({ program: program('cat-to-file.sh'), args: [out], eol, bareNewlines: 'normalize', message: wire(message) }),
+    );
+    assert.equal(normalized.kind, 'exited');
+    const expected = 'Subject: s\n\nbare\nCR, bare\nLF\n';
+    assert.equal(readFileSync(out, 'latin1'), eol === 'lf' ? expected : expected.replaceAll('\n', '\r\n'));
   });
 }
 

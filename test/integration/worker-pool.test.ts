@@ -62,7 +62,7 @@ function run(t: DeliveryTask): Promise<ProgramOutcome> {
 
 test('the message is transferred, converted to LF and seen byte for byte by the program', async () => {
   const out = path.join(tmp, 'pool.eml');
-  const message = 'Subject: p\r\n\r\nbare\rCR\r\nbare\nLF\r\n';
+  const message = 'Subject: p\r\n\r\nline\r\n.dot\r\n\xe9\r\n';
   const t = task({ program: program('cat-to-file.sh'), args: [out], eol: 'lf', header: 'X-Pool: 1\n', message: wire(message) });
   const pending = run(t);
   assert.equal(t.message.byteLength, 0, 'the ArrayBuffer was transferred, not copied');
