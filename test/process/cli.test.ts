@@ -29,6 +29,21 @@ async function writeConf(text: string): Promise<string> {
   return file;
 }
 
+/** Starts the CLI on a config and resolves once it logged 'listening', with its port. */
+async function startCli(file: string) {
+  const child = spawn(process.execPath, [CLI, '-c', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const logs: Array<Record<string, unknown>> = [];
+  const lines = createInterface({ input: child.stdout });
+  const port = await new Promise<number>((resolve) => {
+    lines.on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      if (entry.msg === 'listening') resolve(Number(String((entry.listeners as string[])[0]).split(':').pop()));
+    });
+  });
+  return { child, port, logs };
+}
+
 test('--check on the bundled config: exit 0', async () => {
   const result = await run(['--check', '-c', path.join(repoRoot, 'config', 'smtpipe.conf')]);
   assert.equal(result.code, 0, result.stderr);
@@ -80,17 +95,7 @@ test('SIGTERM with a delivery in flight: it gets its 250, idle sessions 421, exi
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
     pipe_transport "slow" { program_name = "${fixture('programs', 'sleep.sh')} 1" domain = ( "slow.test" ) }
   `);
-  const child = spawn(process.execPath, [CLI, '-c', file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const logs: Array<Record<string, unknown>> = [];
-  const lines = createInterface({ input: child.stdout });
-  const listening = new Promise<number>((resolve) => {
-    lines.on('line', (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      logs.push(entry);
-      if (entry.msg === 'listening') resolve(Number(String((entry.listeners as string[])[0]).split(':').pop()));
-    });
-  });
-  const port = await listening;
+  const { child, port, logs } = await startCli(file);
   const busy = await openSession(port);
   const idle = await openSession(port);
   await busy.command('MAIL FROM:<a@origin.test>');
@@ -114,14 +119,7 @@ test('a second signal forces: the running program is killed, its client gets 451
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
     pipe_transport "slow" { program_name = "${fixture('programs', 'sleep.sh')} 30" domain = ( "slow.test" ) }
   `);
-  const child = spawn(process.execPath, [CLI, '-c', file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const port = await new Promise<number>((resolve) => {
-    lines.on('line', (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      if (entry.msg === 'listening') resolve(Number(String((entry.listeners as string[])[0]).split(':').pop()));
-    });
-  });
+  const { child, port } = await startCli(file);
   const busy = await openSession(port);
   await busy.command('MAIL FROM:<a@origin.test>');
   await busy.command('RCPT TO:<x@slow.test>');
