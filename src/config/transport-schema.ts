@@ -176,7 +176,8 @@ function readEol(opt: OptionNode, sink: DiagnosticSink): 'lf' | 'crlf' | undefin
   return undefined;
 }
 
-const REPLY_LINE = /^([245][0-9][0-9]) +(\S.*)$/;
+// RFC 5321 2.4: reply text is printable US-ASCII (and spaces); one line, sent verbatim.
+const REPLY_LINE = /^([245][0-9][0-9]) +([\x21-\x7e][\x20-\x7e]*)$/;
 
 /** `code = [ 100 = "550 5.0.0 failed" ]`: exit status 0-255 -> verbatim reply line. */
 function readCodes(opt: OptionNode | undefined, sink: DiagnosticSink): Map<number, MappedReply> {
@@ -206,7 +207,7 @@ function readCodes(opt: OptionNode | undefined, sink: DiagnosticSink): Map<numbe
       sink.error(
         ConfigCode.INVALID_VALUE,
         value.position,
-        `${opt.name}: exit status ${status} needs a reply line "NNN text" with NNN a 2xx, 4xx or 5xx code, got ${got}`,
+        `${opt.name}: exit status ${status} needs a reply line "NNN text" with NNN a 2xx, 4xx or 5xx code and printable ASCII text, got ${got}`,
       );
     } else {
       seen.set(status, key.position);

@@ -95,6 +95,9 @@ export function createDispatcher(options: {
   };
 }
 
+/** errno codes that mean "the machine is short of something", not "the config is wrong". */
+const RESOURCE_SHORTAGE = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM', 'ENOSPC']);
+
 function logDelivery(
   logger: Logger,
   envelope: Envelope,
@@ -115,7 +118,7 @@ function logDelivery(
     transport: envelope.transport,
     program: task.program,
     outcome: outcome.kind,
-    pid: 'pid' in outcome ? outcome.pid : null,
+    programPid: 'pid' in outcome ? outcome.pid : null,
     exitCode: outcome.kind === 'exited' ? outcome.exitCode : null,
     signal: outcome.kind === 'signaled' || outcome.kind === 'timed-out' ? outcome.signal : null,
     timedOut: outcome.kind === 'timed-out',
@@ -126,6 +129,8 @@ function logDelivery(
   };
   if (outcome.kind === 'content-rejected') {
     logger.info(line, 'delivery refused: bare CR or LF in content');
+  } else if ((outcome.kind === 'spawn-failed' || outcome.kind === 'output-failed') && RESOURCE_SHORTAGE.has(outcome.errorCode)) {
+    logger.warn(line, 'delivery failed: resource shortage');
   } else if (outcome.kind === 'spawn-failed' || outcome.kind === 'output-failed') {
     logger.error(line, 'delivery failed: configuration fault');
   } else if (outcome.kind === 'pool-failed') {

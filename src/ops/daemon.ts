@@ -15,6 +15,7 @@ import { createDeliveryPool } from '../pool/pool.js';
 import { createRouter } from '../routing/router.js';
 import { assertUpstreamShape } from '../smtp/connection.js';
 import { createListener, type Listener } from '../smtp/listener.js';
+import { computeSessionLimit, createSessionBudget, readFdUsage } from './fd-budget.js';
 
 export type StopResult = 'graceful' | 'forced';
 
@@ -35,7 +36,10 @@ export function createDaemon(config: Config, logger: Logger): Daemon {
   const pool = createDeliveryPool(config);
   const dispatcher = createDispatcher({ pool, logger, nextQueueId: createQueueIdGenerator() });
   const policy = createMailPolicy(createRouter(config.transports), dispatcher);
-  const listeners = config.listeners.map((listener) => createListener(listener, policy, logger));
+  // Sized in start(), once the worker threads hold their descriptors.
+  let sessionBudget = createSessionBudget(Number.MAX_SAFE_INTEGER);
+  const slots = { tryOpen: () => sessionBudget.tryOpen(), close: () => sessionBudget.close() };
+  const listeners = config.listeners.map((listener) => createListener(listener, policy, logger, slots));
   let stopping: Promise<StopResult> | undefined;
   let forceNow: () => void = () => {};
   const forced = new Promise<void>((resolve) => {
@@ -81,6 +85,13 @@ export function createDaemon(config: Config, logger: Logger): Daemon {
   return {
     listeners,
     async start() {
+      const { openFileLimit, fdsInUse } = readFdUsage();
+      const maxPrograms = Math.min(
+        config.transports.reduce((sum, transport) => sum + transport.concurrency, 0),
+        config.pool.threads * config.pool.tasksPerThread,
+      );
+      sessionBudget = createSessionBudget(computeSessionLimit(openFileLimit, fdsInUse, maxPrograms));
+      logger.info({ openFileLimit, fdsInUse, maxPrograms, sessionLimit: sessionBudget.limit }, 'file descriptor budget');
       const addresses = await Promise.all(listeners.map((listener) => listener.listen()));
       logger.info(
         { listeners: addresses.map((a) => `${a.address}:${a.port}`), transports: config.transports.map((t) => t.name) },

@@ -47,7 +47,13 @@ function unknownParameter(args: Record<string, unknown> | false | undefined, all
   return unknown === undefined ? undefined : { code: 555, text: `5.5.4 unsupported parameter ${unknown.slice(0, 32).replace(/[^\x21-\x7e]/g, '?')}` };
 }
 
-export function createListener(config: ListenerConfig, policy: MailPolicy, logger: Logger): Listener {
+/** Process-wide cap on sessions (file descriptors); see src/ops/fd-budget.ts. */
+export interface SessionSlots {
+  tryOpen(): boolean;
+  close(): void;
+}
+
+export function createListener(config: ListenerConfig, policy: MailPolicy, logger: Logger, slots: SessionSlots): Listener {
   const sessionIds = new Set<string>();
   let busy = 0;
   let draining = false;
@@ -81,11 +87,15 @@ export function createListener(config: ListenerConfig, policy: MailPolicy, logge
       onConnect(session, callback) {
         if (draining) return callback(toRejection(REPLY_SHUTTING_DOWN));
         if (sessionIds.size >= config.maxSessions) return callback(toRejection(REPLY_TOO_MANY_SESSIONS));
+        if (!slots.tryOpen()) {
+          logger.warn({ listener: config.label, client: session.remoteAddress }, 'session refused: file descriptor budget exhausted');
+          return callback(toRejection(REPLY_TOO_MANY_SESSIONS));
+        }
         sessionIds.add(session.id);
         callback();
       },
       onClose(session) {
-        sessionIds.delete(session.id);
+        if (sessionIds.delete(session.id)) slots.close();
         settleIfClosed();
       },
       onMailFrom(address, session, callback: Callback) {

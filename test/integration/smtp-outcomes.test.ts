@@ -103,7 +103,7 @@ for (const [domain, errno] of [
 
 test('output_file cannot be opened: 451 4.3.0, program not run', async () => {
   assert.equal((await deliver('x@unwritable.test')).line, '451 4.3.0 pipe transport output file unavailable');
-  assert.equal(daemon.logs.find((l) => l.transport === 'unwritable')?.pid, null);
+  assert.equal(daemon.logs.find((l) => l.transport === 'unwritable')?.programPid, null);
 });
 
 test('program ignores stdin (EPIPE): the exit status decides', async () => {

@@ -172,11 +172,12 @@ test('transport: code map keys are exit statuses, values reply lines', () => {
     ['256 = "550 x"', 'code: key "256" is not an exit status from 0 to 255'],
     ['-1 = "550 x"', 'code: key "-1" is not an exit status from 0 to 255'],
     ['x = "550 x"', 'code: key "x" is not an exit status from 0 to 255'],
-    ['1 = "350 x"', 'code: exit status 1 needs a reply line "NNN text" with NNN a 2xx, 4xx or 5xx code, got "350 x"'],
-    ['1 = "550"', 'code: exit status 1 needs a reply line "NNN text" with NNN a 2xx, 4xx or 5xx code, got "550"'],
-    ['1 = "550-x"', 'code: exit status 1 needs a reply line "NNN text" with NNN a 2xx, 4xx or 5xx code, got "550-x"'],
-    ['1 = "550 a\\nb"', 'code: exit status 1 needs a reply line "NNN text" with NNN a 2xx, 4xx or 5xx code, got "550 a\\nb"'],
-    ['1 = ( "550 x" )', 'code: exit status 1 needs a reply line "NNN text" with NNN a 2xx, 4xx or 5xx code, got a list'],
+    ['1 = "350 x"', 'code: exit status 1 needs a reply line "NNN text" with NNN a 2xx, 4xx or 5xx code and printable ASCII text, got "350 x"'],
+    ['1 = "550"', 'code: exit status 1 needs a reply line "NNN text" with NNN a 2xx, 4xx or 5xx code and printable ASCII text, got "550"'],
+    ['1 = "550-x"', 'code: exit status 1 needs a reply line "NNN text" with NNN a 2xx, 4xx or 5xx code and printable ASCII text, got "550-x"'],
+    ['1 = "550 a\\nb"', 'code: exit status 1 needs a reply line "NNN text" with NNN a 2xx, 4xx or 5xx code and printable ASCII text, got "550 a\\nb"'],
+    ['1 = "550 \u00e9t\u00e9"', 'code: exit status 1 needs a reply line "NNN text" with NNN a 2xx, 4xx or 5xx code and printable ASCII text, got "550 \u00e9t\u00e9"'],
+    ['1 = ( "550 x" )', 'code: exit status 1 needs a reply line "NNN text" with NNN a 2xx, 4xx or 5xx code and printable ASCII text, got a list'],
     ['0 = "250 a" "00" = "250 b"', 'code: exit status 0 is mapped twice (first at f.conf:5:10)'],
   ];
   for (const [map, message] of cases) {
