@@ -234,12 +234,12 @@ test('ledger: 2,000 messages, SIGTERM and restart midway: every message exactly 
   await writeFile(
     configFile,
     `
-    Shutdown_Timeout = 3
+    Shutdown_Timeout = 10
     ESMTP_Listener { Listen "127.0.0.1:${port}" { } }
     pipe_transport "ledger" {
-      program_name = "${fixture('programs', 'ledger.sh')} ${ledgerFile} 5"
+      program_name = "${fixture('programs', 'ledger.sh')} ${ledgerFile} 10"
       domain = ( "ledger.test" )
-      timeout = 1
+      timeout = 4
       concurrency = 32
       received_header = false
       code = [ 111 = "${MAPPED_111}" ]
@@ -340,7 +340,7 @@ test('ledger: 2,000 messages, SIGTERM and restart midway: every message exactly 
       '100': '504 5.5.0 pipe transport gave exit status 100',
       '111': MAPPED_111,
       kill: '451 4.3.0 pipe transport program killed by signal SIGKILL',
-      hang: '451 4.3.0 pipe transport program timed out after 1 s',
+      hang: '451 4.3.0 pipe transport program timed out after 4 s',
     })[action];
   for (const run of ledger) {
     const log = deliveryByQueueId.get(run.queueId);

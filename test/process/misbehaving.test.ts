@@ -106,7 +106,7 @@ function actionMix(count: number): Array<{ action: string; expected: string }> {
   const statuses = [0, 1, 2, 75, 100, 111, 255];
   const byExit = (n: number) => (n === 0 ? /^250 2\.0\.0 Ok: queued as / : new RegExp(`^504 5\\.5\\.0 pipe transport gave exit status ${n}$`));
   const bySignal = (s: string) => new RegExp(`^451 4\\.3\\.0 pipe transport program killed by signal SIG${s}$`);
-  const timedOut = /^451 4\.3\.0 pipe transport program timed out after 1 s$/;
+  const timedOut = /^451 4\.3\.0 pipe transport program timed out after 4 s$/;
   return Array.from({ length: count }, (_, i) => {
     const bucket = i % 100;
     const n = statuses[i % statuses.length] as number;
@@ -128,7 +128,7 @@ test('1,000 misbehaving runs: no zombie child of the daemon, no process group of
       program_name = "${fixture('programs', 'misbehave.sh')} \${local}"
       domain = ( "misbehave.test" )
       output_file = "{{dir}}/stdout"
-      timeout = 1
+      timeout = 4
       concurrency = 32
     }
   `);
