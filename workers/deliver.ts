@@ -9,10 +9,14 @@ import type { DeliveryTask, ProgramOutcome } from '../src/pool/task.js';
 import { createKillSwitch } from './kill-switch.js';
 import { toLineEnding } from './line-endings.js';
 import { runProgram } from './run-program.js';
-import { errorCode } from './spawn-program.js';
+import { errorCode } from './spawners/contract.js';
+import { useSpawner } from './spawners/select.js';
 
 // This thread's state: created once when Piscina loads the worker.
-const killSignal = createKillSwitch((workerData as PoolWorkerData | null)?.killChannel);
+const poolData = workerData as PoolWorkerData | null;
+const killSignal = createKillSwitch(poolData?.killChannel);
+// Chosen by the pool on the main thread; outside a pool the caller picks (select.ts).
+if (poolData?.spawner !== undefined) useSpawner(poolData.spawner);
 
 export default async function deliver(task: DeliveryTask): Promise<ProgramOutcome> {
   const startedAt = performance.now();

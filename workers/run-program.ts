@@ -1,6 +1,6 @@
 // Owns the policy of one program run: feed stdin, enforce the timeout (SIGTERM, then
 // SIGKILL after the grace), wait until the program is reaped, then kill what it left in
-// its process group. Must not open files or touch child_process (spawn-program.ts does).
+// its process group. Must not open files or start processes itself (workers/spawners/ does).
 //
 // States: spawning -> running -> (timeout: terminating -> killing) -> reaped -> group killed.
 // The run never ends before the program is reaped, so no zombie outlives a task.
@@ -8,7 +8,7 @@
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { ProgramOutcome } from '../src/pool/task.js';
-import { errorCode, startProgram, type ProgramSpec } from './spawn-program.js';
+import { errorCode, startProgram, type ProgramSpec } from './spawners/select.js';
 
 export interface RunSpec extends ProgramSpec {
   /** Written before the body, as UTF-8 (already in the program's line ending). */

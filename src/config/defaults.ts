@@ -6,6 +6,7 @@ export const DEFAULTS = {
   poolThreadsCap: 4,
   poolTasksPerThread: 64,
   poolMaxQueue: 1000,
+  poolSpawner: 'auto',
   shutdownTimeoutSeconds: 30,
   listener: {
     maxMessageBytes: 10_240_000,

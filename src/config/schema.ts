@@ -12,7 +12,7 @@ import { deepFreeze } from './freeze.js';
 import { buildListeners } from './listener-schema.js';
 import { buildTransport, type BuiltTransport } from './transport-schema.js';
 import { didYouMean } from './suggest.js';
-import { readInteger, readSecondsAsMs } from './values.js';
+import { readInteger, readSecondsAsMs, readText } from './values.js';
 
 export interface SchemaContext {
   /** Absolute path of the main file: Config.file. */
@@ -32,7 +32,8 @@ export interface SchemaResult {
   readonly warnings: readonly ConfigDiagnostic[];
 }
 
-const GLOBAL_OPTIONS = ['Pool_Threads', 'Pool_Tasks_Per_Thread', 'Pool_Max_Queue', 'Shutdown_Timeout'];
+const GLOBAL_OPTIONS = ['Pool_Threads', 'Pool_Tasks_Per_Thread', 'Pool_Max_Queue', 'Spawner', 'Shutdown_Timeout'];
+const SPAWNERS = ['auto', 'native', 'child_process'] as const;
 
 export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): SchemaResult {
   const sink = createDiagnosticSink();
@@ -89,6 +90,7 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
       tasksPerThread: readCount('Pool_Tasks_Per_Thread', 1) ?? DEFAULTS.poolTasksPerThread,
       // 0 is allowed: no waiting room, a message finding every slot busy is tempfailed.
       maxQueue: readCount('Pool_Max_Queue', 0) ?? DEFAULTS.poolMaxQueue,
+      spawner: readSpawner(opt('Spawner'), sink) ?? DEFAULTS.poolSpawner,
     },
     shutdownTimeoutMs:
       (shutdown === undefined ? undefined : readSecondsAsMs(shutdown, sink, { min: 0 })) ??
@@ -101,6 +103,20 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
     errors: sortDiagnostics(sink.errors, files),
     warnings: sortDiagnostics(sink.warnings, files),
   };
+}
+
+function readSpawner(opt: OptionNode | undefined, sink: DiagnosticSink): (typeof SPAWNERS)[number] | undefined {
+  if (opt === undefined) return undefined;
+  const text = readText(opt, sink)?.toLowerCase();
+  if (text === undefined) return undefined;
+  const known = SPAWNERS.find((name) => name === text);
+  if (known !== undefined) return known;
+  sink.error(
+    ConfigCode.INVALID_VALUE,
+    opt.value.position,
+    `${opt.name}: expected "auto", "native" or "child_process", got ${JSON.stringify(text)}${didYouMean(text, SPAWNERS)}`,
+  );
+  return undefined;
 }
 
 function filesInReadingOrder(items: readonly ItemNode[], mainFile: string): string[] {

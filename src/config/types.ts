@@ -91,6 +91,12 @@ export interface PoolConfig {
   readonly tasksPerThread: number;
   /** Pool_Max_Queue: messages waiting for a program slot, all transports together. */
   readonly maxQueue: number;
+  /**
+   * Spawner: how workers start programs. 'native' is the posix_spawn addon (its cost does
+   * not grow with the daemon's memory), 'child_process' Node's fork-based spawn, 'auto'
+   * native when its start-up self-test passes, else child_process.
+   */
+  readonly spawner: 'auto' | 'native' | 'child_process';
 }
 
 export interface Config {

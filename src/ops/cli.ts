@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { formatDiagnostic, loadConfig } from '../config/load.js';
-import { createDaemon } from './daemon.js';
+import { createDaemon, type Daemon } from './daemon.js';
 import { closeLeakingFds } from './inherited-fds.js';
 import { createLogger, LOG_LEVELS } from './logger.js';
 
@@ -94,7 +94,14 @@ async function main(argv: string[]): Promise<number> {
   // close-on-exec would otherwise leak into every program.
   const closedFds = closeLeakingFds();
   if (closedFds.length > 0) logger.warn({ fds: closedFds }, 'closed inherited file descriptors');
-  const daemon = createDaemon(result.config, logger);
+  let daemon: Daemon;
+  try {
+    daemon = createDaemon(result.config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, 'could not start');
+    flush();
+    return EXIT_SOFTWARE;
+  }
   let signalsSeen = 0;
   // The first signal drains; the next one forces.
   const onSignal = (signal: NodeJS.Signals) => {

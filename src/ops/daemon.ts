@@ -92,9 +92,17 @@ export function createDaemon(config: Config, logger: Logger): Daemon {
       );
       sessionBudget = createSessionBudget(computeSessionLimit(openFileLimit, fdsInUse, maxPrograms));
       logger.info({ openFileLimit, fdsInUse, maxPrograms, sessionLimit: sessionBudget.limit }, 'file descriptor budget');
+      const { spawner } = pool;
+      if (spawner.fallbackReason !== null) {
+        logger.warn({ reason: spawner.fallbackReason }, 'native spawner unavailable: programs start through child_process');
+      }
       const addresses = await Promise.all(listeners.map((listener) => listener.listen()));
       logger.info(
-        { listeners: addresses.map((a) => `${a.address}:${a.port}`), transports: config.transports.map((t) => t.name) },
+        {
+          listeners: addresses.map((a) => `${a.address}:${a.port}`),
+          transports: config.transports.map((t) => t.name),
+          spawner: spawner.name,
+        },
         'listening',
       );
       return addresses;

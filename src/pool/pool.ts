@@ -1,13 +1,18 @@
 // The worker pool: Piscina threads that run programs, a p-queue per transport for its
 // `concurrency`, and one bounded wait queue shared by all transports. Knows nothing of
 // SMTP or replies; a delivery that cannot run comes back as a value, never a throw.
+// Chooses the workers' spawner once, at creation (spawner.ts), and reports the choice.
 
 import { BroadcastChannel } from 'node:worker_threads';
 import PQueue from 'p-queue';
 import { Piscina } from 'piscina';
 import type { Config, TransportConfig } from '../config/types.js';
 import type { DeliveryOutcome } from '../delivery/outcome-reply.js';
+import { probeNativeSpawner } from '../../workers/spawners/native.js';
+import { resolveSpawner, type SpawnerName, type SpawnerReport } from './spawner.js';
 import type { DeliveryTask, ProgramOutcome } from './task.js';
+
+export type { SpawnerName, SpawnerReport };
 
 export interface DeliveryPool {
   /** Runs one program under its transport's limits; resolves with how it ended. */
@@ -20,20 +25,31 @@ export interface DeliveryPool {
   killAll(): void;
   /** Waits for runs in flight, then stops the threads. */
   close(): Promise<void>;
+  /** How the workers start programs, and why `auto` fell back (log it at start-up). */
+  readonly spawner: SpawnerReport;
 }
 
 export interface PoolWorkerData {
   /** BroadcastChannel on which killAll() is announced to the workers. */
   readonly killChannel: string;
+  /** How every worker starts programs: decided once, on the main thread. */
+  readonly spawner: SpawnerName;
 }
 
 const WORKER_FILE = new URL('../../workers/deliver.js', import.meta.url).href;
 
 let poolCounter = 0;
 
+/**
+ * Throws (code ERR_POOL_SPAWNER_UNAVAILABLE) when Spawner = native and the native spawner
+ * fails its self-test: a start-up error, before any thread exists.
+ */
 export function createDeliveryPool(config: Config): DeliveryPool {
+  const resolution = resolveSpawner(config.pool.spawner, probeNativeSpawner);
+  if (!resolution.ok) throw Object.assign(new Error(resolution.reason), { code: 'ERR_POOL_SPAWNER_UNAVAILABLE' });
+  const spawner = resolution.report;
   const killChannel = `smtpipe-kill-${process.pid}-${++poolCounter}`;
-  const workerData: PoolWorkerData = { killChannel };
+  const workerData: PoolWorkerData = { killChannel, spawner: spawner.name };
   const piscina = new Piscina<DeliveryTask, ProgramOutcome>({
     filename: WORKER_FILE,
     minThreads: config.pool.threads,
@@ -74,6 +90,7 @@ export function createDeliveryPool(config: Config): DeliveryPool {
   }
 
   return {
+    spawner,
     get waiting() {
       return countWaiting();
     },

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { createDaemon, type Daemon } from '../../src/ops/daemon.js';
 import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
+import { forcedTestSpawner } from './spawner.js';
 
 // What the CLI does at start-up, once per test process.
 closeLeakingFds();
@@ -29,7 +30,9 @@ export function scratchDir(): Promise<string> {
 export async function startDaemon(conf: string, dir?: string): Promise<TestDaemon> {
   const workDir = dir ?? (await scratchDir());
   const file = path.join(workDir, 'smtpipe.conf');
-  await writeFile(file, conf.replaceAll('{{dir}}', workDir));
+  // SMTPIPE_TEST_SPAWNER=child_process runs everything as where the addon did not build.
+  const forced = forcedTestSpawner();
+  await writeFile(file, (forced ? `Spawner = ${forced}\n` : '') + conf.replaceAll('{{dir}}', workDir));
   const result = await loadConfig(file);
   if (!result.ok) throw new Error(`test config invalid:\n${result.errors.map((e) => `${e.line}:${e.column} ${e.message}`).join('\n')}`);
   const logs: Array<Record<string, unknown>> = [];

@@ -1,6 +1,6 @@
 // deliver() called directly (no pool): what the program sees on stdin, how each way of
 // ending becomes a ProgramOutcome, and what happens to output_file / error_file.
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -8,9 +8,13 @@ import path from 'node:path';
 import deliver from '../../workers/deliver.js';
 import type { DeliveryTask } from '../../src/pool/task.js';
 import { fixture } from '../helpers/paths.js';
+import { testSpawner } from '../helpers/spawner.js';
+import { useSpawner } from '../../workers/spawners/select.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-worker-deliver-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
+// Outside a pool deliver() uses this thread's spawner: the one under test.
+before(() => useSpawner(testSpawner()));
 
 const program = (name: string): string => fixture('programs', name);
 

@@ -8,7 +8,9 @@ import path from 'node:path';
 import { Piscina } from 'piscina';
 import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
 import type { DeliveryTask, ProgramOutcome } from '../../src/pool/task.js';
+import type { PoolWorkerData } from '../../src/pool/pool.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
+import { testSpawner } from '../helpers/spawner.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-worker-pool-'));
 const program = (name: string): string => fixture('programs', name);
@@ -22,6 +24,7 @@ before(() => {
     minThreads: 2,
     maxThreads: 2,
     concurrentTasksPerWorker: 4,
+    workerData: { spawner: testSpawner() } satisfies Partial<PoolWorkerData>,
   });
 });
 after(async () => {

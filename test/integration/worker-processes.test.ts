@@ -12,6 +12,8 @@ import deliver from '../../workers/deliver.js';
 import { closeLeakingFds, findLeakingFds } from '../../src/ops/inherited-fds.js';
 import type { DeliveryTask } from '../../src/pool/task.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
+import { testSpawner } from '../helpers/spawner.js';
+import { useSpawner } from '../../workers/spawners/select.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-worker-processes-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -19,6 +21,8 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 // hands us descriptors without close-on-exec that every program would inherit otherwise.
 before(() => {
   closeLeakingFds();
+  // Outside a pool deliver() uses this thread's spawner: the one under test.
+  useSpawner(testSpawner());
 });
 
 const program = (name: string): string => fixture('programs', name);
@@ -146,12 +150,12 @@ test('the environment is exactly the one given: nothing inherited', async () => 
   assert.deepEqual(seen.sort(), Object.entries(env).map(([k, v]) => `${k}=${v}`).sort());
 });
 
-test('the program sees only fds 0 (stdin socket), 1 (output_file) and 2 (/dev/null)', async () => {
+test('the program sees only fds 0 (stdin pipe or socketpair), 1 (output_file) and 2 (/dev/null)', async () => {
   const outputFile = path.join(tmp, 'fds.txt');
   await deliver(task({ program: program('list-fds.sh'), outputFile }));
   const fds = parseFdListing(readFileSync(outputFile, 'latin1'));
   assert.deepEqual([...fds.keys()].sort(), [0, 1, 2], readFileSync(outputFile, 'latin1'));
-  assert.match(fds.get(0) ?? '', /^socket:\[\d+\]$/);
+  assert.match(fds.get(0) ?? '', testSpawner() === 'native' ? /^pipe:\[\d+\]$/ : /^socket:\[\d+\]$/);
   assert.equal(fds.get(1), outputFile);
   assert.equal(fds.get(2), '/dev/null');
 });
@@ -163,8 +167,10 @@ test('fds inherited without close-on-exec reach programs until closeLeakingFds()
   const url = (file: string): string => pathToFileURL(path.join(repoRoot, 'dist', 'workers', file)).href;
   const script = `
     import deliver from ${JSON.stringify(url('deliver.js'))};
+    import { useSpawner } from ${JSON.stringify(url('spawners/select.js'))};
     import { closeLeakingFds } from ${JSON.stringify(pathToFileURL(path.join(repoRoot, 'dist', 'src', 'ops', 'inherited-fds.js')).href)};
     import { readFileSync } from 'node:fs';
+    useSpawner(process.argv[3]);
     const outputFile = process.argv[1] + '-' + process.pid;
     const list = async (name) => {
       await deliver({ ...JSON.parse(process.argv[2]), message: new ArrayBuffer(0), outputFile: outputFile + name });
@@ -176,7 +182,7 @@ test('fds inherited without close-on-exec reach programs until closeLeakingFds()
   `;
   const taskJson = JSON.stringify(task({ program: program('list-fds.sh') }));
   const devNull = openSync('/dev/null', 'r');
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, path.join(tmp, 'fds'), taskJson], {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, path.join(tmp, 'fds'), taskJson, testSpawner()], {
     stdio: ['ignore', 'pipe', 'inherit', ...new Array<'ignore'>(37).fill('ignore'), devNull],
   });
   closeSync(devNull);

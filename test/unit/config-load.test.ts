@@ -32,7 +32,7 @@ test('load: a realistic Momentum ecelerity.conf loads, one warning per foreign i
 
   const { config } = result;
   assert.equal(config.file, file);
-  assert.deepEqual(config.pool, { threads: 4, tasksPerThread: 64, maxQueue: 1000 });
+  assert.deepEqual(config.pool, { threads: 4, tasksPerThread: 64, maxQueue: 1000, spawner: 'auto' });
   assert.deepEqual(
     config.listeners.map((l) => [l.label, l.host, l.port, l.maxMessageBytes, l.maxSessions, l.idleTimeoutMs, l.bannerHostname, l.greetingPauseMs]),
     [

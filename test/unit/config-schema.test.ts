@@ -27,15 +27,30 @@ function errors(text: string): string[] {
 
 test('schema: global options and their defaults', () => {
   const defaults = config(LISTEN + TRANSPORT);
-  assert.deepEqual(defaults.pool, { threads: 4, tasksPerThread: 64, maxQueue: 1000 });
+  assert.deepEqual(defaults.pool, { threads: 4, tasksPerThread: 64, maxQueue: 1000, spawner: 'auto' });
   assert.equal(defaults.shutdownTimeoutMs, 30_000);
   const two = parseConfigText(LISTEN + TRANSPORT, 'f.conf', { ...host, parallelism: 2 });
   assert.ok(two.ok);
   assert.equal(two.config.pool.threads, 2);
 
   const set = config('pool_threads = 3\nPOOL_TASKS_PER_THREAD = 8\nPool_Max_Queue = 0\nShutdown_Timeout = "5"\n' + LISTEN + TRANSPORT);
-  assert.deepEqual(set.pool, { threads: 3, tasksPerThread: 8, maxQueue: 0 });
+  assert.deepEqual(set.pool, { threads: 3, tasksPerThread: 8, maxQueue: 0, spawner: 'auto' });
   assert.equal(set.shutdownTimeoutMs, 5000);
+});
+
+test('schema: Spawner is auto, native or child_process, any case, quoted or not', () => {
+  const cases: Array<[string, Config['pool']['spawner']]> = [
+    ['auto', 'auto'], ['"native"', 'native'], ['Child_Process', 'child_process'], ['"CHILD_PROCESS"', 'child_process'],
+  ];
+  for (const [text, expected] of cases) {
+    assert.equal(config(`spawner = ${text}\n${LISTEN}${TRANSPORT}`).pool.spawner, expected, text);
+  }
+  assert.deepEqual(errors(`Spawner = child-process\n${LISTEN}${TRANSPORT}`), [
+    '1:11 ERR_CONFIG_INVALID_VALUE Spawner: expected "auto", "native" or "child_process", got "child-process"; did you mean child_process?',
+  ]);
+  assert.deepEqual(errors(`Spawner = ( native )\n${LISTEN}${TRANSPORT}`), [
+    '1:11 ERR_CONFIG_INVALID_VALUE Spawner: expected a single value, got a list ( ... )',
+  ]);
 });
 
 test('schema: listener options at ESMTP_Listener scope, overridden per Listen', () => {

@@ -1,0 +1,252 @@
+// The spawner contract (workers/spawners/contract.ts): one suite, run against every spawner
+// so that they cannot drift apart. What a program gets (argv, environment, stdin bytes, fds,
+// signal state, session) and how each way of ending is reported through run-program.ts.
+// SMTPIPE_TEST_SPAWNER narrows the list (test/helpers/spawner.ts).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
+import { runProgram, type RunOutcome, type RunSpec } from '../../workers/run-program.js';
+import type { Spawner } from '../../workers/spawners/contract.js';
+import { useSpawner } from '../../workers/spawners/select.js';
+import { fixture } from '../helpers/paths.js';
+import { awaitDeath, childrenOfThisProcess, procStat } from '../helpers/processes.js';
+import { spawnersUnderTest } from '../helpers/spawner.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-spawner-contract-'));
+const program = (name: string): string => fixture('programs', name);
+
+// As the daemon's start-up does: the test runner hands us fds without close-on-exec.
+before(() => closeLeakingFds());
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function run(overrides: Partial<RunSpec>): Promise<RunOutcome> {
+  return runProgram({
+    file: program('exit-with.sh'),
+    args: [],
+    env: {},
+    stdoutFd: null,
+    stderrFd: null,
+    header: '',
+    body: Buffer.from('Subject: t\n\nbody\n'),
+    timeoutMs: 10_000,
+    killGraceMs: 1_000,
+    ...overrides,
+  });
+}
+
+/** Runs with stdout (and stderr) going to files of ours; returns the outcome and the files. */
+async function runToFiles(overrides: Partial<RunSpec>, name: string): Promise<{ outcome: RunOutcome; out: string; err: string }> {
+  const outFile = path.join(tmp, `${name}.out`);
+  const errFile = path.join(tmp, `${name}.err`);
+  const stdoutFd = openSync(outFile, 'w');
+  const stderrFd = openSync(errFile, 'w');
+  try {
+    const outcome = await run({ stdoutFd, stderrFd, ...overrides });
+    return { outcome, out: readFileSync(outFile, 'latin1'), err: readFileSync(errFile, 'latin1') };
+  } finally {
+    closeSync(stdoutFd);
+    closeSync(stderrFd);
+  }
+}
+
+/** `ls -l /proc/self/fd` lines -> fd -> target, without ls's own directory fd. */
+function parseFdListing(listing: string): Map<number, string> {
+  const fds = new Map<number, string>();
+  for (const [, fd = '', target = ''] of listing.matchAll(/ (\d+) -> (.*)$/gm)) {
+    if (!/^\/proc\/\d+\/fd$/.test(target)) fds.set(Number(fd), target);
+  }
+  return fds;
+}
+
+for (const name of spawnersUnderTest()) {
+  describe(`spawner contract: ${name}`, () => {
+    let spawner: Spawner;
+    before(() => {
+      spawner = useSpawner(name);
+    });
+
+    test('exit statuses are reported as such', async () => {
+      for (const status of [0, 1, 75, 100, 111, 255]) {
+        const outcome = await run({ args: [String(status)] });
+        assert.deepEqual(outcome.kind === 'exited' && [outcome.exitCode, outcome.stdinError], [status, null], String(status));
+        assert.ok(outcome.kind === 'exited' && outcome.pid > 0);
+      }
+    });
+
+    test('a signal the program got from elsewhere is reported by name', async () => {
+      for (const signal of ['KILL', 'TERM', 'USR1'] as const) {
+        const outcome = await run({ file: program('kill-self.sh'), args: [signal] });
+        assert.deepEqual(outcome.kind === 'signaled' && outcome.signal, `SIG${signal}`);
+      }
+    });
+
+    const failures: ReadonlyArray<readonly [string, Partial<RunSpec>, string]> = [
+      ['a missing program', { file: path.join(tmp, 'no-such-program') }, 'ENOENT'],
+      ['a program without x bit', { file: program('not-executable.sh') }, 'EACCES'],
+      ['a directory', { file: tmp }, 'EACCES'],
+      ['a NUL byte in an argument', { args: ['a\0b'] }, 'ERR_INVALID_ARG_VALUE'],
+      ['a NUL byte in the environment', { env: { A: 'x\0y' } }, 'ERR_INVALID_ARG_VALUE'],
+    ];
+    for (const [what, overrides, code] of failures) {
+      test(`spawn-failed ${code} for ${what}, as a value`, async () => {
+        const outcome = await run(overrides);
+        assert.equal(outcome.kind, 'spawn-failed');
+        assert.equal(outcome.errorCode, code);
+        assert.ok(outcome.message.length > 0);
+      });
+    }
+
+    test('a file without "#!" runs through /bin/sh, as execvp does', async () => {
+      const outcome = await run({ file: program('no-shebang.sh'), args: ['42'] });
+      assert.equal(outcome.kind === 'exited' && outcome.exitCode, 42);
+    });
+
+    test('argv reaches the program exactly, without a shell', async () => {
+      const out = path.join(tmp, `args-${name}`);
+      const args = ['', 'a b', '$(id)', '*', "'q' \"d\"", '-x=y', 'é ü 😀', '\\'];
+      await run({ file: program('print-args.sh'), args: [out, ...args] });
+      assert.deepEqual(readFileSync(out, 'utf8').split('\n').slice(0, -1), args);
+    });
+
+    test('the environment is exactly the one given: nothing inherited, nothing added', async () => {
+      process.env['SMTPIPE_CANARY'] = 'must not leak';
+      const file = path.join(tmp, `env-${name}`);
+      const env = { SENDER: 'a@example.com', ODD: 'x y=z\nline 2', EMPTY: '', UNICODE: 'é😀' };
+      await run({ file: program('print-env.sh'), args: [file], env });
+      const seen = readFileSync(file, 'utf8').split('\0').filter((entry) => entry !== '');
+      assert.deepEqual(seen.sort(), Object.entries(env).map(([k, v]) => `${k}=${v}`).sort());
+      await run({ file: program('print-env.sh'), args: [file], env: {} });
+      assert.equal(readFileSync(file, 'utf8'), '');
+    });
+
+    test('stdin: header and body arrive byte for byte, small and large', async () => {
+      const out = path.join(tmp, `stdin-${name}`);
+      const every = Buffer.alloc(1024, 0).map((_, i) => i % 256);
+      for (const body of [every, randomBytes(8 * 1024 * 1024), Buffer.alloc(0)]) {
+        const header = 'Received: by tést\r\n';
+        const outcome = await run({ file: program('cat-to-file.sh'), args: [out], header, body });
+        assert.deepEqual(outcome.kind === 'exited' && [outcome.exitCode, outcome.stdinError], [0, null]);
+        assert.ok(readFileSync(out).equals(Buffer.concat([Buffer.from(header), body])), `${body.length} bytes`);
+      }
+    });
+
+    test('a program that exits without reading its input: EPIPE recorded, exit status decides', async () => {
+      for (const status of [0, 3]) {
+        const outcome = await run({ file: program('ignore-stdin-exit.sh'), args: [String(status)], body: Buffer.alloc(5 * 1024 * 1024, 'a') });
+        assert.deepEqual(outcome.kind === 'exited' && [outcome.exitCode, outcome.stdinError], [status, 'EPIPE']);
+      }
+    });
+
+    test('stdout and stderr go straight to the given fds', async () => {
+      const { outcome, out, err } = await runToFiles({ file: program('write-out-err.sh'), args: ['to out', 'to err'] }, `out-err-${name}`);
+      assert.equal(outcome.kind === 'exited' && outcome.exitCode, 0);
+      assert.deepEqual([out, err], ['to out\n', 'to err\n']);
+    });
+
+    test('the program sees only fds 0 (stdin), 1 and 2', async () => {
+      const { out } = await runToFiles({ file: program('list-fds.sh'), stderrFd: null }, `fds-${name}`);
+      const fds = parseFdListing(out);
+      assert.deepEqual([...fds.keys()].sort(), [0, 1, 2], out);
+      assert.match(fds.get(0) ?? '', name === 'native' ? /^pipe:\[\d+\]$/ : /^socket:\[\d+\]$/);
+      assert.equal(fds.get(1), path.join(tmp, `fds-${name}.out`));
+      assert.equal(fds.get(2), '/dev/null');
+    });
+
+    test('no signal ignored nor blocked; the program leads its own session and group, without a terminal', async () => {
+      const file = path.join(tmp, `proc-${name}`);
+      const outcome = await run({ file: program('proc-self.sh'), args: [file] });
+      assert.ok(outcome.kind === 'exited');
+      const text = readFileSync(file, 'latin1');
+      // Node ignores SIGPIPE and SIGXFSZ; exec would keep that without a reset.
+      assert.match(text, /^SigIgn:\s*0+$/m);
+      assert.match(text, /^SigBlk:\s*0+$/m);
+      // The last line is /proc/self/stat: "pid (comm) state ppid pgrp session tty_nr ...".
+      const stat = text.trimEnd().split('\n').at(-1) ?? '';
+      const [, , pgrp, session, ttyNr] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      assert.equal(Number(stat.split(' ')[0]), outcome.pid);
+      assert.deepEqual([pgrp, session, ttyNr], [outcome.pid, outcome.pid, 0]);
+    });
+
+    test('a grandchild holding stdin/stdout does not hold up the run, and dies with the group', async () => {
+      const pidFile = path.join(tmp, `grandchild-${name}.pid`);
+      const { outcome } = await runToFiles(
+        { file: program('grandchild.sh'), args: [pidFile, '30'], body: Buffer.alloc(2 * 1024 * 1024, 'a') },
+        `grandchild-${name}`,
+      );
+      assert.deepEqual(outcome.kind === 'exited' && [outcome.exitCode, outcome.stdinError], [0, 'EPIPE']);
+      assert.ok(outcome.durationMs < 5_000, `durationMs ${outcome.durationMs}`);
+      const grandchild = Number(readFileSync(pidFile, 'latin1'));
+      assert.ok(grandchild > 0);
+      assert.equal(await awaitDeath(grandchild), true, `grandchild ${grandchild} still running`);
+    });
+
+    test('a grandchild that left the group with setsid survives (the documented escape hatch)', async () => {
+      const pidFile = path.join(tmp, `setsid-${name}.pid`);
+      const outcome = await run({ file: program('setsid-grandchild.sh'), args: [pidFile, '30'] });
+      assert.equal(outcome.kind, 'exited');
+      const escaped = Number(readFileSync(pidFile, 'latin1'));
+      try {
+        assert.match(procStat(escaped)?.state ?? 'gone', /^[RS]$/, `escaped grandchild ${escaped} should be alive`);
+      } finally {
+        process.kill(escaped, 'SIGKILL');
+      }
+      assert.equal(await awaitDeath(escaped), true);
+    });
+
+    test('timeout: SIGTERM honoured ends the run; SIGTERM ignored escalates to SIGKILL after the grace', async () => {
+      const term = await run({ file: program('sleep.sh'), args: ['30'], timeoutMs: 200, killGraceMs: 5_000 });
+      assert.deepEqual(term.kind === 'timed-out' && [term.signal, term.timeoutMs], ['SIGTERM', 200]);
+      assert.ok(term.durationMs >= 195 && term.durationMs < 1_700, `durationMs ${term.durationMs}`);
+      const kill = await run({ file: program('trap-term.sh'), args: ['30'], timeoutMs: 200, killGraceMs: 300 });
+      assert.deepEqual(kill.kind === 'timed-out' && kill.signal, 'SIGKILL');
+      assert.ok(kill.durationMs >= 495 && kill.durationMs < 2_000, `durationMs ${kill.durationMs}`);
+    });
+
+    test('the interface itself: stdin is destroyed at exit, killGroup after exit is harmless', async () => {
+      const started = await spawner.startProgram({ file: program('sleep.sh'), args: ['30'], env: {}, stdoutFd: null, stderrFd: null });
+      assert.ok(started.ok);
+      const { program: running } = started;
+      running.killGroup('SIGTERM');
+      assert.deepEqual(await running.exited, { exitCode: null, signal: 'SIGTERM' });
+      assert.equal(running.stdin.destroyed, true);
+      running.killGroup('SIGKILL');
+      running.killGroup('SIGKILL');
+    });
+
+    test('no child is left behind after many concurrent runs: nothing running, no zombie', async () => {
+      const kinds = new Map<string, number>();
+      for (let batch = 0; batch < 10; batch += 1) {
+        const outcomes = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            i % 4 === 3 ? run({ file: program('kill-self.sh'), args: ['KILL'] }) : run({ args: [String(i)] }),
+          ),
+        );
+        for (const o of outcomes) kinds.set(o.kind, (kinds.get(o.kind) ?? 0) + 1);
+      }
+      assert.deepEqual(Object.fromEntries(kinds), { exited: 150, signaled: 50 });
+      assert.deepEqual(childrenOfThisProcess(), []);
+    });
+  });
+}
+
+if (spawnersUnderTest().length > 1) {
+  test('both spawners in one thread at once: each sees only its own exits', async () => {
+    const spawners = [useSpawner('child_process'), useSpawner('native')];
+    const runs = Array.from({ length: 40 }, async (_, i) => {
+      const spawner = spawners[i % 2] as Spawner;
+      const started = await spawner.startProgram({ file: program('exit-with.sh'), args: [String(i)], env: {}, stdoutFd: null, stderrFd: null });
+      assert.ok(started.ok);
+      started.program.stdin.end(`message ${i}\n`);
+      const exit = await started.program.exited;
+      started.program.killGroup('SIGKILL');
+      return `${spawner.name} ${exit.exitCode}`;
+    });
+    const seen = await Promise.all(runs);
+    assert.deepEqual(seen, Array.from({ length: 40 }, (_, i) => `${i % 2 === 0 ? 'child_process' : 'native'} ${i}`));
+    assert.deepEqual(childrenOfThisProcess(), []);
+  });
+}

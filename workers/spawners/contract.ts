@@ -1,0 +1,80 @@
+// The one interface every spawner implements (child-process.ts, native.ts), and what the
+// rest of workers/ may rely on. Types and two small helpers only: no I/O, no state.
+// test/integration/spawner-contract.test.ts runs the same tests against every spawner.
+
+import type { Writable } from 'node:stream';
+import type { SpawnerName } from '../../src/pool/spawner.js';
+
+export type { SpawnerName };
+
+export interface ProgramSpec {
+  /** Absolute path of the program; run by execve, never through a shell nor a PATH search. */
+  readonly file: string;
+  readonly args: readonly string[];
+  /** The program's whole environment: nothing is inherited from ours. */
+  readonly env: Readonly<Record<string, string>>;
+  /** An open fd the program gets as stdout (it holds its own dup); null = /dev/null. */
+  readonly stdoutFd: number | null;
+  /** Same for stderr. */
+  readonly stderrFd: number | null;
+}
+
+export interface ProgramExit {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface RunningProgram {
+  /** Also the id of the program's session and process group (it leads both). */
+  readonly pid: number;
+  /**
+   * The program's stdin: a UNIX socketpair (child_process) or a pipe (native). It always
+   * has an 'error' listener, so an EPIPE never crashes the thread. It is destroyed when the
+   * program exits, so pending writes settle then even if a grandchild still holds it.
+   */
+  readonly stdin: Writable;
+  /**
+   * Settles once the program has been reaped; never rejects. The native spawner has by then
+   * SIGKILLed the rest of the group (before the reap, while the zombie still pinned the
+   * group id); child_process cannot, so the caller must still call killGroup('SIGKILL').
+   */
+  readonly exited: Promise<ProgramExit>;
+  /**
+   * Signals every process in the program's group; a group already gone is no error. After
+   * `exited`, the native spawner does nothing: its group was killed already, and the
+   * number may name another group by now.
+   */
+  killGroup(signal: NodeJS.Signals): void;
+}
+
+export type StartResult =
+  | { readonly ok: true; readonly program: RunningProgram }
+  | { readonly ok: false; readonly errorCode: string; readonly message: string };
+
+export interface Spawner {
+  readonly name: SpawnerName;
+  /**
+   * Starts the program. ENOENT, EACCES and friends are values (ok: false), never throws.
+   * A NUL byte in the file, an argument or the environment is ERR_INVALID_ARG_VALUE.
+   */
+  startProgram(spec: ProgramSpec): Promise<StartResult>;
+}
+
+/** The `code` of a Node system error (ENOENT, EPIPE...), if it has one. */
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') {
+    return err.code;
+  }
+  return undefined;
+}
+
+/** process.kill(-pid): ESRCH (the whole group is gone) is no error. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (err) {
+    // ESRCH: every process of the group is gone already. Anything else (EPERM: a member
+    // changed its uid) is a deployment bug to surface, not to hide.
+    if (errorCode(err) !== 'ESRCH') throw err;
+  }
+}
