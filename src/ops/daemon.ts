@@ -66,7 +66,10 @@ export function createDaemon(config: Config, logger: Logger): Daemon {
     const deadline = new Promise<'deadline'>((resolve) => {
       timer = setTimeout(() => resolve('deadline'), config.shutdownTimeoutMs);
     });
-    const first = await Promise.race([allClosed().then(() => 'drained' as const), deadline, forced.then(() => 'signal' as const)]);
+    // Drained = every session closed AND every program ended: a delivery whose client is
+    // gone still runs, and a second signal or the deadline must still be able to stop it.
+    const drained = Promise.all([allClosed(), pool.idle()]).then(() => 'drained' as const);
+    const first = await Promise.race([drained, deadline, forced.then(() => 'signal' as const)]);
     clearTimeout(timer);
     if (first !== 'drained') {
       logger.warn({ reason: first, inFlight: dispatcher.inFlight }, 'forcing shutdown');

@@ -25,6 +25,8 @@ export interface DeliveryPool {
   killAll(): void;
   /** Waits for runs in flight, then stops the threads. */
   close(): Promise<void>;
+  /** Resolves once no message waits and no program runs. */
+  idle(): Promise<void>;
   /** How the workers start programs, and why `auto` fell back (log it at start-up). */
   readonly spawner: SpawnerReport;
 }
@@ -107,8 +109,11 @@ export function createDeliveryPool(config: Config): DeliveryPool {
       killed = true;
       broadcaster.postMessage('kill');
     },
-    async close() {
+    async idle() {
       await Promise.all([...queues.values()].map((queue) => queue.onIdle()));
+    },
+    async close() {
+      await this.idle();
       await piscina.close();
       broadcaster.close();
     },

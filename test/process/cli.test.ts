@@ -133,3 +133,26 @@ test('a second signal forces: the running program is killed, its client gets 451
   const [code] = await once(child, 'exit');
   assert.equal(code, 1);
 });
+
+test('a delivery whose client left still holds the drain; a second signal forces it (exit 1)', async () => {
+  const file = await writeConf(`
+    ESMTP_Listener { Listen "127.0.0.1:0" { } }
+    pipe_transport "slow" { program_name = "${fixture('programs', 'sleep.sh')} 30" domain = ( "slow.test" ) }
+  `);
+  const { child, port, logs } = await startCli(file);
+  const gone = await openSession(port);
+  await gone.command('MAIL FROM:<a@origin.test>');
+  await gone.command('RCPT TO:<x@slow.test>');
+  await gone.command('DATA');
+  gone.write('hello\r\n.\r\n');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  gone.destroy();
+  child.kill('SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(child.exitCode, null, 'the running program keeps the daemon draining');
+  child.kill('SIGTERM');
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 1);
+  assert.ok(logs.some((l) => l.msg === 'forcing shutdown' && l.reason === 'signal'));
+  assert.ok(logs.some((l) => l.msg === 'delivery' && l.signal === 'SIGKILL'));
+});
