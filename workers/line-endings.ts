@@ -51,16 +51,44 @@ export function bareNewlinesToCrlf(bytes: Uint8Array): Uint8Array {
 }
 
 /**
+ * The LF form of a wire message in one pass over its LFs, in place: CRLF -> LF, and
+ * whether any LF was bare. A CR left afterwards is a bare CR (one native indexOf).
+ * null under 'reject' when a bare CR or LF was found; under 'normalize' each bare CR
+ * becomes an LF (a bare LF already is one).
+ */
+function toLfInPlace(bytes: Uint8Array, bareNewlines: BareNewlinePolicy): Uint8Array | null {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let write = 0;
+  let read = 0;
+  let bareLf = false;
+  for (let lf = buf.indexOf(LF); lf !== -1; lf = buf.indexOf(LF, lf + 1)) {
+    if (lf === 0 || buf[lf - 1] !== CR) {
+      bareLf = true;
+      continue;
+    }
+    // Drop the CR at lf - 1: keep [read, lf - 1), then resume at the LF.
+    if (write !== read) buf.copyWithin(write, read, lf - 1);
+    write += lf - 1 - read;
+    read = lf;
+  }
+  if (write !== read) buf.copyWithin(write, read);
+  const out = bytes.subarray(0, write + buf.length - read);
+  const outBuf = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  let cr = outBuf.indexOf(CR);
+  if (!bareLf && cr === -1) return out;
+  if (bareNewlines === 'reject') return null;
+  for (; cr !== -1; cr = outBuf.indexOf(CR, cr + 1)) outBuf[cr] = LF;
+  return out;
+}
+
+/**
  * The message bytes for a program that wants `eol`; may reuse (and rewrite) `wire`.
  * null when the message holds a bare CR or LF and the policy is 'reject': smtp-server ends
  * DATA only on CRLF.CRLF, so a "\n.\r\n" smuggled in stays content, and the program must
  * never get a line ending it did not ask for.
  */
 export function toLineEnding(wire: Uint8Array, eol: LineEnding, bareNewlines: BareNewlinePolicy): Uint8Array | null {
-  let bytes = wire;
-  if (hasBareNewline(bytes)) {
-    if (bareNewlines === 'reject') return null;
-    bytes = bareNewlinesToCrlf(bytes);
-  }
-  return eol === 'lf' ? crlfToLfInPlace(bytes) : bytes;
+  if (eol === 'lf') return toLfInPlace(wire, bareNewlines);
+  if (!hasBareNewline(wire)) return wire;
+  return bareNewlines === 'reject' ? null : bareNewlinesToCrlf(wire);
 }
