@@ -1,0 +1,19 @@
+// Where things are, from the compiled file's point of view (dist/bench/compare/): the
+// repository root, the built daemon and fixtures, the shell scripts that stay in bench/.
+
+import { fileURLToPath } from 'node:url';
+
+const at = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+
+export const REPO_ROOT = at('../../../');
+export const SMTPIPE_CLI = at('../../src/ops/cli.js');
+export const CEILING_SERVER = at('./servers/ceiling.js');
+export const NAIVE_SERVER = at('./servers/naive.js');
+export const STDIN_BANDWIDTH_JS = at('./stdin-bandwidth.js');
+/** The spawner engineer's loop (bench/spawn-loop.ts), used for the small-stdin spawn limits. */
+export const SHARED_SPAWN_LOOP_JS = at('../spawn-loop.js');
+export const SPAWN_LOOP_C = at('../../../bench/compare/spawn-loop.c');
+export const POSTFIX_SETUP = at('../../../bench/postfix/setup.sh');
+export const HARAKA_SETUP = at('../../../bench/haraka/setup.sh');
+/** Haraka is installed here, outside the repository, and kept between runs. */
+export const HARAKA_SCRATCH = '/var/tmp/smtpipe-bench-haraka';

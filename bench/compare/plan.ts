@@ -1,0 +1,135 @@
+// What one `npm run bench` measures: its flags, the load matrix (default or --full) and the
+// durations. Pure: no I/O, no clock; run.ts executes the plan, scenarios/ know how.
+
+import { parseArgs } from 'node:util';
+import type { LoadPoint } from './types.js';
+
+export const SCENARIOS = ['spawn', 'ceiling', 'naive', 'smtpipe', 'smtp-sink', 'postfix', 'haraka', 'memory'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface RunOptions {
+  readonly full: boolean;
+  /** Where <date>.md, .json and .svg go. */
+  readonly outDir: string;
+  /** null = every scenario. */
+  readonly only: ReadonlySet<ScenarioName> | null;
+  /** Overrides every duration (a quick smoke run), seconds; null = the plan's. */
+  readonly seconds: number | null;
+  /** Keep the scratch directory (generated configs, server logs) instead of removing it. */
+  readonly keep: boolean;
+}
+
+export interface MemoryPlan {
+  readonly point: LoadPoint;
+  readonly heldMessages: number;
+  readonly heldSize: string;
+  readonly heldSizeBytes: number;
+}
+
+export interface Plan {
+  readonly mode: 'default' | 'full';
+  /** Every SMTP system runs every point, in this order. */
+  readonly points: readonly LoadPoint[];
+  /** Spawn loops with small stdin, one per concurrency the chart shows. */
+  readonly spawnLoops: readonly LoadPoint[];
+  /** Spawn loops writing a large message into stdin: the bandwidth baseline per large point. */
+  readonly bandwidthLoops: readonly LoadPoint[];
+  readonly memory: MemoryPlan;
+  /** Seconds to wait for Postfix to deliver what it queued, after the generator stops. */
+  readonly drainTimeoutSeconds: number;
+}
+
+export const USAGE = `Usage: npm run bench -- [flags]
+
+Runs every system of the comparison with the same load generator and writes
+bench/results/<date>.md, .json and .svg.
+
+Flags:
+  --full            the whole matrix: connections 1, 10, 50, 200 x sizes 2k, 100k, 10m
+                    (default: 2k at every connection count, c=50 at 100k, c=10 at 10m;
+                    about 10 minutes on 2 cores)
+  --only LIST       comma-separated scenarios: ${SCENARIOS.join(', ')}
+  --seconds N       every run lasts N seconds (a quick smoke run; figures are noisier)
+  --out DIR         output directory (default bench/results)
+  --keep            keep the scratch directory (configs, server logs) and print its path
+  -h, --help        this text
+`;
+
+export type ParsedRunArgs =
+  | { readonly kind: 'run'; readonly options: RunOptions }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'error'; readonly message: string };
+
+export function parseRunArgs(argv: readonly string[]): ParsedRunArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        full: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        seconds: { type: 'string' },
+        out: { type: 'string', default: 'bench/results' },
+        keep: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    return { kind: 'error', message: (err as Error).message };
+  }
+  if (values.help) return { kind: 'help' };
+  let only: Set<ScenarioName> | null = null;
+  if (values.only !== undefined) {
+    only = new Set();
+    for (const name of values.only.split(',').map((s) => s.trim()).filter(Boolean)) {
+      if (!(SCENARIOS as readonly string[]).includes(name)) {
+        return { kind: 'error', message: `--only: unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})` };
+      }
+      only.add(name as ScenarioName);
+    }
+  }
+  let seconds: number | null = null;
+  if (values.seconds !== undefined) {
+    seconds = Number(values.seconds);
+    if (!Number.isFinite(seconds) || seconds <= 0) return { kind: 'error', message: `--seconds must be a positive number, got "${values.seconds}"` };
+  }
+  return { kind: 'run', options: { full: values.full, outDir: values.out, only, seconds, keep: values.keep } };
+}
+
+const SIZE_BYTES: Readonly<Record<string, number>> = { '2k': 2048, '100k': 102_400, '1m': 1_048_576, '10m': 10_485_760 };
+
+export function sizeToBytes(size: string): number {
+  const bytes = SIZE_BYTES[size];
+  if (bytes === undefined) throw new Error(`bug: no byte count for size ${size}`);
+  return bytes;
+}
+
+function point(connections: number, size: string, durationSeconds: number): LoadPoint {
+  return { connections, size, sizeBytes: sizeToBytes(size), durationSeconds };
+}
+
+export const CONNECTIONS = [1, 10, 50, 200] as const;
+
+export function buildPlan(options: Pick<RunOptions, 'full' | 'seconds'>): Plan {
+  const d = (seconds: number) => options.seconds ?? seconds;
+  const small = CONNECTIONS.map((c) => point(c, '2k', d(10)));
+  const points = options.full
+    ? [...small, ...CONNECTIONS.map((c) => point(c, '100k', d(10))), ...CONNECTIONS.map((c) => point(c, '10m', d(10)))]
+    : [...small, point(50, '100k', d(5)), point(10, '10m', d(5))];
+  const large = points.filter((p) => p.size === '10m');
+  return {
+    mode: options.full ? 'full' : 'default',
+    points,
+    spawnLoops: CONNECTIONS.map((c) => point(c, '2k', d(3))),
+    bandwidthLoops: large.map((p) => ({ ...p })),
+    memory: { point: point(50, '2k', d(8)), heldMessages: 200, heldSize: '1m', heldSizeBytes: sizeToBytes('1m') },
+    drainTimeoutSeconds: 120,
+  };
+}
+
+/** True when the scenario is selected by --only (or there is no --only). */
+export function wants(options: Pick<RunOptions, 'only'>, name: ScenarioName): boolean {
+  return options.only === null || options.only.has(name);
+}

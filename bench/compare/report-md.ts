@@ -1,0 +1,131 @@
+// The run's Markdown report: results, spawn loops, memory scenario, ratios, targets and
+// notes, as tables that diff well between runs. Pure: a RunReport in, text out.
+
+import { sizeLabel } from './names.js';
+import { computeRatios, formatTarget, RATIO_COLUMNS } from './targets.js';
+import type { Measurement, RunReport } from './types.js';
+
+/**
+ * A GitHub-flavoured Markdown table; `|` inside cells is escaped. Columns are right-aligned
+ * (figures) except the first and any named in `textColumns`.
+ */
+export function markdownTable(headers: readonly string[], rows: readonly (readonly string[])[], textColumns: readonly string[] = ['note']): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const line = (cells: readonly string[]) => `| ${cells.map(cell).join(' | ')} |`;
+  const align = headers.map((h, i) => (i === 0 || textColumns.includes(h) ? '---' : '---:'));
+  return [line(headers), `|${align.join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+const num = (value: number | null | undefined, digits = 0): string =>
+  value === null || value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
+/** Latencies: two decimals below 10 ms, one below 100, none above. */
+export const ms = (value: number | null | undefined): string =>
+  value === null || value === undefined ? '-' : num(value, value < 10 ? 2 : value < 100 ? 1 : 0);
+const mb = (bytesPerSecond: number) => num(bytesPerSecond / 1048576, 1);
+
+function resultRow(m: Measurement): string[] {
+  const status = m.status === 'ok' ? (m.note ?? '') : `${m.status.toUpperCase()}: ${m.note ?? ''}`;
+  const ok = m.status === 'ok';
+  return [
+    m.system,
+    String(m.point.connections),
+    sizeLabel(m.point.size),
+    ok ? num(m.msgsPerSecond) : '-',
+    ok ? mb(m.bytesPerSecond) : '-',
+    ok ? ms(m.p50Ms) : '-',
+    ok ? ms(m.p99Ms) : '-',
+    num(m.usage?.peakRssMb),
+    num(m.usage?.peakPssMb),
+    num(m.usage?.cpuPct),
+    num(m.usage?.treeCpuPct),
+    ok ? `${m.ok2xx}/${m.fail4xx}/${m.fail5xx}/${m.errors}` : '-',
+    status,
+  ];
+}
+
+export function renderReportMarkdown(report: RunReport, chartFile: string | null): string {
+  const { host } = report;
+  const out: string[] = [
+    `# smtpipe comparison, ${report.startedAt}`,
+    '',
+    `Mode: ${report.mode}. Host: ${host.cpus} x ${host.cpuModel}, ${host.memoryMb} MB, Linux ${host.kernel}, Node ${host.node}; ` +
+      `load average ${host.loadAverage.toFixed(2)} at start. Finished ${report.finishedAt}.`,
+    'Every system ran on this machine, on loopback, with the same generator (one connection per message),',
+    'program /bin/cat with its output discarded. How to read this: bench/README.md, section "Comparison".',
+    '',
+  ];
+  if (chartFile) out.push(`![msgs/s against connections](${chartFile})`, '');
+
+  out.push(
+    '## Throughput, latency, resources',
+    '',
+    'msgs/s: 2xx replies per second (postfix (e2e): deliveries by pipe(8) per second until the queue drained).',
+    'p50/p99: end of DATA to the final reply. RSS/PSS: peak of the server process tree. CPU: % of one core,',
+    'main process / whole tree including the programs. Replies: 2xx/4xx/5xx/errors.',
+    '',
+    markdownTable(
+      ['system', 'c', 'size', 'msgs/s', 'MB/s', 'p50 ms', 'p99 ms', 'RSS MB', 'PSS MB', 'CPU % main', 'CPU % tree', 'replies', 'note'],
+      report.measurements.map(resultRow),
+    ),
+    '',
+  );
+
+  if (report.spawnLoops.length > 0) {
+    out.push(
+      '## Spawn loops (the ceiling for one program per message)',
+      '',
+      markdownTable(
+        ['loop', 'c', 'stdin', 'spawns/s', 'MB/s', 'p50 ms', 'p99 ms', 'note'],
+        report.spawnLoops.map((l) => [
+          l.loop,
+          String(l.concurrency),
+          l.stdinBytes >= 1048576 ? `${num(l.stdinBytes / 1048576)} MB` : `${num(l.stdinBytes / 1024)} KB`,
+          l.status === 'ok' ? num(l.spawnsPerSecond) : '-',
+          l.status === 'ok' ? mb(l.bytesPerSecond) : '-',
+          l.status === 'ok' ? ms(l.p50Ms) : '-',
+          l.status === 'ok' ? ms(l.p99Ms) : '-',
+          l.status === 'ok' ? (l.note ?? '') : `${l.status.toUpperCase()}: ${l.note ?? ''}`,
+        ]),
+      ),
+      '',
+    );
+  }
+
+  if (report.memory.length > 0) {
+    out.push(
+      '## Memory: small messages while large ones are held in flight',
+      '',
+      markdownTable(
+        ['system', 'held', 'msgs/s without', 'msgs/s with', 'ratio', 'p99 ms with', 'RSS MB with', 'note'],
+        report.memory.map((r) => [
+          r.system,
+          `${r.heldMessages} x ${num(r.heldBytes / r.heldMessages / 1048576)} MB`,
+          num(r.baseline?.msgsPerSecond),
+          num(r.loaded?.msgsPerSecond),
+          num(r.ratio, 2),
+          ms(r.loaded?.p99Ms),
+          num(r.loaded?.usage?.peakRssMb),
+          r.status === 'ok' ? (r.note ?? '') : `${r.status.toUpperCase()}: ${r.note ?? ''}`,
+        ]),
+      ),
+      '',
+    );
+  }
+
+  const ratios = computeRatios(report);
+  if (ratios.length > 0) {
+    out.push(
+      '## Ratios: smtpipe msgs/s divided by the other system (or loop) at the same point, same run',
+      '',
+      markdownTable(
+        ['smtpipe', 'c', 'size', ...RATIO_COLUMNS],
+        ratios.map((row) => [row.system, String(row.connections), sizeLabel(row.size), ...RATIO_COLUMNS.map((c) => num(row.ratios.get(c), 2))]),
+      ),
+      '',
+    );
+  }
+
+  out.push('## Targets (benchmarks, not tests)', '', '```text', ...report.targets.map(formatTarget), '```', '');
+  if (report.notes.length > 0) out.push('## Notes', '', ...report.notes.map((n) => `- ${n}`), '');
+  return out.join('\n');
+}

@@ -1,0 +1,190 @@
+// Ratios between systems of the same run, and the issue's targets as PASS/FAIL/SKIP
+// lines. Pure: reads a run's results, never measures; a missing result is a SKIP that
+// says what is missing, never a silent pass.
+
+import { LOOP_NAME, SYSTEM, smtpipeSpawner } from './names.js';
+import type { LoopKind, Measurement, MemoryResult, SpawnLoopResult, TargetResult, Verdict } from './types.js';
+
+export interface RunResults {
+  readonly measurements: readonly Measurement[];
+  readonly spawnLoops: readonly SpawnLoopResult[];
+  readonly memory: readonly MemoryResult[];
+}
+
+/** The headline point of the targets. */
+export const TARGET_POINT = { connections: 50, size: '2k' } as const;
+
+export const GOALS = {
+  vsNaive: 1.8,
+  vsHaraka: 1.8,
+  vsPostfixE2e: 2,
+  vsCLoop: 0.55,
+  /** smtpipe's p99 at most this many times the same spawner's loop p99. */
+  p99VsLoop: 2,
+  /** Share of the stdin bandwidth of the same spawner's loop, large messages. */
+  bandwidth: 0.5,
+  memoryRatio: 0.8,
+} as const;
+
+export function findMeasurement(results: RunResults, system: string, connections: number, size: string): Measurement | undefined {
+  return results.measurements.find(
+    (m) => m.status === 'ok' && m.system === system && m.point.connections === connections && m.point.size === size,
+  );
+}
+
+export function findLoop(results: RunResults, loop: LoopKind, concurrency: number, stdinBytes: number): SpawnLoopResult | undefined {
+  return results.spawnLoops.find(
+    (l) => l.status === 'ok' && l.loop === loop && l.concurrency === concurrency && l.stdinBytes === stdinBytes,
+  );
+}
+
+/** Names of the smtpipe systems that produced at least one result, in order of appearance. */
+export function smtpipeSystems(results: RunResults): string[] {
+  return [...new Set(results.measurements.map((m) => m.system).filter((s) => smtpipeSpawner(s) !== null))];
+}
+
+function loopKind(spawner: string): LoopKind | null {
+  return spawner === 'child_process' || spawner === 'native' ? spawner : null;
+}
+
+export interface RatioRow {
+  readonly system: string;
+  readonly connections: number;
+  readonly size: string;
+  /** Column name -> smtpipe msgs/s divided by that system's (or loop's spawns/s); null = no data. */
+  readonly ratios: ReadonlyMap<string, number | null>;
+}
+
+/** The comparison columns, in report order. */
+export const RATIO_COLUMNS = [
+  SYSTEM.naive,
+  SYSTEM.haraka,
+  SYSTEM.postfixE2e,
+  SYSTEM.postfixQueued,
+  SYSTEM.smtpSink,
+  SYSTEM.ceiling,
+  'spawn loop (same spawner)',
+  LOOP_NAME['c-posix_spawn'],
+] as const;
+
+/** smtpipe against every other system and loop, at every point where smtpipe has a result. */
+export function computeRatios(results: RunResults): RatioRow[] {
+  const rows: RatioRow[] = [];
+  for (const system of smtpipeSystems(results)) {
+    const kind = loopKind(smtpipeSpawner(system) ?? '');
+    for (const m of results.measurements) {
+      if (m.system !== system || m.status !== 'ok') continue;
+      const { connections, size, sizeBytes } = m.point;
+      const ratios = new Map<string, number | null>();
+      for (const column of RATIO_COLUMNS) {
+        let other: number | undefined;
+        if (column === 'spawn loop (same spawner)') {
+          other = kind ? findLoop(results, kind, connections, sizeBytes)?.spawnsPerSecond : undefined;
+        } else if (column === LOOP_NAME['c-posix_spawn']) {
+          other = findLoop(results, 'c-posix_spawn', connections, sizeBytes)?.spawnsPerSecond;
+        } else {
+          other = findMeasurement(results, column, connections, size)?.msgsPerSecond;
+        }
+        ratios.set(column, other && other > 0 ? m.msgsPerSecond / other : null);
+      }
+      rows.push({ system, connections, size, ratios });
+    }
+  }
+  return rows;
+}
+
+function judge(name: string, value: number | null, goal: string, pass: (v: number) => boolean, detail: string, missing: string): TargetResult {
+  if (value === null || !Number.isFinite(value)) return { verdict: 'SKIP', name, value: null, goal, detail: missing };
+  const verdict: Verdict = pass(value) ? 'PASS' : 'FAIL';
+  return { verdict, name, value, goal, detail };
+}
+
+const fmt = (n: number, digits = 0) => n.toFixed(digits);
+
+/** Every target for every smtpipe spawner present in the run. */
+export function evaluateTargets(results: RunResults): TargetResult[] {
+  const targets: TargetResult[] = [];
+  const { connections: c, size } = TARGET_POINT;
+  const label = `c=${c} ${size}`;
+  const systems = smtpipeSystems(results);
+  if (systems.length === 0) {
+    return [{ verdict: 'SKIP', name: 'smtpipe targets', value: null, goal: '-', detail: 'no smtpipe result in this run' }];
+  }
+  for (const system of systems) {
+    const kind = loopKind(smtpipeSpawner(system) ?? '');
+    const own = findMeasurement(results, system, c, size);
+    const ownMissing = `no ${system} result at ${label}`;
+    const versus = (other: string, goal: number) => {
+      const theirs = findMeasurement(results, other, c, size);
+      const value = own && theirs && theirs.msgsPerSecond > 0 ? own.msgsPerSecond / theirs.msgsPerSecond : null;
+      const detail = own && theirs ? `${fmt(own.msgsPerSecond)} vs ${fmt(theirs.msgsPerSecond)} msgs/s` : '';
+      targets.push(judge(`${label}: ${system} / ${other}`, value, `>= ${goal}x`, (v) => v >= goal, detail, own ? `no ${other} result at ${label}` : ownMissing));
+    };
+    versus(SYSTEM.naive, GOALS.vsNaive);
+    versus(SYSTEM.haraka, GOALS.vsHaraka);
+    versus(SYSTEM.postfixE2e, GOALS.vsPostfixE2e);
+
+    const cLoop = findLoop(results, 'c-posix_spawn', c, own?.point.sizeBytes ?? 2048);
+    targets.push(
+      judge(
+        `${label}: ${system} / ${LOOP_NAME['c-posix_spawn']}`,
+        own && cLoop ? own.msgsPerSecond / cLoop.spawnsPerSecond : null,
+        `>= ${GOALS.vsCLoop}x`,
+        (v) => v >= GOALS.vsCLoop,
+        own && cLoop ? `${fmt(own.msgsPerSecond)} msgs/s vs ${fmt(cLoop.spawnsPerSecond)} spawns/s` : '',
+        own ? `no ${LOOP_NAME['c-posix_spawn']} result at c=${c}` : ownMissing,
+      ),
+    );
+
+    const loop = kind ? findLoop(results, kind, c, own?.point.sizeBytes ?? 2048) : undefined;
+    const loopName = kind ? LOOP_NAME[kind] : 'spawn loop';
+    targets.push(
+      judge(
+        `${label}: p99 ${system} / ${loopName} p99`,
+        own?.p99Ms != null && loop?.p99Ms ? own.p99Ms / loop.p99Ms : null,
+        `<= ${GOALS.p99VsLoop}x`,
+        (v) => v <= GOALS.p99VsLoop,
+        own?.p99Ms != null && loop?.p99Ms ? `${fmt(own.p99Ms, 1)} ms vs ${fmt(loop.p99Ms, 1)} ms` : '',
+        own ? `no ${loopName} result at c=${c}` : ownMissing,
+      ),
+    );
+
+    const large = results.measurements.filter((m) => m.system === system && m.status === 'ok' && m.point.size === '10m');
+    if (large.length === 0) {
+      targets.push(judge(`10m: ${system} bandwidth / ${loopName}`, null, `>= ${GOALS.bandwidth * 100}%`, () => false, '', `no ${system} result at 10m`));
+    }
+    for (const m of large) {
+      const base = kind ? findLoop(results, kind, m.point.connections, m.point.sizeBytes) : undefined;
+      targets.push(
+        judge(
+          `c=${m.point.connections} 10m: ${system} bandwidth / ${loopName} stdin bandwidth`,
+          base && base.bytesPerSecond > 0 ? m.bytesPerSecond / base.bytesPerSecond : null,
+          `>= ${GOALS.bandwidth * 100}%`,
+          (v) => v >= GOALS.bandwidth,
+          base ? `${fmt(m.bytesPerSecond / 1048576, 1)} vs ${fmt(base.bytesPerSecond / 1048576, 1)} MB/s` : '',
+          `no ${loopName} result with 10m stdin at c=${m.point.connections}`,
+        ),
+      );
+    }
+
+    const memory = results.memory.find((r) => r.system === system);
+    targets.push(
+      judge(
+        `memory: ${system} small msgs/s with ${memory?.heldMessages ?? 200} large in flight / without`,
+        memory?.status === 'ok' ? memory.ratio : null,
+        `>= ${GOALS.memoryRatio}`,
+        (v) => v >= GOALS.memoryRatio,
+        memory?.baseline && memory.loaded ? `${fmt(memory.loaded.msgsPerSecond)} vs ${fmt(memory.baseline.msgsPerSecond)} msgs/s` : '',
+        memory ? `memory scenario ${memory.status}: ${memory.note ?? ''}` : `no memory scenario for ${system}`,
+      ),
+    );
+  }
+  return targets;
+}
+
+/** "PASS  c=50 2k: smtpipe (native) / naive = 2.31 (>= 1.8x; 2310 vs 1000 msgs/s)". */
+export function formatTarget(t: TargetResult): string {
+  const value = t.value === null ? '-' : t.value.toFixed(2);
+  const detail = t.detail ? `; ${t.detail}` : '';
+  return `${t.verdict.padEnd(4)}  ${t.name} = ${value} (${t.goal}${detail})`;
+}

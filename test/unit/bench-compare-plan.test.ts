@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseProcStat, treeOf, type ProcStat } from '../../bench/compare/measure.js';
+import { buildPlan, parseRunArgs } from '../../bench/compare/plan.js';
+import { endToEndMeasurement, measurementFromGenerator } from '../../bench/compare/results.js';
+import { countDeliveries, parseSetupOutput } from '../../bench/compare/scenarios/postfix.js';
+import { renderSmtpipeConfig } from '../../bench/compare/servers/smtpipe-config.js';
+import type { GeneratorResult } from '../../bench/compare/generator.js';
+import { parseConfigText } from '../../src/config/load.js';
+
+test('run flags: defaults, --full, --only, --seconds, and errors', () => {
+  const none = parseRunArgs([]);
+  assert.equal(none.kind, 'run');
+  if (none.kind === 'run') assert.deepEqual(none.options, { full: false, outDir: 'bench/results', only: null, seconds: null, keep: false });
+  const some = parseRunArgs(['--full', '--only', 'smtpipe, postfix', '--seconds', '2']);
+  assert.equal(some.kind, 'run');
+  if (some.kind === 'run') {
+    assert.equal(some.options.full, true);
+    assert.deepEqual([...(some.options.only ?? [])], ['smtpipe', 'postfix']);
+    assert.equal(some.options.seconds, 2);
+  }
+  assert.equal(parseRunArgs(['--only', 'sendmail']).kind, 'error');
+  assert.equal(parseRunArgs(['--seconds', '0']).kind, 'error');
+  assert.equal(parseRunArgs(['--fast']).kind, 'error');
+  assert.equal(parseRunArgs(['-h']).kind, 'help');
+});
+
+test('default plan: every connection count at 2k, c=50 at 100k, c=10 at 10m, within the time budget', () => {
+  const plan = buildPlan({ full: false, seconds: null });
+  assert.deepEqual(plan.points.map((p) => `${p.connections}@${p.size}`), ['1@2k', '10@2k', '50@2k', '200@2k', '50@100k', '10@10m']);
+  assert.deepEqual(plan.bandwidthLoops.map((p) => `${p.connections}@${p.size}`), ['10@10m']);
+  // 7 SMTP rows (ceiling, naive, smtpipe x2, smtp-sink, postfix, haraka), ~4 s of start,
+  // warm-up and pauses per point; loops and memory on top. The issue allows ~10 minutes.
+  const smtpSeconds = 7 * plan.points.reduce((sum, p) => sum + p.durationSeconds + 2, 4);
+  const loopSeconds = 2 * plan.spawnLoops.reduce((sum, p) => sum + p.durationSeconds + 1, 0) + plan.spawnLoops.reduce((s, p) => s + p.durationSeconds, 0);
+  const memorySeconds = 2 * (3 * plan.memory.point.durationSeconds + 15);
+  assert.ok(smtpSeconds + loopSeconds + memorySeconds <= 600, `${smtpSeconds + loopSeconds + memorySeconds} s`);
+});
+
+test('full plan: the whole matrix; --seconds overrides every duration', () => {
+  const plan = buildPlan({ full: true, seconds: 3 });
+  assert.equal(plan.points.length, 12);
+  assert.equal(plan.bandwidthLoops.length, 4);
+  assert.ok([...plan.points, ...plan.spawnLoops, plan.memory.point].every((p) => p.durationSeconds === 3));
+});
+
+const gen = (ok2xx: number, extra: Partial<GeneratorResult> = {}): GeneratorResult => ({
+  durationSeconds: 10,
+  messages: { sent: ok2xx + 5, ok2xx, fail4xx: 5, fail5xx: 0 },
+  errors: 0,
+  timeouts: 0,
+  resets: 1,
+  latencyMs: { p50: 2, p99: 9 },
+  startedAt: '2026-11-25T19:40:00.000Z',
+  finishedAt: '2026-11-25T19:40:10.000Z',
+  ...extra,
+});
+const point = { connections: 10, size: '100k', sizeBytes: 102_400, durationSeconds: 10 };
+
+test('a generator result becomes a measurement: 2xx per second, problems in the note', () => {
+  const m = measurementFromGenerator('x', point, gen(1000), null);
+  assert.equal(m.status, 'ok');
+  assert.equal(m.msgsPerSecond, 100);
+  assert.equal(m.bytesPerSecond, 100 * 102_400);
+  assert.equal(m.note, '5 4xx, 1 resets');
+  assert.equal(m.errors, 1);
+  const none = measurementFromGenerator('x', point, gen(0), null);
+  assert.equal(none.status, 'failed');
+  assert.equal(none.note, 'no 2xx reply (5 4xx, 1 resets)');
+  assert.equal(none.p99Ms, null);
+});
+
+test('end to end: deliveries over the window until the queue drained', () => {
+  const queued = measurementFromGenerator('postfix (queued)', point, gen(1000), null);
+  const e2e = endToEndMeasurement('postfix (e2e)', queued, 1000, 12.5, true, null, null);
+  assert.equal(e2e.msgsPerSecond, 80);
+  assert.equal(e2e.status, 'ok');
+  assert.equal(e2e.note, '1000 delivered in 12.5 s');
+  assert.equal(endToEndMeasurement('e', queued, 400, 120, false, null, null).status, 'failed');
+});
+
+test('/proc/<pid>/stat: fields after a comm holding spaces and parentheses', () => {
+  const stat = parseProcStat('4242 (smtp (x) d) S 4200 4242 4242 0 -1 4194560 100 0 0 0 150 50 7 3 20 0 1 0 98765 1000000 2560 18446744073709551615');
+  assert.deepEqual(stat, { pid: 4242, ppid: 4200, comm: 'smtp (x) d', ownTicks: 200, reapedTicks: 10, rssPages: 2560, startTicks: 98765 });
+  assert.equal(parseProcStat('garbage'), null);
+});
+
+test('treeOf: the root and all its descendants, nothing else', () => {
+  const p = (pid: number, ppid: number): ProcStat => ({ pid, ppid, comm: 'x', ownTicks: 0, reapedTicks: 0, rssPages: 0, startTicks: 0 });
+  const table = new Map([p(1, 0), p(10, 1), p(11, 10), p(12, 11), p(13, 10), p(20, 1)].map((s) => [s.pid, s]));
+  assert.deepEqual(treeOf(table, 10).map((s) => s.pid).sort(), [10, 11, 12, 13]);
+  assert.deepEqual(treeOf(table, 99), []);
+});
+
+test('postfix log: pipe(8) deliveries counted by status, other lines ignored', () => {
+  const lines = [
+    'Nov 25 19:37:21 bench postfix/pipe[1]: 2D8: to=<r@bench.test>, relay=benchpipe, delay=0.3, dsn=2.0.0, status=sent (delivered via benchpipe service)',
+    'Nov 25 19:37:21 bench postfix/pipe[2]: 2D9: to=<r@bench.test>, relay=benchpipe, dsn=5.3.0, status=bounced (Command died with status 1)',
+    'Nov 25 19:37:21 bench postfix/smtp[3]: 2DA: to=<bench@localhost>, relay=none, dsn=5.4.4, status=bounced (Host not found)',
+    'Nov 25 19:37:21 bench postfix/pipe[1]: 2DB: to=<r@bench.test>, relay=benchpipe, dsn=4.3.0, status=deferred (temporary failure)',
+    'Nov 25 19:37:21 bench postfix/qmgr[4]: 2D8: removed',
+  ];
+  assert.deepEqual(countDeliveries(lines), { sent: 1, bounced: 1, deferred: 1 });
+  assert.deepEqual(
+    [...parseSetupOutput('config_directory=/t/conf\nnoise\nmaster_pid=123\n')],
+    [['config_directory', '/t/conf'], ['master_pid', '123']],
+  );
+});
+
+test('the generated smtpipe config loads with the real parser, as written', () => {
+  const host = { hostname: 'bench', parallelism: 2 };
+  const plain = parseConfigText(renderSmtpipeConfig({ port: 2626, spawner: null, domain: 'bench.test', program: '/bin/cat', slow: null }), 'bench.conf', host);
+  assert.ok(plain.ok, JSON.stringify(!plain.ok && plain.errors));
+  assert.equal(plain.config.listeners[0]?.port, 2626);
+  assert.equal(plain.config.listeners[0]?.maxMessageBytes, 52_428_800);
+  assert.deepEqual(plain.config.transports.map((t) => [t.name, t.domains, t.concurrency]), [['bench', ['bench.test'], 16]]);
+
+  const memory = parseConfigText(
+    renderSmtpipeConfig({ port: 2626, spawner: 'native', domain: 'bench.test', program: '/bin/cat', slow: { domain: 'hold.bench.test', program: '/bin/sleep 120', concurrency: 200 } }),
+    'bench.conf',
+    host,
+  );
+  assert.ok(memory.ok, JSON.stringify(!memory.ok && memory.errors));
+  assert.equal(memory.config.pool.spawner, 'native');
+  assert.equal(memory.config.pool.tasksPerThread, 264);
+  assert.deepEqual(memory.config.transports[1]?.argvTemplate, ['/bin/sleep', '120']);
+  assert.equal(memory.config.transports[1]?.concurrency, 200);
+});
