@@ -11,6 +11,7 @@ import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { ListenerConfig } from '../config/types.js';
 import { PipeServer, type PipeConnection } from './connection.js';
 import type { MailPolicy, SessionInfo, Transaction } from './policy.js';
+import { MessageBuffer } from './message-buffer.js';
 import { toRejection, type SmtpReply } from './reply.js';
 
 export interface Listener {
@@ -35,6 +36,8 @@ const REPLY_TOO_MANY_SESSIONS: SmtpReply = { code: 421, text: '4.4.5 concurrency
 const REPLY_TOO_MANY_RECIPIENTS: SmtpReply = { code: 452, text: '4.5.3 too many recipients' };
 const REPLY_TOO_BIG: SmtpReply = { code: 552, text: '5.3.4 message size limit exceeded' };
 const REPLY_NO_TRANSACTION: SmtpReply = { code: 503, text: '5.5.1 MAIL FROM first' };
+
+const PREALLOCATE_MAX_BYTES = 1024 * 1024;
 
 /** ESMTP parameters we advertise support for (RFC 1870 SIZE, RFC 6152 BODY); RCPT has none. */
 const MAIL_PARAMETERS = new Set(['SIZE', 'BODY']);
@@ -143,7 +146,7 @@ export function createListener(config: ListenerConfig, policy: MailPolicy, logge
           }
           if (draining) setImmediate(() => sendAndClose(connection, REPLY_SHUTTING_DOWN));
         };
-        readMessage(stream).then(
+        readMessage(stream, declaredSize(session), config.maxMessageBytes).then(
           (message) => {
             if (message === null) return finish(REPLY_TOO_BIG);
             transaction.deliver(message).then(
@@ -204,6 +207,13 @@ export function createListener(config: ListenerConfig, policy: MailPolicy, logge
   };
 }
 
+/** The SIZE= of MAIL FROM (RFC 1870), 0 when the client declared none. */
+function declaredSize(session: SMTPServerSession): number {
+  const args = session.envelope.mailFrom ? session.envelope.mailFrom.args : false;
+  const size = args && typeof args.SIZE === 'string' ? Number(args.SIZE) : 0;
+  return Number.isSafeInteger(size) && size > 0 ? size : 0;
+}
+
 function sessionInfo(session: SMTPServerSession, config: ListenerConfig): SessionInfo {
   return {
     sessionId: session.id,
@@ -220,28 +230,16 @@ function sessionInfo(session: SMTPServerSession, config: ListenerConfig): Sessio
  * later, so it must not be a pooled Buffer's). Resolves null when it is over the size
  * limit: the rest is drained, not kept. Rejects when the client vanished mid-DATA.
  */
-function readMessage(stream: SMTPServerDataStream): Promise<ArrayBuffer | null> {
+function readMessage(stream: SMTPServerDataStream, declaredBytes: number, maxBytes: number): Promise<ArrayBuffer | null> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
+    // A declared SIZE only sizes the first allocation, and at most 1 MiB of it: a client
+    // must send bytes, not just announce them, to make us hold memory.
+    const message = new MessageBuffer(Math.min(declaredBytes, maxBytes, PREALLOCATE_MAX_BYTES));
     stream.on('data', (chunk: Buffer) => {
-      if (stream.sizeExceeded) {
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-      length += chunk.length;
+      if (stream.sizeExceeded) message.discard();
+      else message.push(chunk);
     });
     stream.once('error', reject);
-    stream.once('end', () => {
-      if (stream.sizeExceeded) return resolve(null);
-      const message = new Uint8Array(new ArrayBuffer(length));
-      let offset = 0;
-      for (const chunk of chunks) {
-        message.set(chunk, offset);
-        offset += chunk.length;
-      }
-      resolve(message.buffer);
-    });
+    stream.once('end', () => resolve(stream.sizeExceeded ? null : message.take()));
   });
 }
