@@ -8,6 +8,7 @@ import path from 'node:path';
 import deliver from '../../workers/deliver.js';
 import type { DeliveryTask } from '../../src/pool/task.js';
 import { fixture } from '../helpers/paths.js';
+import { makeTask, wire } from '../helpers/task.js';
 import { testSpawner } from '../helpers/spawner.js';
 import { useSpawner } from '../../workers/spawners/select.js';
 
@@ -18,32 +19,7 @@ before(() => useSpawner(testSpawner()));
 
 const program = (name: string): string => fixture('programs', name);
 
-/** A fresh ArrayBuffer (never a pooled Buffer's), as the dispatcher transfers it. */
-function wire(message: string | Buffer): ArrayBuffer {
-  const bytes = typeof message === 'string' ? Buffer.from(message, 'latin1') : message;
-  const copy = new ArrayBuffer(bytes.length);
-  new Uint8Array(copy).set(bytes);
-  return copy;
-}
-
-function task(overrides: Partial<DeliveryTask>): DeliveryTask {
-  return {
-    program: program('exit-with.sh'),
-    args: [],
-    env: {},
-    header: '',
-    message: wire('Subject: test\r\n\r\nbody\r\n'),
-    eol: 'crlf',
-    bareNewlines: 'reject',
-    timeoutMs: 10_000,
-    killGraceMs: 1_000,
-    outputFile: null,
-    outputMode: 0o640,
-    errorFile: null,
-    errorMode: 0o600,
-    ...overrides,
-  };
-}
+const task = makeTask;
 
 /** The umask of this process, read without the deprecated process.umask() getter. */
 function umask(): number {

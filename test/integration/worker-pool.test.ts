@@ -10,6 +10,7 @@ import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
 import type { DeliveryTask, ProgramOutcome } from '../../src/pool/task.js';
 import type { PoolWorkerData } from '../../src/pool/pool.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
+import { makeTask, wire } from '../helpers/task.js';
 import { testSpawner } from '../helpers/spawner.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-worker-pool-'));
@@ -32,31 +33,7 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** A fresh ArrayBuffer (never a pooled Buffer's .buffer, see REFERENCE section 5). */
-function wire(message: string): ArrayBuffer {
-  const copy = new ArrayBuffer(Buffer.byteLength(message, 'latin1'));
-  Buffer.from(copy).write(message, 'latin1');
-  return copy;
-}
-
-function task(overrides: Partial<DeliveryTask>): DeliveryTask {
-  return {
-    program: program('exit-with.sh'),
-    args: [],
-    env: {},
-    header: '',
-    message: wire('Subject: t\r\n\r\nbody\r\n'),
-    eol: 'crlf',
-    bareNewlines: 'reject',
-    timeoutMs: 10_000,
-    killGraceMs: 1_000,
-    outputFile: null,
-    outputMode: 0o640,
-    errorFile: null,
-    errorMode: 0o640,
-    ...overrides,
-  };
-}
+const task = makeTask;
 
 /** Runs a task the way the dispatcher must: the message moves to the worker. */
 function run(t: DeliveryTask): Promise<ProgramOutcome> {

@@ -3,15 +3,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import deliver from '../../workers/deliver.js';
 import { closeLeakingFds, findLeakingFds } from '../../src/ops/inherited-fds.js';
-import type { DeliveryTask } from '../../src/pool/task.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
+import { makeTask } from '../helpers/task.js';
+import { awaitDeath, childrenOfThisProcess, procStat } from '../helpers/processes.js';
 import { testSpawner } from '../helpers/spawner.js';
 import { useSpawner } from '../../workers/spawners/select.js';
 
@@ -27,62 +27,7 @@ before(() => {
 
 const program = (name: string): string => fixture('programs', name);
 
-function task(overrides: Partial<DeliveryTask>): DeliveryTask {
-  const message = Buffer.from('Subject: t\r\n\r\nbody\r\n');
-  return {
-    program: program('exit-with.sh'),
-    args: [],
-    env: {},
-    header: '',
-    message: new Uint8Array(message).buffer,
-    eol: 'crlf',
-    bareNewlines: 'reject',
-    timeoutMs: 10_000,
-    killGraceMs: 1_000,
-    outputFile: null,
-    outputMode: 0o640,
-    errorFile: null,
-    errorMode: 0o640,
-    ...overrides,
-  };
-}
-
-/** State letter (R, S, Z...) and parent pid of a process, or null once it is gone. */
-function procStat(pid: number): { state: string; ppid: number } | null {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return null;
-  }
-  // "pid (comm) S ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
-  const [state = '', ppid = ''] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state, ppid: Number(ppid) };
-}
-
-/**
- * Waits until a process that is not our child is dead: gone, or a zombie waiting for
- * init. There is no event for that, so this polls, with a deadline.
- */
-async function awaitDeath(pid: number, deadlineMs = 3_000): Promise<boolean> {
-  const end = performance.now() + deadlineMs;
-  for (;;) {
-    const stat = procStat(pid);
-    if (stat === null || stat.state === 'Z') return true;
-    if (performance.now() > end) return false;
-    await sleep(10);
-  }
-}
-
-function childrenOfThisProcess(): Array<{ pid: number; state: string }> {
-  const children = [];
-  for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    const stat = Number.isInteger(pid) ? procStat(pid) : null;
-    if (stat !== null && stat.ppid === process.pid) children.push({ pid, state: stat.state });
-  }
-  return children;
-}
+const task = makeTask;
 
 /** `ls -l /proc/self/fd` lines -> fd -> target, without ls's own directory fd. */
 function parseFdListing(listing: string): Map<number, string> {
