@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import type { LoadPoint } from './types.js';
 
-export const SCENARIOS = ['spawn', 'ceiling', 'naive', 'smtpipe', 'smtp-sink', 'postfix', 'haraka', 'memory'] as const;
+export const SCENARIOS = ['spawn', 'ceiling', 'naive', 'smtpipe', 'smtp-sink', 'postfix', 'haraka', 'memory', 'resources'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface RunOptions {
@@ -26,6 +26,34 @@ export interface MemoryPlan {
   readonly heldSizeBytes: number;
 }
 
+/** The resources group (scenarios/resources.ts): smtpipe with the native spawner only. */
+export interface ResourcesPlan {
+  /** Raw sessions opened past EHLO and left idle. */
+  readonly idleSessions: number;
+  /** Listener_Sessions for that daemon: above idleSessions, so none is refused. */
+  readonly listenerSessions: number;
+  readonly large: {
+    readonly messages: number;
+    readonly size: string;
+    readonly sizeBytes: number;
+    /**
+     * Every program waits, without reading its stdin, until all `messages` are held at once
+     * (then they are released together); at most this long after the first byte was sent.
+     */
+    readonly holdTimeoutSeconds: number;
+    readonly maxMessageBytes: number;
+    readonly sampleIntervalMs: number;
+  };
+  readonly growth: {
+    readonly point: LoadPoint;
+    readonly sampleIntervalMs: number;
+    /** The slope is fitted over [fitFromSeconds, point.durationSeconds]. */
+    readonly fitFromSeconds: number;
+    /** Where the report gives the RSS. */
+    readonly checkpointSeconds: readonly number[];
+  };
+}
+
 export interface Plan {
   readonly mode: 'default' | 'full';
   /** Every SMTP system runs every point, in this order. */
@@ -35,6 +63,7 @@ export interface Plan {
   /** Spawn loops writing a large message into stdin: the bandwidth baseline per large point. */
   readonly bandwidthLoops: readonly LoadPoint[];
   readonly memory: MemoryPlan;
+  readonly resources: ResourcesPlan;
   /** Seconds to wait for Postfix to deliver what it queued, after the generator stops. */
   readonly drainTimeoutSeconds: number;
 }
@@ -49,6 +78,8 @@ Flags:
                     (default: 2k at every connection count, c=50 at 100k, c=10 at 10m;
                     about 10 minutes on 2 cores)
   --only LIST       comma-separated scenarios: ${SCENARIOS.join(', ')}
+                    (resources: smtpipe's RSS with 1,000 idle sessions, with 200 x 10 MB in
+                    flight, and over a 60 s run; about 2 minutes)
   --seconds N       every run lasts N seconds (a quick smoke run; figures are noisier)
   --out DIR         output directory (default bench/results)
   --keep            keep the scratch directory (configs, server logs) and print its path
@@ -125,8 +156,23 @@ export function buildPlan(options: Pick<RunOptions, 'full' | 'seconds'>): Plan {
     spawnLoops: CONNECTIONS.map((c) => point(c, '2k', d(3))),
     bandwidthLoops: large.map((p) => ({ ...p })),
     memory: { point: point(50, '2k', d(8)), heldMessages: 200, heldSize: '1m', heldSizeBytes: sizeToBytes('1m') },
+    resources: {
+      idleSessions: 1000,
+      listenerSessions: 2000,
+      large: { messages: 200, size: '10m', sizeBytes: sizeToBytes('10m'), holdTimeoutSeconds: 90, maxMessageBytes: 20_000_000, sampleIntervalMs: 100 },
+      growth: growthPlan(point(200, '2k', d(60))),
+    },
     drainTimeoutSeconds: 120,
   };
+}
+
+/**
+ * The growth run's windows, in proportion to its length: for 60 s, the RSS at 10, 30 and 60 s
+ * and the slope over the last 50 s (the first sixth is warm-up).
+ */
+export function growthPlan(growthPoint: LoadPoint): ResourcesPlan['growth'] {
+  const seconds = growthPoint.durationSeconds;
+  return { point: growthPoint, sampleIntervalMs: 1000, fitFromSeconds: seconds / 6, checkpointSeconds: [seconds / 6, seconds / 2, seconds] };
 }
 
 /** True when the scenario is selected by --only (or there is no --only). */

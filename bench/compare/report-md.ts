@@ -2,8 +2,9 @@
 // notes, as tables that diff well between runs. Pure: a RunReport in, text out.
 
 import { sizeLabel } from './names.js';
+import { secondsLabel } from './resources.js';
 import { computeRatios, formatTarget, RATIO_COLUMNS } from './targets.js';
-import type { Measurement, RunReport } from './types.js';
+import type { Measurement, ResourcesResult, RunReport } from './types.js';
 
 /**
  * A GitHub-flavoured Markdown table; `|` inside cells is escaped. Columns are right-aligned
@@ -112,6 +113,8 @@ export function renderReportMarkdown(report: RunReport, chartFile: string | null
     );
   }
 
+  if (report.resources !== null) out.push(...resourcesSection(report.resources));
+
   const ratios = computeRatios(report);
   if (ratios.length > 0) {
     out.push(
@@ -128,4 +131,72 @@ export function renderReportMarkdown(report: RunReport, chartFile: string | null
   out.push('## Targets (benchmarks, not tests)', '', '```text', ...report.targets.map(formatTarget), '```', '');
   if (report.notes.length > 0) out.push('## Notes', '', ...report.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
+}
+
+const statusNote = (r: { status: string; note: string | null }) => (r.status === 'ok' ? (r.note ?? '') : `${r.status.toUpperCase()}: ${r.note ?? ''}`);
+
+/** The resources group: idle sessions, large messages in flight, growth over a steady run. */
+export function resourcesSection(r: ResourcesResult): string[] {
+  const { idle, large, growth } = r;
+  const inFlightMb = (large.messages * large.sizeBytes) / 1048576;
+  return [
+    '## Resources: the smtpipe process\'s memory',
+    '',
+    'RSS and PSS of the daemon process alone (its worker threads included, the programs it runs not),',
+    'each scenario on a freshly started daemon. MB = 2^20 bytes.',
+    '',
+    `Idle sessions: raw connections that got the 220 and the EHLO reply, then sat idle (Listener_Sessions ${idle.sessionsWanted * 2}).`,
+    'RSS: median of readings 200 ms apart; peak: the kernel\'s high-water mark (VmHWM); per session: (with - idle) / sessions.',
+    '',
+    markdownTable(
+      ['system', 'sessions', 'RSS idle MB', 'RSS with MB', 'per session KB', 'PSS idle MB', 'PSS with MB', 'peak RSS MB', 'RSS after close MB', 'note'],
+      [[r.system, `${idle.sessionsOpen}/${idle.sessionsWanted}`, num(idle.baselineRssMb, 1), num(idle.withRssMb, 1), num(idle.perSessionKb, 1), num(idle.baselinePssMb, 1), num(idle.withPssMb, 1), num(idle.peakRssMb, 1), num(idle.afterCloseRssMb, 1), statusNote(idle)]],
+    ),
+    '',
+    `Large messages: ${large.messages} x ${num(large.sizeBytes / 1048576)} MB sent at once (c=${large.messages}), each to a program that does not read its stdin`,
+    'until every program holds its message, then all read at once (bench/compare/slow-reader.sh).',
+    `RSS sampled every ${large.sampleIntervalMs} ms, PSS every ${large.sampleIntervalMs * 5} ms; VmHWM: the kernel's own peak. Held: most programs seen`,
+    'holding a message at once, and when all did (seconds after sending began). Replies: 2xx/4xx/5xx/errors.',
+    '',
+    markdownTable(
+      ['system', 'in flight', 'RSS before MB', 'peak RSS MB', 'peak / in flight', 'VmHWM MB', 'peak PSS MB', 'held', 'all held at s', 'replies', 'seconds', 'note'],
+      [
+        [
+          r.system,
+          `${large.messages} x ${num(large.sizeBytes / 1048576)} MB = ${num(inFlightMb)} MB`,
+          num(large.baselineRssMb),
+          num(large.peakRssMb),
+          num(large.peakPerInFlight, 2),
+          num(large.hwmRssMb),
+          num(large.peakPssMb),
+          String(large.maxHeldPrograms),
+          num(large.allHeldAfterSeconds, 1),
+          large.status === 'ok' ? `${large.ok2xx}/${large.fail4xx}/${large.fail5xx}/${large.errors}` : '-',
+          num(large.seconds, 1),
+          statusNote(large),
+        ],
+      ],
+    ),
+    '',
+    `Growth: c=${growth.connections} ${sizeLabel(growth.size)}, one connection per message, for ${secondsLabel(growth.durationSeconds)}; RSS every second;`,
+    `slope: least squares over ${secondsLabel(growth.fitFromSeconds)} to ${secondsLabel(growth.durationSeconds)}; growth: the fitted line's rise over that window / its start.`,
+    '',
+    markdownTable(
+      ['system', 'c', 'size', 'msgs/s', ...growth.checkpoints.map((c) => `RSS ${secondsLabel(c.seconds)} MB`), 'slope MB/min', 'growth %', 'replies 2xx/errors', 'note'],
+      [
+        [
+          r.system,
+          String(growth.connections),
+          sizeLabel(growth.size),
+          num(growth.msgsPerSecond),
+          ...growth.checkpoints.map((c) => num(c.rssMb, 1)),
+          num(growth.slopeMbPerMin, 2),
+          num(growth.growthPct, 1),
+          `${growth.ok2xx}/${growth.errors}`,
+          statusNote(growth),
+        ],
+      ],
+    ),
+    '',
+  ];
 }

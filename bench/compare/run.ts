@@ -14,13 +14,14 @@ import { renderReportMarkdown } from './report-md.js';
 import { describeError, type BenchContext } from './scenarios/context.js';
 import { harakaSystem } from './scenarios/haraka.js';
 import { runMemoryScenario } from './scenarios/memory.js';
+import { runResourcesScenario } from './scenarios/resources.js';
 import { postfixSystem } from './scenarios/postfix.js';
 import { ceilingSystem, naiveSystem, smtpSinkSystem } from './scenarios/simple-servers.js';
 import { runSmtpSystem, type SmtpSystem } from './scenarios/smtp-matrix.js';
 import { hasSpawnerOption, smtpipeSystem, type SpawnerChoice } from './scenarios/smtpipe.js';
 import { runSpawnLimits } from './scenarios/spawn-limits.js';
 import { evaluateTargets, formatTarget } from './targets.js';
-import type { HostInfo, Measurement, MemoryResult, RunReport, SpawnLoopResult } from './types.js';
+import type { HostInfo, Measurement, MemoryResult, ResourcesResult, RunReport, SpawnLoopResult } from './types.js';
 
 const FAIRNESS_NOTES = [
   'ceiling and naive use smtpipe\'s own smtp-server subclass (src/smtp/connection.ts, PipeServer) with greetingPauseMs 0: stock smtp-server waits a hard-coded 100 ms before every 220, which alone would cap a one-connection-per-message client at 10 msgs/s per connection. Reverse DNS is off everywhere: disableReverseLookup (Node servers), smtpd_peername_lookup = no (Postfix), a lookup_rdns hook (Haraka).',
@@ -66,6 +67,7 @@ async function runAll(options: RunOptions): Promise<RunReport> {
   const measurements: Measurement[] = [];
   let spawnLoops: SpawnLoopResult[] = [];
   const memory: MemoryResult[] = [];
+  let resources: ResourcesResult | null = null;
   try {
     if (wants(options, 'spawn')) spawnLoops = await runSpawnLimits(ctx);
 
@@ -86,12 +88,13 @@ async function runAll(options: RunOptions): Promise<RunReport> {
     if (wants(options, 'memory')) {
       for (const spawner of spawners) memory.push(await runMemoryScenario(ctx, spawner));
     }
+    if (wants(options, 'resources')) resources = await runResourcesScenario(ctx, spawners.includes('native') ? 'native' : null);
   } finally {
     await stopAll();
     if (options.keep) ctx.log(`kept ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
   }
-  const results = { measurements, spawnLoops, memory };
+  const results = { measurements, spawnLoops, memory, resources };
   return {
     startedAt,
     finishedAt: new Date().toISOString(),

@@ -3,12 +3,15 @@
 // says what is missing, never a silent pass.
 
 import { LOOP_NAME, SYSTEM, smtpipeSpawner } from './names.js';
-import type { LoopKind, Measurement, MemoryResult, SpawnLoopResult, TargetResult, Verdict } from './types.js';
+import { GROWTH_GOAL, growthPasses, secondsLabel } from './resources.js';
+import type { LoopKind, Measurement, MemoryResult, ResourcesResult, SpawnLoopResult, TargetResult, Verdict } from './types.js';
 
 export interface RunResults {
   readonly measurements: readonly Measurement[];
   readonly spawnLoops: readonly SpawnLoopResult[];
   readonly memory: readonly MemoryResult[];
+  /** null when the resources group did not run. */
+  readonly resources: ResourcesResult | null;
 }
 
 /** The headline point of the targets. */
@@ -101,8 +104,34 @@ function judge(name: string, value: number | null, goal: string, pass: (v: numbe
 
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
 
-/** Every target for every smtpipe spawner present in the run. */
+/** Every target for every smtpipe spawner present in the run, then the resources group's. */
 export function evaluateTargets(results: RunResults): TargetResult[] {
+  return [...matrixTargets(results), growthTarget(results.resources)];
+}
+
+/** RSS growth over the steady run: PASS when the slope or the relative rise is small. */
+export function growthTarget(resources: ResourcesResult | null): TargetResult {
+  const goal = `< ${GROWTH_GOAL.slopeMbPerMin} MB/min or < ${GROWTH_GOAL.growthPct}%`;
+  if (resources === null) return { verdict: 'SKIP', name: 'resources: RSS growth', value: null, goal, detail: 'the resources group did not run' };
+  const g = resources.growth;
+  const name = `resources: ${resources.system} RSS growth at c=${g.connections} ${g.size}, ${secondsLabel(g.fitFromSeconds)} to ${secondsLabel(g.durationSeconds)}, MB/min`;
+  if (g.status !== 'ok' || g.slopeMbPerMin === null) {
+    return { verdict: 'SKIP', name, value: null, goal, detail: `growth run ${g.status}: ${g.note ?? 'no slope'}` };
+  }
+  const first = g.checkpoints[0];
+  const last = g.checkpoints[g.checkpoints.length - 1];
+  const rss = first?.rssMb != null && last?.rssMb != null ? `, RSS ${fmt(first.rssMb)} MB at ${secondsLabel(first.seconds)} -> ${fmt(last.rssMb)} MB at ${secondsLabel(last.seconds)}` : '';
+  const growth = g.growthPct === null || !Number.isFinite(g.growthPct) ? '-' : `${fmt(g.growthPct, 1)}%`;
+  return {
+    verdict: growthPasses(g.slopeMbPerMin, g.growthPct) ? 'PASS' : 'FAIL',
+    name,
+    value: g.slopeMbPerMin,
+    goal,
+    detail: `growth ${growth}${rss}`,
+  };
+}
+
+function matrixTargets(results: RunResults): TargetResult[] {
   const targets: TargetResult[] = [];
   const { connections: c, size } = TARGET_POINT;
   const label = `c=${c} ${size}`;

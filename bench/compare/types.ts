@@ -114,7 +114,97 @@ export interface RunReport {
   readonly measurements: readonly Measurement[];
   readonly spawnLoops: readonly SpawnLoopResult[];
   readonly memory: readonly MemoryResult[];
+  /** null when the resources group did not run. */
+  readonly resources: ResourcesResult | null;
   readonly targets: readonly TargetResult[];
   /** Fairness remarks and skip reasons, in the order they arose. */
   readonly notes: readonly string[];
+}
+
+/** One RSS sample of the smtpipe process: seconds since the sampled run started, MB. */
+export interface RssSample {
+  readonly t: number;
+  readonly rssMb: number;
+}
+
+/** 1,000 (plan) raw sessions past EHLO, then idle: what each costs the daemon. */
+export interface IdleSessionsResult {
+  readonly status: Status;
+  readonly note: string | null;
+  readonly sessionsWanted: number;
+  /** Sessions that got their EHLO reply and were idle when "with" was sampled. */
+  readonly sessionsOpen: number;
+  /** Median of the samples before any session opened, MB. */
+  readonly baselineRssMb: number | null;
+  readonly baselinePssMb: number | null;
+  /** Median of the samples while every session was open and idle, MB. */
+  readonly withRssMb: number | null;
+  readonly withPssMb: number | null;
+  /** Highest RSS the kernel saw (VmHWM) by the time the sessions were closed, MB. */
+  readonly peakRssMb: number | null;
+  /** A few seconds after the sessions were closed, MB. */
+  readonly afterCloseRssMb: number | null;
+  /** (with - baseline) / sessions open, KB. */
+  readonly perSessionKb: number | null;
+}
+
+/** Many large messages in flight at once, each held by a program that does not read it yet. */
+export interface LargeDeliveriesResult {
+  readonly status: Status;
+  readonly note: string | null;
+  readonly messages: number;
+  readonly sizeBytes: number;
+  readonly sampleIntervalMs: number;
+  /** Seconds from the start of sending until every program was holding its message; null = never. */
+  readonly allHeldAfterSeconds: number | null;
+  readonly baselineRssMb: number | null;
+  /** Peak of the RSS samples (every sampleIntervalMs), MB. */
+  readonly peakRssMb: number | null;
+  /** The kernel's high-water mark (VmHWM) at the end: the peak no sampling can miss, MB. */
+  readonly hwmRssMb: number | null;
+  readonly peakPssMb: number | null;
+  /** peakRssMb / (messages x size). */
+  readonly peakPerInFlight: number | null;
+  /** Most programs seen holding their message at once (sampled every 250 ms). */
+  readonly maxHeldPrograms: number;
+  readonly ok2xx: number;
+  readonly fail4xx: number;
+  readonly fail5xx: number;
+  readonly errors: number;
+  readonly seconds: number;
+}
+
+/** RSS at one point of the growth run. */
+export interface RssCheckpoint {
+  readonly seconds: number;
+  readonly rssMb: number | null;
+}
+
+/** A long steady run: does the daemon's RSS keep growing? */
+export interface GrowthResult {
+  readonly status: Status;
+  readonly note: string | null;
+  readonly connections: number;
+  readonly size: string;
+  readonly durationSeconds: number;
+  /** The fit covers the samples from here to durationSeconds. */
+  readonly fitFromSeconds: number;
+  readonly samples: readonly RssSample[];
+  readonly checkpoints: readonly RssCheckpoint[];
+  /** Least-squares slope over the fit window, MB per minute. */
+  readonly slopeMbPerMin: number | null;
+  /** Rise of the fitted line over the window / its value at the window's start, %. */
+  readonly growthPct: number | null;
+  readonly msgsPerSecond: number;
+  readonly ok2xx: number;
+  readonly errors: number;
+}
+
+/** The resources group: smtpipe's memory with idle sessions, large messages, and over time. */
+export interface ResourcesResult {
+  /** "smtpipe (native)", or "smtpipe (default)" when the native spawner was unavailable. */
+  readonly system: string;
+  readonly idle: IdleSessionsResult;
+  readonly large: LargeDeliveriesResult;
+  readonly growth: GrowthResult;
 }

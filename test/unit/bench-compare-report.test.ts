@@ -42,7 +42,7 @@ const smtpipe: Measurement = {
 
 function report(): RunReport {
   const measurements = [smtpipe, { ...smtpipe, system: SYSTEM.naive, msgsPerSecond: 300, note: null }, missingMeasurement(SYSTEM.haraka, point, 'skipped', 'npm install failed')];
-  const results = { measurements, spawnLoops: [], memory: [] };
+  const results = { measurements, spawnLoops: [], memory: [], resources: null };
   return {
     startedAt: '2026-11-25T19:40:00.000Z',
     finishedAt: '2026-11-25T19:50:00.000Z',
@@ -71,4 +71,5 @@ test('the report carries ratios, targets and notes', () => {
   assert.match(text, /## Notes\n\n- fairness: greeting pause 0\n/);
   assert.ok(!text.includes('## Spawn loops'), 'no empty sections');
   assert.ok(!text.includes('## Memory'), 'no empty sections');
+  assert.ok(!text.includes('## Resources'), 'no empty sections');
 });

@@ -49,6 +49,7 @@ function passingRun(): RunResults {
     ],
     spawnLoops: [loop('native', 50, 1200, 20), loop('c-posix_spawn', 50, 1500), loop('native', 10, 10, 100, 10_485_760)],
     memory: [memory(NATIVE, 0.9)],
+    resources: null,
   };
 }
 
@@ -56,12 +57,12 @@ function verdicts(results: RunResults): Map<string, string> {
   return new Map(evaluateTargets(results).map((t) => [t.name, t.verdict]));
 }
 
-test('every target of a good run passes', () => {
+test('every target of a good run passes; a run without the resources group says so', () => {
   const targets = evaluateTargets(passingRun());
-  assert.equal(targets.length, 7);
+  assert.equal(targets.length, 8);
   assert.deepEqual(
-    targets.filter((t) => t.verdict !== 'PASS').map((t) => t.name),
-    [],
+    targets.filter((t) => t.verdict !== 'PASS').map((t) => `${t.verdict} ${t.name}: ${t.detail}`),
+    ['SKIP resources: RSS growth: the resources group did not run'],
   );
 });
 
@@ -84,8 +85,8 @@ for (const [title, change, name, expected] of cases) {
 }
 
 test('no smtpipe result at all is one SKIP, never a pass', () => {
-  const targets = evaluateTargets({ measurements: [m(SYSTEM.naive, 50, '2k', 10)], spawnLoops: [], memory: [] });
-  assert.deepEqual(targets.map((t) => t.verdict), ['SKIP']);
+  const targets = evaluateTargets({ measurements: [m(SYSTEM.naive, 50, '2k', 10)], spawnLoops: [], memory: [], resources: null });
+  assert.deepEqual(targets.map((t) => t.verdict), ['SKIP', 'SKIP']);
 });
 
 test('a missing smtpipe point skips its targets and says so', () => {

@@ -25,6 +25,10 @@ export interface SmtpipeStartOptions {
   /** null: the daemon has no Spawner option; its only spawner runs. */
   readonly spawner: SpawnerChoice | null;
   readonly slow?: SmtpipeBenchConfig['slow'];
+  /** Listener options beyond the defaults (the resources group). */
+  readonly listener?: Pick<SmtpipeBenchConfig, 'maxMessageBytes' | 'listenerSessions'>;
+  /** Names the config and log files (default: "memory" with `slow`, else nothing). */
+  readonly tag?: string;
 }
 
 function tail(file: string, lines = 5): string {
@@ -38,9 +42,13 @@ function tail(file: string, lines = 5): string {
 export async function startSmtpipe(ctx: BenchContext, name: string, options: SmtpipeStartOptions): Promise<StartedSystem> {
   const port = await freePort();
   const label = options.spawner ?? 'default';
-  const configFile = path.join(ctx.workDir, `smtpipe-${label}${options.slow ? '-memory' : ''}.conf`);
-  const logFile = path.join(ctx.workDir, `smtpipe-${label}${options.slow ? '-memory' : ''}.log`);
-  writeFileSync(configFile, renderSmtpipeConfig({ port, spawner: options.spawner, domain: ctx.domain, program: ctx.program, slow: options.slow ?? null }));
+  const tag = options.tag ?? (options.slow ? 'memory' : null);
+  const configFile = path.join(ctx.workDir, `smtpipe-${label}${tag ? `-${tag}` : ''}.conf`);
+  const logFile = path.join(ctx.workDir, `smtpipe-${label}${tag ? `-${tag}` : ''}.log`);
+  writeFileSync(
+    configFile,
+    renderSmtpipeConfig({ port, spawner: options.spawner, domain: ctx.domain, program: ctx.program, slow: options.slow ?? null, ...options.listener }),
+  );
   // --log-level info, as deployed: one JSON line per delivery, into a file.
   const daemon = startProcess(name, process.execPath, [SMTPIPE_CLI, '-c', configFile, '--log-level', 'info'], { logFile });
   try {

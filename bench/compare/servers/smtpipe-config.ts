@@ -10,6 +10,10 @@ export interface SmtpipeBenchConfig {
   readonly program: string;
   /** A second transport whose program holds messages (the memory scenario). */
   readonly slow: { readonly domain: string; readonly program: string; readonly concurrency: number } | null;
+  /** Max_Message_Size; default 52428800 (50 MB). */
+  readonly maxMessageBytes?: number;
+  /** Listener_Sessions, written only when set (the resources group's 1,000 idle sessions). */
+  readonly listenerSessions?: number;
 }
 
 export function renderSmtpipeConfig(config: SmtpipeBenchConfig): string {
@@ -25,7 +29,8 @@ export function renderSmtpipeConfig(config: SmtpipeBenchConfig): string {
   lines.push(
     'ESMTP_Listener {',
     '  # The 10 MB messages are 10485760 bytes, above the default 10240000.',
-    '  Max_Message_Size = 52428800',
+    `  Max_Message_Size = ${config.maxMessageBytes ?? 52_428_800}`,
+    ...(config.listenerSessions === undefined ? [] : [`  Listener_Sessions = ${config.listenerSessions}`]),
     `  Listen "127.0.0.1:${config.port}" { }`,
     '}',
     ...transport('bench', config.domain, config.program, null),
