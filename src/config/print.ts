@@ -15,6 +15,7 @@ type TransportOptions = Omit<TransportConfig, 'name' | 'argvTemplate' | 'positio
  */
 const GLOBAL_OPTIONS: { readonly [K in keyof GlobalOptions]: (c: Config) => string } = {
   shutdownTimeoutMs: (c) => `Shutdown_Timeout = ${wholeSeconds(c.shutdownTimeoutMs)}`,
+  metricsListen: (c) => (c.metricsListen === null ? '# Metrics_Listen: off' : `Metrics_Listen = ${quote(c.metricsListen.label)}`),
 };
 
 const POOL_OPTIONS: { readonly [K in keyof PoolConfig]: (p: PoolConfig) => string } = {

@@ -2,7 +2,8 @@
 // become the frozen Config; Momentum's other options and stanzas are warned about and
 // skipped. Pure: host facts (hostname, CPU count) come in as arguments.
 
-import type { Config, ConfigDiagnostic, ListenerConfig, SourcePosition, TransportConfig } from './types.js';
+import type { Config, ConfigDiagnostic, ListenerConfig, MetricsListen, SourcePosition, TransportConfig } from './types.js';
+import { parseListenAddress } from './listen-address.js';
 import type { ItemNode, OptionNode, ScopeNode } from './ast.js';
 import { describeScope } from './ast.js';
 import { ConfigCode } from './codes.js';
@@ -32,7 +33,7 @@ export interface SchemaResult {
   readonly warnings: readonly ConfigDiagnostic[];
 }
 
-const GLOBAL_OPTIONS = ['Pool_Threads', 'Pool_Tasks_Per_Thread', 'Pool_Max_Queue', 'Spawner', 'Shutdown_Timeout'];
+const GLOBAL_OPTIONS = ['Pool_Threads', 'Pool_Tasks_Per_Thread', 'Pool_Max_Queue', 'Spawner', 'Shutdown_Timeout', 'Metrics_Listen'];
 const SPAWNERS = ['auto', 'native', 'child_process'] as const;
 
 export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): SchemaResult {
@@ -95,6 +96,7 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
     shutdownTimeoutMs:
       (shutdown === undefined ? undefined : readSecondsAsMs(shutdown, sink, { min: 0 })) ??
       DEFAULTS.shutdownTimeoutSeconds * 1000,
+    metricsListen: readMetricsListen(opt('Metrics_Listen'), sink),
   };
   const ok = sink.errors.length === 0;
   const files = filesInReadingOrder(items, ctx.displayFile);
@@ -103,6 +105,19 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
     errors: sortDiagnostics(sink.errors, files),
     warnings: sortDiagnostics(sink.warnings, files),
   };
+}
+
+/** Off when absent: the metrics endpoint is an operator's choice of address. */
+function readMetricsListen(opt: OptionNode | undefined, sink: DiagnosticSink): MetricsListen | null {
+  if (opt === undefined) return null;
+  const label = readText(opt, sink);
+  if (label === undefined) return null;
+  const address = parseListenAddress(label);
+  if (!address.ok) {
+    sink.error(ConfigCode.INVALID_VALUE, opt.value.position, `${opt.name}: ${address.reason}`);
+    return null;
+  }
+  return { label, host: address.host, port: address.port };
 }
 
 function readSpawner(opt: OptionNode | undefined, sink: DiagnosticSink): (typeof SPAWNERS)[number] | undefined {

@@ -83,6 +83,14 @@ export interface TransportConfig {
   readonly position: SourcePosition;
 }
 
+export interface MetricsListen {
+  /** As written, e.g. "127.0.0.1:9465". */
+  readonly label: string;
+  /** undefined = every address. */
+  readonly host: string | undefined;
+  readonly port: number;
+}
+
 /** Worker pool sizing (global options). */
 export interface PoolConfig {
   /** Pool_Threads: Piscina worker threads. */
@@ -107,4 +115,6 @@ export interface Config {
   readonly pool: PoolConfig;
   /** Shutdown_Timeout, ms: how long a SIGTERM drain may take before it forces. */
   readonly shutdownTimeoutMs: number;
+  /** Metrics_Listen: where /metrics, /healthz and /readyz are served; null = off. */
+  readonly metricsListen: MetricsListen | null;
 }

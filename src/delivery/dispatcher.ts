@@ -37,12 +37,26 @@ export interface Dispatcher {
 /** A timed-out run may take the SIGTERM grace on top of its timeout. */
 export const KILL_GRACE_MS = 2000;
 
+/** What the dispatcher reports per delivery (src/ops/metrics.ts implements it). */
+export interface DeliveryObserver {
+  delivery(metric: {
+    transport: string;
+    outcome: string;
+    exitCode: number | null;
+    replyCode: number;
+    durationMs: number;
+    sizeBytes: number;
+    recipients: number;
+  }): void;
+}
+
 export function createDispatcher(options: {
   pool: DeliveryPool;
   logger: Logger;
   nextQueueId: QueueIdGenerator;
+  observer: DeliveryObserver;
 }): Dispatcher {
-  const { pool, logger, nextQueueId } = options;
+  const { pool, logger, nextQueueId, observer } = options;
   let inFlight = 0;
 
   return {
@@ -89,7 +103,17 @@ export function createDispatcher(options: {
         inFlight -= 1;
       }
       const reply = mapOutcomeToReply(outcome, transport.codes, envelope.queueId, transport.timeoutMs);
-      logDelivery(logger, envelope, request, task, outcome, reply, performance.now() - startedAt);
+      const durationMs = performance.now() - startedAt;
+      logDelivery(logger, envelope, request, task, outcome, reply, durationMs);
+      observer.delivery({
+        transport: transport.name,
+        outcome: outcome.kind,
+        exitCode: outcome.kind === 'exited' ? outcome.exitCode : null,
+        replyCode: reply.code,
+        durationMs,
+        sizeBytes: envelope.size,
+        recipients: envelope.recipients.length,
+      });
       return reply;
     },
   };

@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
   if (closedFds.length > 0) logger.warn({ fds: closedFds }, 'closed inherited file descriptors');
   let daemon: Daemon;
   try {
-    daemon = createDaemon(result.config, logger);
+    daemon = createDaemon(result.config, logger, { version: version() });
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');
     flush();

@@ -16,6 +16,8 @@ import { createRouter } from '../routing/router.js';
 import { assertUpstreamShape } from '../smtp/connection.js';
 import { createListener, type Listener } from '../smtp/listener.js';
 import { computeSessionLimit, createSessionBudget, readFdUsage } from './fd-budget.js';
+import { createMetrics } from './metrics.js';
+import { createMetricsServer } from './metrics-server.js';
 
 export type StopResult = 'graceful' | 'forced';
 
@@ -26,20 +28,32 @@ export interface Daemon {
   /** Second stage, at once. */
   force(): void;
   readonly listeners: readonly Listener[];
+  /** Where Metrics_Listen serves, once started; null when it is off. */
+  readonly metricsAddress: AddressInfo | null;
+}
+
+export interface DaemonOptions {
+  /** For smtpipe_build_info. */
+  readonly version?: string;
 }
 
 /** After a force, how long replies and 421s get to reach clients. */
 const FORCE_SETTLE_MS = 3000;
 
-export function createDaemon(config: Config, logger: Logger): Daemon {
+export function createDaemon(config: Config, logger: Logger, options: DaemonOptions = {}): Daemon {
   assertUpstreamShape();
   const pool = createDeliveryPool(config);
-  const dispatcher = createDispatcher({ pool, logger, nextQueueId: createQueueIdGenerator() });
+  const metrics = createMetrics(options.version ?? 'unknown');
+  metrics.observePool(() => ({ waiting: pool.waiting, running: pool.running }));
+  const dispatcher = createDispatcher({ pool, logger, nextQueueId: createQueueIdGenerator(), observer: metrics });
   const policy = createMailPolicy(createRouter(config.transports), dispatcher);
   // Sized in start(), once the worker threads hold their descriptors.
   let sessionBudget = createSessionBudget(Number.MAX_SAFE_INTEGER);
   const slots = { tryOpen: () => sessionBudget.tryOpen(), close: () => sessionBudget.close() };
-  const listeners = config.listeners.map((listener) => createListener(listener, policy, logger, slots));
+  const listeners = config.listeners.map((listener) => createListener(listener, policy, logger, slots, metrics));
+  let ready = false;
+  const metricsServer = config.metricsListen && createMetricsServer(config.metricsListen, metrics, () => ready);
+  let metricsAddress: AddressInfo | null = null;
   let stopping: Promise<StopResult> | undefined;
   let forceNow: () => void = () => {};
   const forced = new Promise<void>((resolve) => {
@@ -60,6 +74,7 @@ export function createDaemon(config: Config, logger: Logger): Daemon {
   }
 
   async function drainThenForce(): Promise<StopResult> {
+    ready = false;
     logger.info({ inFlight: dispatcher.inFlight, deadlineMs: config.shutdownTimeoutMs }, 'draining');
     for (const listener of listeners) listener.drain();
     let timer: NodeJS.Timeout | undefined;
@@ -81,12 +96,16 @@ export function createDaemon(config: Config, logger: Logger): Daemon {
       await Promise.race([allClosed(), settle]);
     }
     await pool.close();
+    await metricsServer?.close();
     logger.info({ result: first === 'drained' ? 'graceful' : 'forced' }, 'stopped');
     return first === 'drained' ? 'graceful' : 'forced';
   }
 
   return {
     listeners,
+    get metricsAddress() {
+      return metricsAddress;
+    },
     async start() {
       const { openFileLimit, fdsInUse } = readFdUsage();
       const maxPrograms = Math.min(
@@ -100,11 +119,14 @@ export function createDaemon(config: Config, logger: Logger): Daemon {
         logger.warn({ reason: spawner.fallbackReason }, 'native spawner unavailable: programs start through child_process');
       }
       const addresses = await Promise.all(listeners.map((listener) => listener.listen()));
+      if (metricsServer) metricsAddress = await metricsServer.listen();
+      ready = true;
       logger.info(
         {
           listeners: addresses.map((a) => `${a.address}:${a.port}`),
           transports: config.transports.map((t) => t.name),
           spawner: spawner.name,
+          metrics: metricsAddress && `${metricsAddress.address}:${metricsAddress.port}`,
         },
         'listening',
       );

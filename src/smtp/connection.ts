@@ -19,6 +19,13 @@ export interface SessionState<T> {
 export class PipeConnection<T> extends SMTPConnection {
   readonly state: SessionState<T> = { transaction: undefined, delivering: false };
   greetingPauseMs = 0;
+  onReply: (code: number) => void = () => {};
+
+  // The single write site of every reply: counted here for the metrics.
+  override send(code: number, data?: string | string[] | null, context?: string | false): void {
+    this.onReply(code);
+    super.send(code, data, context);
+  }
 
   // Replaces upstream init(), which waits a fixed 100 ms and checks maxClients (unused
   // here: Listener_Sessions is enforced in onConnect with our own reply).
@@ -33,21 +40,26 @@ export class PipeConnection<T> extends SMTPConnection {
 export interface PipeServerOptions {
   readonly smtp: SMTPServerOptions;
   readonly greetingPauseMs: number;
+  /** Called with the code of every reply sent. */
+  readonly onReply?: (code: number) => void;
 }
 
 export class PipeServer<T> extends SMTPServer {
   readonly #greetingPauseMs: number;
+  readonly #onReply: ((code: number) => void) | undefined;
   readonly #bySession = new WeakMap<SMTPServerSession, PipeConnection<T>>();
 
   constructor(options: PipeServerOptions) {
     super(options.smtp);
     this.#greetingPauseMs = options.greetingPauseMs;
+    this.#onReply = options.onReply;
   }
 
   // Mirrors upstream connect(), only with our connection class.
   override connect(socket: net.Socket, socketOptions?: ConstructorParameters<typeof SMTPConnection>[2]): void {
     const connection = new PipeConnection<T>(this, socket, socketOptions);
     connection.greetingPauseMs = this.#greetingPauseMs;
+    if (this.#onReply) connection.onReply = this.#onReply;
     this.#bySession.set(connection.session, connection);
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));

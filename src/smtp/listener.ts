@@ -56,7 +56,20 @@ export interface SessionSlots {
   close(): void;
 }
 
-export function createListener(config: ListenerConfig, policy: MailPolicy, logger: Logger, slots: SessionSlots): Listener {
+/** What the listener reports for the metrics (src/ops/metrics.ts). */
+export interface SessionObserver {
+  sessionOpened(): void;
+  sessionClosed(): void;
+  reply(code: number): void;
+}
+
+export function createListener(
+  config: ListenerConfig,
+  policy: MailPolicy,
+  logger: Logger,
+  slots: SessionSlots,
+  observer: SessionObserver,
+): Listener {
   const sessionIds = new Set<string>();
   let busy = 0;
   let draining = false;
@@ -73,6 +86,7 @@ export function createListener(config: ListenerConfig, policy: MailPolicy, logge
 
   const server: PipeServer<Transaction> = new PipeServer<Transaction>({
     greetingPauseMs: config.greetingPauseMs,
+    onReply: (code) => observer.reply(code),
     smtp: {
       name: config.bannerHostname,
       size: config.maxMessageBytes,
@@ -95,10 +109,14 @@ export function createListener(config: ListenerConfig, policy: MailPolicy, logge
           return callback(toRejection(REPLY_TOO_MANY_SESSIONS));
         }
         sessionIds.add(session.id);
+        observer.sessionOpened();
         callback();
       },
       onClose(session) {
-        if (sessionIds.delete(session.id)) slots.close();
+        if (sessionIds.delete(session.id)) {
+          slots.close();
+          observer.sessionClosed();
+        }
         settleIfClosed();
       },
       onMailFrom(address, session, callback: Callback) {

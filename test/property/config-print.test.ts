@@ -171,6 +171,14 @@ const config: fc.Arbitrary<Config> = fc
       spawner: fc.constantFrom('auto' as const, 'native' as const, 'child_process' as const),
     }),
     shutdownSeconds: fc.integer({ min: 0, max: MAX_DURATION_SECONDS }),
+    metricsListen: fc.option(
+      fc.record({ host: fc.constantFrom('127.0.0.1', undefined), port: fc.integer({ min: 0, max: 65535 }) }).map(({ host, port }) => ({
+        label: `${host ?? ''}:${port}`,
+        host,
+        port,
+      })),
+      { nil: null },
+    ),
   })
   .map(({ shutdownSeconds, ...rest }) => ({ file: FILE, ...rest, shutdownTimeoutMs: shutdownSeconds * 1000 }));
 

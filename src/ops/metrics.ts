@@ -1,0 +1,123 @@
+// Prometheus metrics of one daemon: a registry created here (never prom-client's global
+// one) and the few calls the other layers make. Low cardinality: labels are transport
+// names, outcome kinds and reply classes, never addresses or queue IDs.
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface DeliveryMetric {
+  readonly transport: string;
+  /** ProgramOutcome / DeliveryOutcome kind: exited, signaled, timed-out, ... */
+  readonly outcome: string;
+  readonly exitCode: number | null;
+  readonly replyCode: number;
+  readonly durationMs: number;
+  readonly sizeBytes: number;
+  readonly recipients: number;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  sessionOpened(): void;
+  sessionClosed(): void;
+  /** Every reply line the SMTP layer sends. */
+  reply(code: number): void;
+  delivery(metric: DeliveryMetric): void;
+  /** Read at scrape time, so the hot path pays nothing for them. */
+  observePool(read: () => { waiting: number; running: number }): void;
+}
+
+/** Program-run outcome as the issue names it: ok, exit_nonzero, timeout, signal, spawn_error... */
+function runOutcome(metric: DeliveryMetric): string {
+  switch (metric.outcome) {
+    case 'exited':
+      return metric.exitCode === 0 ? 'ok' : 'exit_nonzero';
+    case 'timed-out':
+      return 'timeout';
+    case 'signaled':
+      return 'signal';
+    case 'spawn-failed':
+      return 'spawn_error';
+    default:
+      return metric.outcome.replace(/-/g, '_');
+  }
+}
+
+const replyClass = (code: number) => `${Math.floor(code / 100)}xx`;
+
+export function createMetrics(version: string): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const counter = (name: string, help: string, labelNames: string[] = []) =>
+    new Counter({ name, help, labelNames, registers: [registry] });
+  const connections = counter('smtpipe_connections_total', 'SMTP sessions accepted');
+  const active = new Gauge({ name: 'smtpipe_connections_active', help: 'SMTP sessions open now', registers: [registry] });
+  const transactions = counter('smtpipe_transactions_total', 'Messages received in full, by result', ['result']);
+  const replies = counter('smtpipe_replies_total', 'SMTP replies sent, by class', ['class']);
+  const runs = counter('smtpipe_program_runs_total', 'Program runs, by transport and outcome', ['transport', 'outcome']);
+  const size = new Histogram({
+    name: 'smtpipe_message_size_bytes',
+    help: 'Size of messages received in full',
+    buckets: [1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
+    registers: [registry],
+  });
+  const recipients = new Histogram({
+    name: 'smtpipe_message_recipients',
+    help: 'Recipients per message received in full',
+    buckets: [1, 2, 5, 10, 20, 50, 100],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'smtpipe_program_duration_seconds',
+    help: 'From the end of DATA to the reply, by transport',
+    labelNames: ['transport'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  new Gauge({ name: 'smtpipe_build_info', help: 'smtpipe version', labelNames: ['version'], registers: [registry] })
+    .labels(version)
+    .set(1);
+  let readPool: () => { waiting: number; running: number } = () => ({ waiting: 0, running: 0 });
+  new Gauge({
+    name: 'smtpipe_pool_queue_depth',
+    help: 'Messages waiting for a program slot',
+    registers: [registry],
+    collect() {
+      this.set(readPool().waiting);
+    },
+  });
+  new Gauge({
+    name: 'smtpipe_pool_busy',
+    help: 'Programs running now',
+    registers: [registry],
+    collect() {
+      this.set(readPool().running);
+    },
+  });
+
+  return {
+    registry,
+    sessionOpened() {
+      connections.inc();
+      active.inc();
+    },
+    sessionClosed() {
+      active.dec();
+    },
+    reply(code) {
+      replies.labels(replyClass(code)).inc();
+    },
+    delivery(metric) {
+      const result = metric.replyCode < 300 ? 'delivered' : metric.replyCode < 500 ? 'deferred' : 'rejected';
+      transactions.labels(result).inc();
+      size.observe(metric.sizeBytes);
+      recipients.observe(metric.recipients);
+      if (metric.outcome !== 'pool-busy' && metric.outcome !== 'content-rejected') {
+        runs.labels(metric.transport, runOutcome(metric)).inc();
+        duration.labels(metric.transport).observe(metric.durationMs / 1000);
+      }
+    },
+    observePool(read) {
+      readPool = read;
+    },
+  };
+}

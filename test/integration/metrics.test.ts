@@ -1,0 +1,67 @@
+// Metrics_Listen: /metrics counts what was sent, /healthz and /readyz answer.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { fixture } from '../helpers/paths.js';
+import { openSession } from '../helpers/smtp-client.js';
+
+let daemon: TestDaemon;
+let base: string;
+
+before(async () => {
+  daemon = await startDaemon(`
+    Metrics_Listen = "127.0.0.1:0"
+    ESMTP_Listener { Listen "127.0.0.1:0" { } }
+    pipe_transport "status" { program_name = "${fixture('programs', 'exit-with.sh')} \${local}" domain = ( "status.test" ) }
+  `);
+  const address = daemon.daemon.metricsAddress;
+  assert.ok(address, 'the metrics endpoint listens');
+  base = `http://127.0.0.1:${address.port}`;
+});
+after(() => daemon.stop());
+
+/** The value of one sample line, e.g. metric('smtpipe_replies_total{class="2xx"}'). */
+async function scrape(): Promise<(sample: string) => number> {
+  const response = await fetch(`${base}/metrics`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
+  const text = await response.text();
+  return (sample) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+    return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+  };
+}
+
+test('counters match what was sent', async () => {
+  const client = await openSession(daemon.port);
+  for (const status of ['0', '0', '0', '7', '7']) {
+    await client.sendMail('a@origin.test', [`${status}@status.test`], 'hi');
+  }
+  await client.command('MAIL FROM:<a@origin.test>');
+  assert.equal((await client.command('RCPT TO:<x@elsewhere.test>')).code, 550);
+  await client.quit();
+
+  const metric = await scrape();
+  assert.equal(metric('smtpipe_program_runs_total{transport="status",outcome="ok"}'), 3);
+  assert.equal(metric('smtpipe_program_runs_total{transport="status",outcome="exit_nonzero"}'), 2);
+  assert.equal(metric('smtpipe_transactions_total{result="delivered"}'), 3);
+  assert.equal(metric('smtpipe_transactions_total{result="rejected"}'), 2);
+  assert.equal(metric('smtpipe_connections_total'), 1);
+  assert.equal(metric('smtpipe_message_recipients_count'), 5);
+  assert.equal(metric('smtpipe_message_recipients_sum'), 5);
+  assert.equal(metric('smtpipe_program_duration_seconds_count{transport="status"}'), 5);
+  // 220, EHLO, 5 x (MAIL, RCPT), 3 final 250s, the last MAIL, 221.
+  assert.equal(metric('smtpipe_replies_total{class="2xx"}'), 2 + 10 + 3 + 1 + 1);
+  assert.equal(metric('smtpipe_replies_total{class="3xx"}'), 5);
+  assert.equal(metric('smtpipe_replies_total{class="5xx"}'), 3);
+  assert.equal(metric('smtpipe_pool_queue_depth'), 0);
+  assert.ok(metric('process_resident_memory_bytes') > 0, 'default process metrics');
+  assert.match(await (await fetch(`${base}/metrics`)).text(), /^smtpipe_build_info\{version="[^"]+"\} 1$/m);
+});
+
+test('/healthz and /readyz answer 200 while serving; anything else is 404', async () => {
+  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  assert.equal((await fetch(`${base}/readyz`)).status, 200);
+  assert.equal((await fetch(`${base}/other`)).status, 404);
+  assert.equal((await fetch(`${base}/metrics`, { method: 'POST' })).status, 405);
+});
