@@ -16,6 +16,16 @@ export const DEFAULTS = {
     greetingPauseSeconds: 0,
     /** As Postfix 3.9's smtpd_forbid_bare_newline = normal: refuse, never guess. */
     bareNewlines: 'reject',
+    /** 0 = no limit (a relay's client may reuse one session for a whole queue run). */
+    maxReceptionsPerConnection: 0,
+    maxRecipientsPerConnection: 0,
+    /**
+     * Off by default: behind a load balancer without PROXY protocol every session comes
+     * from one address. Postfix's anvil uses 50 for untrusted clients.
+     */
+    maxSessionsPerClient: 0,
+    /** The whole DATA phase; RFC 5321 4.5.3.2.6 gives a server 10 minutes per data block. */
+    maxDataSeconds: 600,
   },
   transport: {
     timeoutSeconds: 60,

@@ -21,6 +21,10 @@ const KNOWN = [
   'Banner_Hostname',
   'Greeting_Pause',
   'Bare_Newlines',
+  'Max_Receptions_Per_Connection',
+  'Max_Recipients_Per_Connection',
+  'Max_Sessions_Per_Client',
+  'Max_Data_Time',
 ] as const;
 
 /** Documented Momentum listener options we accept and ignore, with a warning each. */
@@ -35,8 +39,6 @@ const UNSUPPORTED = [
   'Use_SSL',
   'Proxy_Protocol',
   'Relay_Hosts',
-  'Max_Receptions_Per_Connection',
-  'Max_Recipients_Per_Connection',
   'Accept_Queue_Backlog',
   'Enable',
   'Concurrency',
@@ -116,6 +118,12 @@ function buildListen(
     bannerHostname: inner.bannerHostname ?? outer.bannerHostname ?? host.hostname,
     greetingPauseMs: inner.greetingPauseMs ?? outer.greetingPauseMs ?? d.greetingPauseSeconds * 1000,
     bareNewlines: inner.bareNewlines ?? outer.bareNewlines ?? d.bareNewlines,
+    maxReceptionsPerConnection:
+      inner.maxReceptionsPerConnection ?? outer.maxReceptionsPerConnection ?? d.maxReceptionsPerConnection,
+    maxRecipientsPerConnection:
+      inner.maxRecipientsPerConnection ?? outer.maxRecipientsPerConnection ?? d.maxRecipientsPerConnection,
+    maxSessionsPerClient: inner.maxSessionsPerClient ?? outer.maxSessionsPerClient ?? d.maxSessionsPerClient,
+    maxDataMs: inner.maxDataMs ?? outer.maxDataMs ?? d.maxDataSeconds * 1000,
     position: scope.position,
   };
 }
@@ -144,6 +152,18 @@ function readListenerOptions(options: ReadonlyMap<string, OptionNode>, sink: Dia
         break;
       case 'bare_newlines':
         out.bareNewlines = readBareNewlines(opt, sink);
+        break;
+      case 'max_receptions_per_connection':
+        out.maxReceptionsPerConnection = readInteger(opt, sink, { min: 0 });
+        break;
+      case 'max_recipients_per_connection':
+        out.maxRecipientsPerConnection = readInteger(opt, sink, { min: 0 });
+        break;
+      case 'max_sessions_per_client':
+        out.maxSessionsPerClient = readInteger(opt, sink, { min: 0 });
+        break;
+      case 'max_data_time':
+        out.maxDataMs = readSecondsAsMs(opt, sink, { min: 1 });
         break;
     }
   }

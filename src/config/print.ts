@@ -33,6 +33,10 @@ const LISTENER_OPTIONS: { readonly [K in keyof ListenerOptions]: (l: ListenerCon
   bannerHostname: (l) => `Banner_Hostname = ${quote(l.bannerHostname)}`,
   greetingPauseMs: (l) => `Greeting_Pause = ${fractionalSeconds(l.greetingPauseMs)}`,
   bareNewlines: (l) => `Bare_Newlines = ${quote(l.bareNewlines)}`,
+  maxReceptionsPerConnection: (l) => `Max_Receptions_Per_Connection = ${whole(l.maxReceptionsPerConnection)}`,
+  maxRecipientsPerConnection: (l) => `Max_Recipients_Per_Connection = ${whole(l.maxRecipientsPerConnection)}`,
+  maxSessionsPerClient: (l) => `Max_Sessions_Per_Client = ${whole(l.maxSessionsPerClient)}`,
+  maxDataMs: (l) => `Max_Data_Time = ${wholeSeconds(l.maxDataMs)}`,
 };
 
 const TRANSPORT_OPTIONS: { readonly [K in keyof TransportOptions]: (t: TransportConfig) => string } = {

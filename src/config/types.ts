@@ -47,6 +47,14 @@ export interface ListenerConfig {
    * 'reject' answers 550 5.6.0; 'normalize' turns each into the transport's line ending.
    */
   readonly bareNewlines: BareNewlinePolicy;
+  /** Max_Receptions_Per_Connection: messages one session may send; 0 = no limit. */
+  readonly maxReceptionsPerConnection: number;
+  /** Max_Recipients_Per_Connection: RCPT accepted over one session; 0 = no limit. */
+  readonly maxRecipientsPerConnection: number;
+  /** Max_Sessions_Per_Client: sessions open at once from one client address; 0 = no limit. */
+  readonly maxSessionsPerClient: number;
+  /** Max_Data_Time (seconds in the file): the whole DATA phase, from 354 to the final dot. */
+  readonly maxDataMs: number;
   readonly position: SourcePosition;
 }
 

@@ -14,10 +14,14 @@ export interface SessionState<T> {
   transaction: T | undefined;
   /** True from the end of DATA until its reply is sent: a delivery is running. */
   delivering: boolean;
+  /** Messages received in full on this session (Max_Receptions_Per_Connection). */
+  receptions: number;
+  /** RCPT accepted on this session (Max_Recipients_Per_Connection). */
+  recipients: number;
 }
 
 export class PipeConnection<T> extends SMTPConnection {
-  readonly state: SessionState<T> = { transaction: undefined, delivering: false };
+  readonly state: SessionState<T> = { transaction: undefined, delivering: false, receptions: 0, recipients: 0 };
   greetingPauseMs = 0;
   onReply: (code: number) => void = () => {};
 

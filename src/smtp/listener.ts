@@ -36,6 +36,10 @@ const REPLY_TOO_MANY_SESSIONS: SmtpReply = { code: 421, text: '4.4.5 concurrency
 const REPLY_TOO_MANY_RECIPIENTS: SmtpReply = { code: 452, text: '4.5.3 too many recipients' };
 const REPLY_TOO_BIG: SmtpReply = { code: 552, text: '5.3.4 message size limit exceeded' };
 const REPLY_NO_TRANSACTION: SmtpReply = { code: 503, text: '5.5.1 MAIL FROM first' };
+const REPLY_CLIENT_SESSIONS: SmtpReply = { code: 421, text: '4.7.0 too many sessions from your address' };
+const REPLY_SESSION_MESSAGES: SmtpReply = { code: 421, text: '4.7.0 too many messages in this session, reconnect' };
+const REPLY_SESSION_RECIPIENTS: SmtpReply = { code: 452, text: '4.5.3 too many recipients in this session' };
+const REPLY_DATA_TOO_SLOW: SmtpReply = { code: 421, text: '4.4.2 DATA took too long, closing' };
 
 const PREALLOCATE_MAX_BYTES = 1024 * 1024;
 
@@ -71,6 +75,8 @@ export function createListener(
   observer: SessionObserver,
 ): Listener {
   const sessionIds = new Set<string>();
+  /** Open sessions per client address (Max_Sessions_Per_Client). */
+  const perClient = new Map<string, number>();
   let busy = 0;
   let draining = false;
   let serverClosed = false;
@@ -104,16 +110,24 @@ export function createListener(
       onConnect(session, callback) {
         if (draining) return callback(toRejection(REPLY_SHUTTING_DOWN));
         if (sessionIds.size >= config.maxSessions) return callback(toRejection(REPLY_TOO_MANY_SESSIONS));
+        const fromClient = perClient.get(session.remoteAddress) ?? 0;
+        if (config.maxSessionsPerClient > 0 && fromClient >= config.maxSessionsPerClient) {
+          return callback(toRejection(REPLY_CLIENT_SESSIONS));
+        }
         if (!slots.tryOpen()) {
           logger.warn({ listener: config.label, client: session.remoteAddress }, 'session refused: file descriptor budget exhausted');
           return callback(toRejection(REPLY_TOO_MANY_SESSIONS));
         }
         sessionIds.add(session.id);
+        perClient.set(session.remoteAddress, fromClient + 1);
         observer.sessionOpened();
         callback();
       },
       onClose(session) {
         if (sessionIds.delete(session.id)) {
+          const left = (perClient.get(session.remoteAddress) ?? 1) - 1;
+          if (left > 0) perClient.set(session.remoteAddress, left);
+          else perClient.delete(session.remoteAddress);
           slots.close();
           observer.sessionClosed();
         }
@@ -123,6 +137,9 @@ export function createListener(
         const state = server.connectionOf(session)?.state;
         if (!state) return callback(new Error('session without connection state'));
         state.transaction = undefined;
+        if (config.maxReceptionsPerConnection > 0 && state.receptions >= config.maxReceptionsPerConnection) {
+          return callback(toRejection(REPLY_SESSION_MESSAGES));
+        }
         const badParameter = unknownParameter(address.args, MAIL_PARAMETERS);
         if (badParameter) return callback(toRejection(badParameter));
         const result = policy.startTransaction(sessionInfo(session, config), address.address);
@@ -131,14 +148,19 @@ export function createListener(
         callback();
       },
       onRcptTo(address, session, callback: Callback) {
-        const transaction = server.connectionOf(session)?.state.transaction;
-        if (!transaction) return callback(toRejection(REPLY_NO_TRANSACTION));
+        const state = server.connectionOf(session)?.state;
+        const transaction = state?.transaction;
+        if (!state || !transaction) return callback(toRejection(REPLY_NO_TRANSACTION));
         const badParameter = unknownParameter(address.args, NO_PARAMETERS);
         if (badParameter) return callback(toRejection(badParameter));
         if (session.envelope.rcptTo.length >= config.maxRecipientsPerMessage) {
           return callback(toRejection(REPLY_TOO_MANY_RECIPIENTS));
         }
+        if (config.maxRecipientsPerConnection > 0 && state.recipients >= config.maxRecipientsPerConnection) {
+          return callback(toRejection(REPLY_SESSION_RECIPIENTS));
+        }
         const refusal = transaction.addRecipient(address.address);
+        if (!refusal) state.recipients += 1;
         callback(refusal ? toRejection(refusal) : null);
       },
       onData(stream, session, callback) {
@@ -164,8 +186,12 @@ export function createListener(
           }
           if (draining) setImmediate(() => sendAndClose(connection, REPLY_SHUTTING_DOWN));
         };
+        // A slow-drip client must not hold a session slot (and its buffer) forever.
+        const dataDeadline = setTimeout(() => sendAndClose(connection, REPLY_DATA_TOO_SLOW), config.maxDataMs);
         readMessage(stream, declaredSize(session), config.maxMessageBytes).then(
           (message) => {
+            clearTimeout(dataDeadline);
+            connection.state.receptions += 1;
             if (message === null) return finish(REPLY_TOO_BIG);
             transaction.deliver(message).then(
               (reply) => finish(reply),
@@ -175,8 +201,11 @@ export function createListener(
               },
             );
           },
-          // The client went away mid-DATA: nothing runs, nobody is left to answer.
-          (error: Error) => finish(null, error),
+          // The client went away mid-DATA (or was cut at the deadline): nothing runs.
+          (error: Error) => {
+            clearTimeout(dataDeadline);
+            finish(null, error);
+          },
         );
       },
     },

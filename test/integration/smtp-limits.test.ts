@@ -146,3 +146,67 @@ test('pool saturated (bounded queue full): 451 4.3.2, the others deliver', async
     await daemon.stop();
   }
 });
+
+test('Max_Receptions_Per_Connection and Max_Recipients_Per_Connection', async () => {
+  const daemon = await startDaemon(`
+    ESMTP_Listener { Listen "127.0.0.1:0" { Max_Receptions_Per_Connection = 2  Max_Recipients_Per_Connection = 3 } }
+    pipe_transport "copy" { program_name = ${copy} domain = ( "copy.test" ) }
+  `);
+  try {
+    const client = await openSession(daemon.port);
+    assert.equal((await client.sendMail('a@origin.test', ['r1@copy.test', 'r2@copy.test'], 'one')).code, 250);
+    await client.command('MAIL FROM:<a@origin.test>');
+    assert.equal((await client.command('RCPT TO:<r3@copy.test>')).code, 250);
+    assert.equal((await client.command('RCPT TO:<r4@copy.test>')).line, '452 4.5.3 too many recipients in this session');
+    assert.equal((await client.command('DATA')).code, 354);
+    client.write('two\r\n.\r\n');
+    assert.equal((await client.reply()).code, 250);
+    assert.equal((await client.command('MAIL FROM:<a@origin.test>')).line, '421 4.7.0 too many messages in this session, reconnect');
+    await client.closed;
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('Max_Sessions_Per_Client: the next session from the same address gets 421 4.7.0', async () => {
+  const daemon = await startDaemon(`
+    ESMTP_Listener { Max_Sessions_Per_Client = 2  Listen "127.0.0.1:0" { } }
+    pipe_transport "copy" { program_name = ${copy} domain = ( "copy.test" ) }
+  `);
+  try {
+    const first = await openSession(daemon.port);
+    const second = await openSession(daemon.port);
+    const third = await SmtpClient.connect(daemon.port);
+    assert.equal((await third.reply()).line, '421 4.7.0 too many sessions from your address');
+    await third.closed;
+    await first.quit();
+    await eventually(() => daemon.daemon.listeners[0]?.sessions === 1);
+    const again = await openSession(daemon.port);
+    await Promise.all([second.quit(), again.quit()]);
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('Max_Data_Time: a slow-drip DATA is cut with 421 4.4.2 and no program runs', async () => {
+  const daemon = await startDaemon(`
+    ESMTP_Listener { Max_Data_Time = 1  Listen "127.0.0.1:0" { } }
+    pipe_transport "copy" { program_name = ${copy} domain = ( "copy.test" ) }
+  `);
+  try {
+    const client = await openSession(daemon.port);
+    await client.command('MAIL FROM:<a@origin.test>');
+    await client.command('RCPT TO:<x@copy.test>');
+    assert.equal((await client.command('DATA')).code, 354);
+    const drip = setInterval(() => client.write('x'), 100);
+    try {
+      assert.equal((await client.reply(5000)).line, '421 4.4.2 DATA took too long, closing');
+      await client.closed;
+    } finally {
+      clearInterval(drip);
+    }
+    assert.equal((await readdir(daemon.dir)).filter((f) => f.endsWith('.eml')).length, 0);
+  } finally {
+    await daemon.stop();
+  }
+});

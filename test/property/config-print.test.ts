@@ -71,8 +71,18 @@ const listener: fc.Arbitrary<ListenerConfig> = fc
     bannerHostname: hostname,
     greetingPauseMs: fc.integer({ min: 0, max: MAX_DURATION_SECONDS * 1000 }),
     bareNewlines: fc.constantFrom('reject' as const, 'normalize' as const),
+    maxReceptionsPerConnection: fc.integer({ min: 0, max: 100_000 }),
+    maxRecipientsPerConnection: fc.integer({ min: 0, max: 100_000 }),
+    maxSessionsPerClient: fc.integer({ min: 0, max: 100_000 }),
+    dataSeconds: fc.integer({ min: 1, max: MAX_DURATION_SECONDS }),
   })
-  .map(({ address, idleSeconds, ...rest }) => ({ ...address, ...rest, idleTimeoutMs: idleSeconds * 1000, position: NOWHERE }));
+  .map(({ address, idleSeconds, dataSeconds, ...rest }) => ({
+    ...address,
+    ...rest,
+    idleTimeoutMs: idleSeconds * 1000,
+    maxDataMs: dataSeconds * 1000,
+    position: NOWHERE,
+  }));
 
 /** One argument as program_name writes it: escapes for \ and ", quotes for blanks. */
 function writeArgument(arg: string): string {
