@@ -3,6 +3,7 @@
 // SMTP or replies; a delivery that cannot run comes back as a value, never a throw.
 // Chooses the workers' spawner once, at creation (spawner.ts), and reports the choice.
 
+import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
 import PQueue from 'p-queue';
 import { Piscina } from 'piscina';
@@ -40,8 +41,6 @@ export interface PoolWorkerData {
 
 const WORKER_FILE = new URL('../../workers/deliver.js', import.meta.url).href;
 
-let poolCounter = 0;
-
 /**
  * Throws (code ERR_POOL_SPAWNER_UNAVAILABLE) when Spawner = native and the native spawner
  * fails its self-test: a start-up error, before any thread exists.
@@ -50,7 +49,8 @@ export function createDeliveryPool(config: Config): DeliveryPool {
   const resolution = resolveSpawner(config.pool.spawner, probeNativeSpawner);
   if (!resolution.ok) throw Object.assign(new Error(resolution.reason), { code: 'ERR_POOL_SPAWNER_UNAVAILABLE' });
   const spawner = resolution.report;
-  const killChannel = `smtpipe-kill-${process.pid}-${++poolCounter}`;
+  // Unique per pool without module state: tests run several daemons in one process.
+  const killChannel = `smtpipe-kill-${randomUUID()}`;
   const workerData: PoolWorkerData = { killChannel, spawner: spawner.name };
   const piscina = new Piscina<DeliveryTask, ProgramOutcome>({
     filename: WORKER_FILE,
