@@ -11,7 +11,7 @@ import deliver from '../../workers/deliver.js';
 import { closeLeakingFds, findLeakingFds } from '../../src/ops/inherited-fds.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
 import { makeTask } from '../helpers/task.js';
-import { awaitDeath, childrenOfThisProcess, procStat } from '../helpers/processes.js';
+import { awaitDeath, childrenOfThisProcess } from '../helpers/processes.js';
 import { testSpawner } from '../helpers/spawner.js';
 import { useSpawner } from '../../workers/spawners/select.js';
 
@@ -54,18 +54,7 @@ test('a grandchild holding stdin/stdout does not hold up the run, and is killed 
   assert.equal(await awaitDeath(grandchild), true, `grandchild ${grandchild} still running`);
 });
 
-test('a grandchild that left the group with setsid survives the run (documented escape hatch)', async () => {
-  const pidFile = path.join(tmp, 'setsid.pid');
-  const outcome = await deliver(task({ program: program('setsid-grandchild.sh'), args: [pidFile, '30'] }));
-  assert.equal(outcome.kind, 'exited');
-  const escaped = Number(readFileSync(pidFile, 'latin1'));
-  try {
-    assert.match(procStat(escaped)?.state ?? 'gone', /^[RS]$/, `escaped grandchild ${escaped} should be alive`);
-  } finally {
-    process.kill(escaped, 'SIGKILL');
-  }
-  assert.equal(await awaitDeath(escaped), true);
-});
+// The setsid escape hatch is covered for both spawners in spawner-contract.test.ts.
 
 test('a 100 MiB flood to output_file and error_file goes straight to the files, not through us', async () => {
   const outputFile = path.join(tmp, 'flood.out');
