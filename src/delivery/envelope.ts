@@ -47,13 +47,17 @@ function macroValues(envelope: Envelope): Record<string, string> {
  * cannot occur (the config loader rejects them).
  */
 export function expandArguments(argvTemplate: readonly string[], envelope: Envelope): string[] {
-  const values = macroValues(envelope);
+  // Built only when an argument holds a macro: most programs take none, on every message.
+  let values: Record<string, string> | undefined;
   const args: string[] = [];
   for (let i = 1; i < argvTemplate.length; i++) {
     const arg = argvTemplate[i] as string;
     if (arg === '${recipients}') args.push(...envelope.recipients);
-    else if (arg.includes('${')) args.push(arg.replace(MACRO, (whole, name: string) => values[name] ?? whole));
-    else args.push(arg);
+    else if (arg.includes('${')) {
+      values ??= macroValues(envelope);
+      const known = values;
+      args.push(arg.replace(MACRO, (whole, name: string) => known[name] ?? whole));
+    } else args.push(arg);
   }
   return args;
 }
@@ -62,19 +66,20 @@ const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 
 /** The program's whole environment: nothing of the daemon's own is inherited. */
 export function programEnvironment(transport: TransportConfig, envelope: Envelope): Record<string, string> {
-  const values = macroValues(envelope);
+  const first = envelope.recipients[0] ?? '';
+  const { local, domain } = splitAddress(first);
   return {
     PATH: DEFAULT_PATH,
     ...transport.env,
-    SENDER: values.sender as string,
-    RECIPIENT: values.recipient as string,
+    SENDER: envelope.sender,
+    RECIPIENT: first,
     RECIPIENTS: envelope.recipients.join('\n'),
-    DOMAIN: values.domain as string,
-    LOCAL: values.local as string,
+    DOMAIN: domain,
+    LOCAL: local,
     QUEUE_ID: envelope.queueId,
     CLIENT_ADDRESS: envelope.clientAddress,
     CLIENT_HELO: envelope.clientHelo,
-    SIZE: values.size as string,
+    SIZE: String(envelope.size),
     TRANSPORT: envelope.transport,
   };
 }

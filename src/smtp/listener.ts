@@ -19,8 +19,6 @@ export interface Listener {
   listen(): Promise<AddressInfo>;
   /** Open sessions. */
   readonly sessions: number;
-  /** Sessions between the end of DATA and its reply. */
-  readonly busy: number;
   /** Stops accepting, closes idle sessions with 421; busy ones close after their reply. */
   drain(): void;
   /** 421 and close for every session, busy or not. */
@@ -77,7 +75,6 @@ export function createListener(
   const sessionIds = new Set<string>();
   /** Open sessions per client address (Max_Sessions_Per_Client). */
   const perClient = new Map<string, number>();
-  let busy = 0;
   let draining = false;
   let serverClosed = false;
   const waiters: Array<() => void> = [];
@@ -172,18 +169,12 @@ export function createListener(
         }
         connection.state.transaction = undefined;
         connection.state.delivering = true;
-        busy += 1;
         const finish = (reply: SmtpReply | null, error?: Error) => {
-          busy -= 1;
           connection.state.delivering = false;
-          if (reply && reply.code >= 200 && reply.code < 300 && reply.code !== 250) {
-            // smtp-server sends 250 on success; another 2xx from a code map goes out as given.
-            callback(toRejection(reply));
-          } else if (reply && reply.code === 250) {
-            callback(null, reply.text);
-          } else {
-            callback(reply ? toRejection(reply) : error);
-          }
+          // smtp-server's success path always says 250; any other code (a 2xx from a code
+          // map, 4xx, 5xx) goes out as given through the rejection path.
+          if (reply?.code === 250) callback(null, reply.text);
+          else callback(reply ? toRejection(reply) : error);
           if (draining) setImmediate(() => sendAndClose(connection, REPLY_SHUTTING_DOWN));
         };
         // A slow-drip client must not hold a session slot (and its buffer) forever.
@@ -216,9 +207,6 @@ export function createListener(
     config,
     get sessions() {
       return sessionIds.size;
-    },
-    get busy() {
-      return busy;
     },
     listen() {
       return new Promise((resolve, reject) => {
