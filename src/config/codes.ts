@@ -24,6 +24,12 @@ export const ConfigCode = {
   IGNORED_STANZA: 'WARN_CONFIG_IGNORED_STANZA',
   /** A documented Momentum listener option smtpipe does not implement yet. */
   UNSUPPORTED_OPTION: 'WARN_CONFIG_UNSUPPORTED_OPTION',
+  /** An option that has no effect where it is written (TLS_Key without TLS). */
+  UNUSED_OPTION: 'WARN_CONFIG_UNUSED_OPTION',
+  /** TLS_Certificate / TLS_Key unreadable, not PEM, or not a matching pair. */
+  TLS: 'ERR_CONFIG_TLS',
+  /** The certificate is expired or not yet valid: clients that verify will refuse it. */
+  TLS_VALIDITY: 'WARN_CONFIG_TLS_VALIDITY',
 } as const;
 
 export type ConfigCodeValue = (typeof ConfigCode)[keyof typeof ConfigCode];

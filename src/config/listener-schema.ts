@@ -2,7 +2,8 @@
 // listener-scope options folded in (Listen wins). Does not decide SMTP behaviour; it
 // only validates and applies defaults.
 
-import type { BareNewlinePolicy, ListenerConfig } from './types.js';
+import { isIP } from 'node:net';
+import type { BareNewlinePolicy, ListenerConfig, ListenerProxy, ListenerTls, SourcePosition } from './types.js';
 import type { OptionNode, ScopeNode } from './ast.js';
 import { describeScope } from './ast.js';
 import { ConfigCode } from './codes.js';
@@ -11,7 +12,7 @@ import { DEFAULTS } from './defaults.js';
 import { parseListenAddress } from './listen-address.js';
 import { gatherOptions } from './scope-options.js';
 import { hostnameProblem } from './hostnames.js';
-import { readInteger, readSecondsAsMs, readText } from './values.js';
+import { readBoolean, readInteger, readScalarList, readSecondsAsMs, readText } from './values.js';
 
 const KNOWN = [
   'Max_Message_Size',
@@ -25,19 +26,20 @@ const KNOWN = [
   'Max_Recipients_Per_Connection',
   'Max_Sessions_Per_Client',
   'Max_Data_Time',
+  'SMTP_Extensions',
+  'TLS_Certificate',
+  'TLS_Key',
+  'Use_SSL',
+  'Proxy_Protocol',
+  'Proxy_Hosts',
 ] as const;
 
 /** Documented Momentum listener options we accept and ignore, with a warning each. */
 const UNSUPPORTED = [
-  'SMTP_Extensions',
-  'TLS_Certificate',
-  'TLS_Key',
   'TLS_Client_CA',
   'TLS_Ciphers',
   'TLS_Protocols',
   'TLS_Verify_Mode',
-  'Use_SSL',
-  'Proxy_Protocol',
   'Relay_Hosts',
   'Accept_Queue_Backlog',
   'Enable',
@@ -45,7 +47,26 @@ const UNSUPPORTED = [
   'Hostname',
 ];
 
-type ListenerOptions = Partial<Omit<ListenerConfig, 'label' | 'host' | 'port' | 'position'>>;
+type ListenerOptions = Partial<Omit<ListenerConfig, 'label' | 'host' | 'port' | 'position' | 'tls' | 'proxy'>> & {
+  /** The pieces TLS and PROXY are assembled from, once both scopes are folded. */
+  starttls?: boolean;
+  useSsl?: boolean;
+  certificate?: WrittenPath;
+  key?: WrittenPath;
+  proxyProtocol?: boolean;
+  proxyHosts?: string[];
+};
+
+interface WrittenPath {
+  readonly file: string;
+  readonly position: SourcePosition;
+}
+
+/** SMTP_Extensions names smtpipe always offers (or, for STARTTLS, offers when asked to). */
+const EXTENSIONS_ALWAYS_ON = new Set(['ENHANCEDSTATUSCODES', 'PIPELINING', '8BITMIME', 'SIZE']);
+
+/** Behind a proxy on the same host by default; anything else must be listed. */
+const DEFAULT_PROXY_HOSTS = ['127.0.0.0/8', '::1'];
 
 export interface ListenerHost {
   /** Default Banner_Hostname (os.hostname()). */
@@ -124,8 +145,51 @@ function buildListen(
       inner.maxRecipientsPerConnection ?? outer.maxRecipientsPerConnection ?? d.maxRecipientsPerConnection,
     maxSessionsPerClient: inner.maxSessionsPerClient ?? outer.maxSessionsPerClient ?? d.maxSessionsPerClient,
     maxDataMs: inner.maxDataMs ?? outer.maxDataMs ?? d.maxDataSeconds * 1000,
+    tls: foldTls(inner, outer, label, scope.position, sink),
+    proxy: foldProxy(inner, outer),
     position: scope.position,
   };
+}
+
+function foldTls(
+  inner: ListenerOptions,
+  outer: ListenerOptions,
+  label: string,
+  position: SourcePosition,
+  sink: DiagnosticSink,
+): ListenerTls | null {
+  const implicit = inner.useSsl ?? outer.useSsl ?? false;
+  const starttls = inner.starttls ?? outer.starttls ?? false;
+  const certificate = inner.certificate ?? outer.certificate;
+  const key = inner.key ?? outer.key;
+  if (!implicit && !starttls) {
+    const stray = certificate ?? key;
+    if (stray) sink.warn(ConfigCode.UNUSED_OPTION, stray.position, `${label}: TLS_Certificate/TLS_Key are unused without "STARTTLS" in SMTP_Extensions or Use_SSL = true`);
+    return null;
+  }
+  if (!certificate || !key) {
+    // smtp-server would fall back to its built-in certificate, whose key is public.
+    sink.error(
+      ConfigCode.MISSING_OPTION,
+      position,
+      `${label}: ${implicit ? 'Use_SSL' : 'STARTTLS'} needs both TLS_Certificate and TLS_Key (there is no built-in certificate)`,
+    );
+    return null;
+  }
+  return {
+    mode: implicit ? 'implicit' : 'starttls',
+    certificateFile: certificate.file,
+    keyFile: key.file,
+    certificatePosition: certificate.position,
+    keyPosition: key.position,
+    certificatePem: '',
+    keyPem: '',
+  };
+}
+
+function foldProxy(inner: ListenerOptions, outer: ListenerOptions): ListenerProxy | null {
+  if (!(inner.proxyProtocol ?? outer.proxyProtocol ?? false)) return null;
+  return { trustedHosts: inner.proxyHosts ?? outer.proxyHosts ?? DEFAULT_PROXY_HOSTS };
 }
 
 function readListenerOptions(options: ReadonlyMap<string, OptionNode>, sink: DiagnosticSink): ListenerOptions {
@@ -165,9 +229,75 @@ function readListenerOptions(options: ReadonlyMap<string, OptionNode>, sink: Dia
       case 'max_data_time':
         out.maxDataMs = readSecondsAsMs(opt, sink, { min: 1 });
         break;
+      case 'smtp_extensions':
+        out.starttls = readExtensions(opt, sink);
+        break;
+      case 'tls_certificate':
+        out.certificate = readWrittenPath(opt, sink);
+        break;
+      case 'tls_key':
+        out.key = readWrittenPath(opt, sink);
+        break;
+      case 'use_ssl':
+        out.useSsl = readBoolean(opt, sink);
+        break;
+      case 'proxy_protocol':
+        out.proxyProtocol = readBoolean(opt, sink);
+        break;
+      case 'proxy_hosts':
+        out.proxyHosts = readProxyHosts(opt, sink);
+        break;
     }
   }
   return out;
+}
+
+/** True when STARTTLS is listed; other extensions smtpipe cannot offer are warned about. */
+function readExtensions(opt: OptionNode, sink: DiagnosticSink): boolean | undefined {
+  const items = readScalarList(opt, sink);
+  if (items === undefined) return undefined;
+  let starttls = false;
+  for (const item of items) {
+    const name = item.text.toUpperCase();
+    if (name === 'STARTTLS') starttls = true;
+    else if (!EXTENSIONS_ALWAYS_ON.has(name)) {
+      sink.warn(ConfigCode.UNSUPPORTED_OPTION, item.position, `${opt.name}: smtpipe does not offer ${item.text}; ignored`);
+    }
+  }
+  return starttls;
+}
+
+function readWrittenPath(opt: OptionNode, sink: DiagnosticSink): WrittenPath | undefined {
+  const file = readText(opt, sink);
+  if (file === undefined) return undefined;
+  if (file === '') {
+    sink.error(ConfigCode.INVALID_VALUE, opt.value.position, `${opt.name}: expected a file path`);
+    return undefined;
+  }
+  return { file, position: opt.value.position };
+}
+
+/** Addresses or CIDR blocks, checked here so net.BlockList never throws later. */
+function readProxyHosts(opt: OptionNode, sink: DiagnosticSink): string[] | undefined {
+  const items = readScalarList(opt, sink);
+  if (items === undefined) return undefined;
+  const hosts: string[] = [];
+  for (const item of items) {
+    const [address = '', prefix, extra] = item.text.split('/');
+    const family = isIP(address);
+    const bits = prefix === undefined ? undefined : Number(prefix);
+    const maxBits = family === 6 ? 128 : 32;
+    const prefixOk = prefix === undefined || (/^[0-9]+$/.test(prefix) && bits !== undefined && bits <= maxBits);
+    if (family === 0 || !prefixOk || extra !== undefined) {
+      sink.error(ConfigCode.INVALID_VALUE, item.position, `${opt.name}: ${JSON.stringify(item.text)} is not an IP address or CIDR block`);
+      continue;
+    }
+    hosts.push(item.text.toLowerCase());
+  }
+  if (hosts.length === 0 && items.length === 0) {
+    sink.error(ConfigCode.INVALID_VALUE, opt.value.position, `${opt.name}: list at least one trusted proxy address`);
+  }
+  return hosts;
 }
 
 function readBareNewlines(opt: OptionNode, sink: DiagnosticSink): BareNewlinePolicy | undefined {

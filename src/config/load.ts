@@ -8,7 +8,10 @@ import type { Config, ConfigDiagnostic } from './types.js';
 import type { ItemNode } from './ast.js';
 import { readSourceTree, rejectIncludes } from './include.js';
 import { parseConfigSource } from './parser.js';
+import { createDiagnosticSink } from './diagnostics.js';
+import { deepFreeze } from './freeze.js';
 import { buildConfig } from './schema.js';
+import { readTlsFiles } from './tls-files.js';
 
 export type LoadResult =
   | { readonly ok: true; readonly config: Config; readonly warnings: readonly ConfigDiagnostic[] }
@@ -30,7 +33,14 @@ export function currentHostFacts(): HostFacts {
  */
 export async function loadConfig(file: string, host: HostFacts = currentHostFacts()): Promise<LoadResult> {
   const tree = await readSourceTree(file);
-  return finish(tree.items, [...tree.errors], file, host);
+  const result = finish(tree.items, [...tree.errors], file, host);
+  if (!result.ok) return result;
+  // What the schema cannot see: files and accounts the config names, as they are now.
+  const sink = createDiagnosticSink();
+  const config = await readTlsFiles(result.config, sink);
+  const warnings = [...result.warnings, ...sink.warnings];
+  if (sink.errors.length > 0) return { ok: false, errors: sink.errors, warnings };
+  return { ok: true, config: deepFreeze(config), warnings };
 }
 
 /**

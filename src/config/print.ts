@@ -37,6 +37,18 @@ const LISTENER_OPTIONS: { readonly [K in keyof ListenerOptions]: (l: ListenerCon
   maxRecipientsPerConnection: (l) => `Max_Recipients_Per_Connection = ${whole(l.maxRecipientsPerConnection)}`,
   maxSessionsPerClient: (l) => `Max_Sessions_Per_Client = ${whole(l.maxSessionsPerClient)}`,
   maxDataMs: (l) => `Max_Data_Time = ${wholeSeconds(l.maxDataMs)}`,
+  tls: (l) =>
+    l.tls === null
+      ? '# TLS: off'
+      : [
+          l.tls.mode === 'implicit' ? 'Use_SSL = true' : 'SMTP_Extensions = ( "STARTTLS" )',
+          `TLS_Certificate = ${quote(l.tls.certificateFile)}`,
+          `TLS_Key = ${quote(l.tls.keyFile)}`,
+        ].join('\n    '),
+  proxy: (l) =>
+    l.proxy === null
+      ? 'Proxy_Protocol = false'
+      : `Proxy_Protocol = true\n    Proxy_Hosts = ( ${l.proxy.trustedHosts.map(quote).join(' ')} )`,
 };
 
 const TRANSPORT_OPTIONS: { readonly [K in keyof TransportOptions]: (t: TransportConfig) => string } = {

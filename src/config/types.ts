@@ -55,7 +55,32 @@ export interface ListenerConfig {
   readonly maxSessionsPerClient: number;
   /** Max_Data_Time (seconds in the file): the whole DATA phase, from 354 to the final dot. */
   readonly maxDataMs: number;
+  /** STARTTLS (SMTP_Extensions) or implicit TLS (Use_SSL); null = plain SMTP only. */
+  readonly tls: ListenerTls | null;
+  /** Proxy_Protocol = true: every session starts with a PROXY v1 header from a trusted proxy. */
+  readonly proxy: ListenerProxy | null;
   readonly position: SourcePosition;
+}
+
+export interface ListenerTls {
+  /** 'starttls': plain session, upgraded on STARTTLS; 'implicit': TLS from the first byte. */
+  readonly mode: 'starttls' | 'implicit';
+  /** TLS_Certificate and TLS_Key as written, with where they were written. */
+  readonly certificateFile: string;
+  readonly keyFile: string;
+  readonly certificatePosition: SourcePosition;
+  readonly keyPosition: SourcePosition;
+  /**
+   * The PEM text of both files, read by the loader (src/config/tls-files.ts): part of the
+   * config snapshot, so a reload swaps certificate and options together. '' before that.
+   */
+  readonly certificatePem: string;
+  readonly keyPem: string;
+}
+
+export interface ListenerProxy {
+  /** Proxy_Hosts: addresses and CIDR blocks allowed to connect and send the header. */
+  readonly trustedHosts: readonly string[];
 }
 
 export type LineEnding = 'lf' | 'crlf';

@@ -30,6 +30,8 @@ Options:
   -h, --help            print this help and exit
 
 Signals: SIGTERM/SIGINT drain (deliveries in flight finish); a second one forces.
+         SIGHUP reloads the configuration (and certificates); an invalid file is
+         logged with file:line:col and the running configuration is kept.
 `;
 
 function version(): string {
@@ -96,7 +98,8 @@ async function main(argv: string[]): Promise<number> {
   if (closedFds.length > 0) logger.warn({ fds: closedFds }, 'closed inherited file descriptors');
   let daemon: Daemon;
   try {
-    daemon = createDaemon(result.config, logger, { version: version() });
+    const file = values.config;
+    daemon = createDaemon(result.config, logger, { version: version(), loadConfig: () => loadConfig(file) });
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');
     flush();
@@ -122,7 +125,10 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  process.on('SIGHUP', () => logger.warn('SIGHUP ignored: configuration reload is not implemented yet, restart instead'));
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP' }, 'signal: reloading configuration');
+    daemon.reload().catch((error: unknown) => logger.error({ err: error }, 'reload threw'));
+  });
   try {
     await daemon.start();
   } catch (error) {

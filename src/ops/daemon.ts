@@ -4,22 +4,30 @@
 // States: created -> started -> draining -> stopped. A drain lets every delivery in
 // flight finish and get its real reply; force SIGKILLs running programs (their clients
 // get 451) and closes every session with 421.
+//
+// Reload (SIGHUP) swaps in a new Config as one step: new transactions route with it, a
+// transaction already past MAIL FROM finishes with the transport objects it started
+// with, Listens are reconfigured, added or drained. An invalid file changes nothing.
 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Config } from '../config/types.js';
+import { formatDiagnostic, type LoadResult } from '../config/load.js';
+import type { Config, ListenerConfig } from '../config/types.js';
 import { createDispatcher } from '../delivery/dispatcher.js';
 import { createMailPolicy } from '../delivery/mail-policy.js';
 import { createQueueIdGenerator } from '../delivery/queue-id.js';
 import { createDeliveryPool } from '../pool/pool.js';
 import { createRouter } from '../routing/router.js';
 import { assertUpstreamShape } from '../smtp/connection.js';
-import { createListener, type Listener } from '../smtp/listener.js';
+import { canReconfigure, createListener, type Listener } from '../smtp/listener.js';
+import type { MailPolicy } from '../smtp/policy.js';
 import { computeSessionLimit, createSessionBudget, readFdUsage } from './fd-budget.js';
 import { createMetrics } from './metrics.js';
 import { createMetricsServer } from './metrics-server.js';
 
 export type StopResult = 'graceful' | 'forced';
+
+export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
 export interface Daemon {
   start(): Promise<AddressInfo[]>;
@@ -27,6 +35,9 @@ export interface Daemon {
   stop(): Promise<StopResult>;
   /** Second stage, at once. */
   force(): void;
+  /** Loads the config file again and swaps it in if it is valid; reloads run one at a time. */
+  reload(): Promise<ReloadResult>;
+  /** The listeners serving now (not those draining after a reload removed them). */
   readonly listeners: readonly Listener[];
   /** Where Metrics_Listen serves, once started; null when it is off. */
   readonly metricsAddress: AddressInfo | null;
@@ -35,22 +46,35 @@ export interface Daemon {
 export interface DaemonOptions {
   /** For smtpipe_build_info. */
   readonly version?: string;
+  /** How reload() reads the config again (the CLI passes loadConfig of the same file). */
+  readonly loadConfig?: () => Promise<LoadResult>;
 }
+
+/** A Listen that moved to another TLS mode waits this long for its old socket to let go. */
+const REBIND_ATTEMPTS = 40;
+const REBIND_DELAY_MS = 50;
 
 /** After a force, how long replies and 421s get to reach clients. */
 const FORCE_SETTLE_MS = 3000;
 
-export function createDaemon(config: Config, logger: Logger, options: DaemonOptions = {}): Daemon {
+export function createDaemon(initialConfig: Config, logger: Logger, options: DaemonOptions = {}): Daemon {
   assertUpstreamShape();
+  let config = initialConfig;
   const pool = createDeliveryPool(config);
   const metrics = createMetrics(options.version ?? 'unknown');
   metrics.observePool(() => ({ waiting: pool.waiting, running: pool.running }));
   const dispatcher = createDispatcher({ pool, logger, nextQueueId: createQueueIdGenerator(), observer: metrics });
-  const policy = createMailPolicy(createRouter(config.transports), dispatcher);
+  let currentPolicy = createMailPolicy(createRouter(config.transports), dispatcher);
+  // Listeners hold this one; it asks whichever policy is current when a transaction starts.
+  const policy: MailPolicy = { startTransaction: (session, sender) => currentPolicy.startTransaction(session, sender) };
   // Sized in start(), once the worker threads hold their descriptors.
   let sessionBudget = createSessionBudget(Number.MAX_SAFE_INTEGER);
   const slots = { tryOpen: () => sessionBudget.tryOpen(), close: () => sessionBudget.close() };
-  const listeners = config.listeners.map((listener) => createListener(listener, policy, logger, slots, metrics));
+  const newListener = (listener: ListenerConfig) => createListener(listener, policy, logger, slots, metrics);
+  let listeners = config.listeners.map(newListener);
+  /** Listens a reload removed, still draining their sessions. */
+  const retiring = new Set<Listener>();
+  let reloads: Promise<unknown> = Promise.resolve();
   let ready = false;
   const metricsServer = config.metricsListen && createMetricsServer(config.metricsListen, metrics, () => ready);
   let metricsAddress: AddressInfo | null = null;
@@ -60,7 +84,82 @@ export function createDaemon(config: Config, logger: Logger, options: DaemonOpti
     forceNow = resolve;
   });
 
-  const allClosed = () => Promise.all(listeners.map((listener) => listener.closed())).then(() => undefined);
+  const everyListener = () => [...listeners, ...retiring];
+  const allClosed = () => Promise.all(everyListener().map((listener) => listener.closed())).then(() => undefined);
+
+  async function reloadOnce(): Promise<ReloadResult> {
+    if (stopping) return { ok: false, reason: 'stopping' };
+    if (!options.loadConfig) return { ok: false, reason: 'no config loader' };
+    const startedAt = performance.now();
+    const result = await options.loadConfig();
+    for (const warning of result.warnings) logger.warn({ diagnostic: formatDiagnostic(warning) }, 'config warning');
+    if (!result.ok) {
+      for (const error of result.errors) logger.error({ diagnostic: formatDiagnostic(error) }, 'config error');
+      logger.error({ file: config.file, errors: result.errors.length }, 'reload failed: configuration invalid, still serving the previous one');
+      metrics.reload(false);
+      return { ok: false, reason: 'invalid configuration' };
+    }
+    const applied = await swapIn(result.config);
+    if (!applied.ok) {
+      metrics.reload(false);
+      return applied;
+    }
+    metrics.reload(true);
+    logger.info({ file: config.file, ...applied.summary, durationMs: Math.round(performance.now() - startedAt) }, 'configuration reloaded');
+    return { ok: true };
+  }
+
+  /** Everything that can fail (binding new ports) happens before the first change. */
+  async function swapIn(next: Config): Promise<{ ok: true; summary: Record<string, unknown> } | { ok: false; reason: string }> {
+    warnAboutRestartOnlyChanges(config, next, logger);
+    const kept = new Map<Listener, ListenerConfig>();
+    const unmatched = [...listeners];
+    const added: ListenerConfig[] = [];
+    for (const listenerConfig of next.listeners) {
+      const index = unmatched.findIndex((listener) => canReconfigure(listener.config, listenerConfig));
+      const [match] = index === -1 ? [] : unmatched.splice(index, 1);
+      if (match) kept.set(match, listenerConfig);
+      else added.push(listenerConfig);
+    }
+    // Same port, other TLS mode: can only bind once the old server has let go of it.
+    const rebinds = added.filter((a) => unmatched.some((old) => old.config.host === a.host && old.config.port === a.port));
+    const fresh: Listener[] = [];
+    for (const listenerConfig of added.filter((a) => !rebinds.includes(a))) {
+      const listener = newListener(listenerConfig);
+      try {
+        await listener.listen();
+      } catch (error) {
+        logger.error({ err: error, listener: listenerConfig.label }, 'reload failed: cannot listen, still serving the previous configuration');
+        for (const started of fresh) started.closeAll();
+        return { ok: false, reason: `cannot listen on ${listenerConfig.label}` };
+      }
+      fresh.push(listener);
+    }
+    // The swap: from here on nothing is refused.
+    config = next;
+    pool.reconfigure(next);
+    currentPolicy = createMailPolicy(createRouter(next.transports), dispatcher);
+    for (const [listener, listenerConfig] of kept) listener.reconfigure(listenerConfig);
+    for (const listener of unmatched) {
+      retiring.add(listener);
+      listener.drain();
+      void listener.closed().then(() => retiring.delete(listener));
+    }
+    listeners = [...kept.keys(), ...fresh];
+    for (const listenerConfig of rebinds) {
+      const listener = newListener(listenerConfig);
+      if (await listenWithRetry(listener)) listeners.push(listener);
+      else logger.error({ listener: listenerConfig.label }, 'reload: could not bind again after the TLS mode changed; this Listen is down until the next reload');
+    }
+    return {
+      ok: true,
+      summary: {
+        listeners: listeners.map((l) => l.config.label),
+        removed: unmatched.map((l) => l.config.label),
+        transports: next.transports.map((t) => t.name),
+      },
+    };
+  }
 
   async function stopInStages(): Promise<StopResult> {
     // Worker threads and closed sockets hold no ref: without this the process could
@@ -76,7 +175,7 @@ export function createDaemon(config: Config, logger: Logger, options: DaemonOpti
   async function drainThenForce(): Promise<StopResult> {
     ready = false;
     logger.info({ inFlight: dispatcher.inFlight, deadlineMs: config.shutdownTimeoutMs }, 'draining');
-    for (const listener of listeners) listener.drain();
+    for (const listener of everyListener()) listener.drain();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((resolve) => {
       timer = setTimeout(() => resolve('deadline'), config.shutdownTimeoutMs);
@@ -92,7 +191,7 @@ export function createDaemon(config: Config, logger: Logger, options: DaemonOpti
       const settle = new Promise((resolve) => setTimeout(resolve, FORCE_SETTLE_MS).unref());
       // Killed programs produce their 451s; then whoever is left gets 421.
       await Promise.race([waitUntil(() => dispatcher.inFlight === 0), settle]);
-      for (const listener of listeners) listener.closeAll();
+      for (const listener of everyListener()) listener.closeAll();
       await Promise.race([allClosed(), settle]);
     }
     await pool.close();
@@ -102,7 +201,14 @@ export function createDaemon(config: Config, logger: Logger, options: DaemonOpti
   }
 
   return {
-    listeners,
+    get listeners() {
+      return listeners;
+    },
+    reload() {
+      const run = reloads.then(reloadOnce, reloadOnce);
+      reloads = run;
+      return run;
+    },
     get metricsAddress() {
       return metricsAddress;
     },
@@ -140,6 +246,32 @@ export function createDaemon(config: Config, logger: Logger, options: DaemonOpti
       forceNow();
     },
   };
+}
+
+async function listenWithRetry(listener: Listener): Promise<boolean> {
+  for (let attempt = 0; attempt < REBIND_ATTEMPTS; attempt += 1) {
+    try {
+      await listener.listen();
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') return false;
+      await new Promise((resolve) => setTimeout(resolve, REBIND_DELAY_MS));
+    }
+  }
+  return false;
+}
+
+/** Settings fixed for the life of the process: a reload keeps the old value and says so. */
+function warnAboutRestartOnlyChanges(current: Config, next: Config, logger: Logger): void {
+  const fixed: Array<[string, unknown, unknown]> = [
+    ['Pool_Threads', current.pool.threads, next.pool.threads],
+    ['Pool_Tasks_Per_Thread', current.pool.tasksPerThread, next.pool.tasksPerThread],
+    ['Spawner', current.pool.spawner, next.pool.spawner],
+    ['Metrics_Listen', current.metricsListen?.label ?? null, next.metricsListen?.label ?? null],
+  ];
+  for (const [option, was, now] of fixed) {
+    if (was !== now) logger.warn({ option, running: was, file: now }, 'reload: this option takes effect only after a restart');
+  }
 }
 
 function waitUntil(condition: () => boolean, intervalMs = 20): Promise<void> {

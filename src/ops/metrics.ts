@@ -22,6 +22,8 @@ export interface Metrics {
   /** Every reply line the SMTP layer sends. */
   reply(code: number): void;
   delivery(metric: DeliveryMetric): void;
+  /** A SIGHUP reload ended: swapped in (true) or refused, old config kept (false). */
+  reload(success: boolean): void;
   /** Read at scrape time, so the hot path pays nothing for them. */
   observePool(read: () => { waiting: number; running: number }): void;
 }
@@ -76,6 +78,19 @@ export function createMetrics(version: string): Metrics {
   new Gauge({ name: 'smtpipe_build_info', help: 'smtpipe version', labelNames: ['version'], registers: [registry] })
     .labels(version)
     .set(1);
+  const reloads = counter('smtpipe_config_reloads_total', 'Configuration reloads (SIGHUP), by result', ['result']);
+  const lastReloadOk = new Gauge({
+    name: 'smtpipe_config_last_reload_successful',
+    help: '1 if the last reload was applied (or none was tried), 0 if it was refused',
+    registers: [registry],
+  });
+  lastReloadOk.set(1);
+  const lastReloadTime = new Gauge({
+    name: 'smtpipe_config_last_reload_success_timestamp_seconds',
+    help: 'When the configuration in use was loaded (start-up or last applied reload)',
+    registers: [registry],
+  });
+  lastReloadTime.setToCurrentTime();
   let readPool: () => { waiting: number; running: number } = () => ({ waiting: 0, running: 0 });
   new Gauge({
     name: 'smtpipe_pool_queue_depth',
@@ -115,6 +130,11 @@ export function createMetrics(version: string): Metrics {
         runs.labels(metric.transport, runOutcome(metric)).inc();
         duration.labels(metric.transport).observe(metric.durationMs / 1000);
       }
+    },
+    reload(success) {
+      reloads.labels(success ? 'success' : 'failure').inc();
+      lastReloadOk.set(success ? 1 : 0);
+      if (success) lastReloadTime.setToCurrentTime();
     },
     observePool(read) {
       readPool = read;

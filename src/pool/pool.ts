@@ -30,6 +30,11 @@ export interface DeliveryPool {
   idle(): Promise<void>;
   /** How the workers start programs, and why `auto` fell back (log it at start-up). */
   readonly spawner: SpawnerReport;
+  /**
+   * Takes a reloaded config's transports (concurrency, new ones) and Pool_Max_Queue.
+   * Threads and spawner stay as they started: changing those needs a restart.
+   */
+  reconfigure(config: Config): void;
 }
 
 export interface PoolWorkerData {
@@ -64,10 +69,18 @@ export function createDeliveryPool(config: Config): DeliveryPool {
     atomics: 'disabled',
     workerData,
   });
+  // A removed transport's queue stays: runs in flight finish on it, and it costs nothing idle.
   const queues = new Map<string, PQueue>();
-  for (const transport of config.transports) {
-    queues.set(transport.name, new PQueue({ concurrency: transport.concurrency }));
-  }
+  let maxQueue = 0;
+  const configure = (next: Config) => {
+    maxQueue = next.pool.maxQueue;
+    for (const transport of next.transports) {
+      const queue = queues.get(transport.name);
+      if (queue) queue.concurrency = transport.concurrency;
+      else queues.set(transport.name, new PQueue({ concurrency: transport.concurrency }));
+    }
+  };
+  configure(config);
   const broadcaster = new BroadcastChannel(killChannel);
   broadcaster.unref();
   let running = 0;
@@ -102,9 +115,10 @@ export function createDeliveryPool(config: Config): DeliveryPool {
     async run(transport, task) {
       const queue = queues.get(transport.name);
       if (!queue) throw new Error(`no queue for transport ${transport.name}`);
-      if (queue.pending >= queue.concurrency && countWaiting() >= config.pool.maxQueue) return { kind: 'pool-busy' };
+      if (queue.pending >= queue.concurrency && countWaiting() >= maxQueue) return { kind: 'pool-busy' };
       return queue.add(() => (killed ? Promise.resolve<DeliveryOutcome>({ kind: 'pool-busy' }) : runOnPool(task)));
     },
+    reconfigure: configure,
     killAll() {
       killed = true;
       broadcaster.postMessage('kill');

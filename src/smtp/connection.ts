@@ -1,8 +1,11 @@
-// smtp-server, adapted in two places and nowhere else:
+// smtp-server, adapted in three places and nowhere else:
 // 1. the pause before the 220 greeting is per listener (upstream hard-codes 100 ms in
 //    SMTPConnection.init, which caps a connection-per-message client at 10 msg/s);
-// 2. every connection carries the per-session state our hooks need.
-// Both rely on smtp-server internals; assertUpstreamShape() fails fast if they move.
+// 2. every connection carries the per-session state our hooks need;
+// 3. a socket can be refused the moment it is accepted, before any PROXY header or TLS
+//    handshake is read (upstream's useProxy list would treat an untrusted peer as a
+//    direct client instead).
+// All rely on smtp-server internals; assertUpstreamShape() fails fast if they move.
 
 import type net from 'node:net';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
@@ -46,23 +49,46 @@ export interface PipeServerOptions {
   readonly greetingPauseMs: number;
   /** Called with the code of every reply sent. */
   readonly onReply?: (code: number) => void;
+  /** A reply to refuse a freshly accepted socket with, or null to let it in. */
+  readonly refuseSocket?: (socket: net.Socket) => { code: number; text: string } | null;
 }
 
+/** A trusted proxy sends its header at once; a peer that does not is not one. */
+const PROXY_HEADER_TIMEOUT_MS = 10_000;
+
 export class PipeServer<T> extends SMTPServer {
-  readonly #greetingPauseMs: number;
+  /** Applies to sessions accepted from now on. */
+  greetingPauseMs: number;
   readonly #onReply: ((code: number) => void) | undefined;
+  readonly #refuseSocket: PipeServerOptions['refuseSocket'];
   readonly #bySession = new WeakMap<SMTPServerSession, PipeConnection<T>>();
 
   constructor(options: PipeServerOptions) {
     super(options.smtp);
-    this.#greetingPauseMs = options.greetingPauseMs;
+    this.greetingPauseMs = options.greetingPauseMs;
     this.#onReply = options.onReply;
+    this.#refuseSocket = options.refuseSocket;
+  }
+
+  // Upstream guards a socket until its PROXY header / TLS handshake is done, and returns
+  // false to drop it. We drop earlier, with a reply, and shorten the header wait.
+  override _acceptSocket(socket: net.Socket, handshake: boolean): (() => void) | false {
+    const refusal = this.#refuseSocket?.(socket) ?? null;
+    if (refusal) {
+      socket.on('error', () => {});
+      socket.end(`${refusal.code} ${refusal.text}\r\n`);
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return false;
+    }
+    const release = super._acceptSocket(socket, handshake);
+    if (release && this.options.useProxy) socket.setTimeout(PROXY_HEADER_TIMEOUT_MS);
+    return release;
   }
 
   // Mirrors upstream connect(), only with our connection class.
   override connect(socket: net.Socket, socketOptions?: ConstructorParameters<typeof SMTPConnection>[2]): void {
     const connection = new PipeConnection<T>(this, socket, socketOptions);
-    connection.greetingPauseMs = this.#greetingPauseMs;
+    connection.greetingPauseMs = this.greetingPauseMs;
     if (this.#onReply) connection.onReply = this.#onReply;
     this.#bySession.set(connection.session, connection);
     this.connections.add(connection);
@@ -88,7 +114,7 @@ export function assertUpstreamShape(): void {
   const server = SMTPServer.prototype as unknown as Record<string, unknown>;
   const missing = [
     ...['_setListeners', 'connectionReady', 'init', 'send', 'close'].filter((m) => typeof connection[m] !== 'function').map((m) => `SMTPConnection.${m}`),
-    ...['connect', '_onError', '_onClientConnect'].filter((m) => typeof server[m] !== 'function').map((m) => `SMTPServer.${m}`),
+    ...['connect', '_onError', '_onClientConnect', '_acceptSocket', 'updateSecureContext'].filter((m) => typeof server[m] !== 'function').map((m) => `SMTPServer.${m}`),
   ];
   if (missing.length > 0) {
     throw Object.assign(new Error(`smtp-server no longer provides ${missing.join(', ')}: review src/smtp/connection.ts`), {

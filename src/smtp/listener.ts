@@ -5,7 +5,7 @@
 // Session states: connected -> (MAIL) in transaction -> (DATA) busy -> reply -> connected.
 // A busy session is never cut by a drain; an idle one gets 421 at once.
 
-import type { AddressInfo } from 'node:net';
+import { BlockList, isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { ListenerConfig } from '../config/types.js';
@@ -15,8 +15,17 @@ import { MessageBuffer } from './message-buffer.js';
 import { toRejection, type SmtpReply } from './reply.js';
 
 export interface Listener {
+  /** The config new sessions and transactions follow (reconfigure() swaps it). */
   readonly config: ListenerConfig;
   listen(): Promise<AddressInfo>;
+  /** Where it listens, once listen() resolved. */
+  readonly address: AddressInfo | null;
+  /**
+   * Applies a reloaded Listen with the same address and TLS mode (see canReconfigure):
+   * limits, banner, certificate. Sessions keep running; each reads the new values from
+   * its next command on, and a transaction already started keeps its routing.
+   */
+  reconfigure(next: ListenerConfig): void;
   /** Open sessions. */
   readonly sessions: number;
   /** Stops accepting, closes idle sessions with 421; busy ones close after their reply. */
@@ -38,6 +47,7 @@ const REPLY_CLIENT_SESSIONS: SmtpReply = { code: 421, text: '4.7.0 too many sess
 const REPLY_SESSION_MESSAGES: SmtpReply = { code: 421, text: '4.7.0 too many messages in this session, reconnect' };
 const REPLY_SESSION_RECIPIENTS: SmtpReply = { code: 452, text: '4.5.3 too many recipients in this session' };
 const REPLY_DATA_TOO_SLOW: SmtpReply = { code: 421, text: '4.4.2 DATA took too long, closing' };
+const REPLY_UNTRUSTED_PROXY: SmtpReply = { code: 421, text: '4.7.0 connections here must come through a trusted proxy' };
 
 const PREALLOCATE_MAX_BYTES = 1024 * 1024;
 
@@ -65,13 +75,58 @@ export interface SessionObserver {
   reply(code: number): void;
 }
 
+/** What must stay the same for reconfigure(): anything else needs a new server. */
+export function canReconfigure(current: ListenerConfig, next: ListenerConfig): boolean {
+  return current.host === next.host && current.port === next.port && (current.tls?.mode === 'implicit') === (next.tls?.mode === 'implicit');
+}
+
+/** The smtp-server options a Listen decides; the rest are fixed in createListener. */
+function sessionOptions(config: ListenerConfig) {
+  return {
+    name: config.bannerHostname,
+    size: config.maxMessageBytes,
+    // No AUTH (a relay for local programs); STARTTLS only where configured.
+    disabledCommands: config.tls?.mode === 'starttls' ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    socketTimeout: config.idleTimeoutMs,
+    // Every peer must send the header; untrusted peers never get this far (refuseSocket).
+    useProxy: config.proxy !== null,
+  };
+}
+
+function tlsOptions(config: ListenerConfig) {
+  return config.tls ? { key: config.tls.keyPem, cert: config.tls.certificatePem } : {};
+}
+
+/** Sockets from peers outside Proxy_Hosts, for a Listen with Proxy_Protocol; else null. */
+function trustedProxies(config: ListenerConfig): BlockList | null {
+  if (!config.proxy) return null;
+  const list = new BlockList();
+  for (const entry of config.proxy.trustedHosts) {
+    const [address = '', prefix] = entry.split('/');
+    const family = isIPv6(address) ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(prefix), family);
+  }
+  return list;
+}
+
+function isTrusted(list: BlockList, rawAddress: string | undefined): boolean {
+  if (rawAddress === undefined) return false;
+  // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d.
+  const address = rawAddress.startsWith('::ffff:') && isIPv4(rawAddress.slice(7)) ? rawAddress.slice(7) : rawAddress;
+  return list.check(address, isIPv6(address) ? 'ipv6' : 'ipv4');
+}
+
 export function createListener(
-  config: ListenerConfig,
+  initialConfig: ListenerConfig,
   policy: MailPolicy,
   logger: Logger,
   slots: SessionSlots,
   observer: SessionObserver,
 ): Listener {
+  let config = initialConfig;
+  let proxies = trustedProxies(config);
+  let address: AddressInfo | null = null;
   const sessionIds = new Set<string>();
   /** Open sessions per client address (Max_Sessions_Per_Client). */
   const perClient = new Map<string, number>();
@@ -90,17 +145,20 @@ export function createListener(
   const server: PipeServer<Transaction> = new PipeServer<Transaction>({
     greetingPauseMs: config.greetingPauseMs,
     onReply: (code) => observer.reply(code),
+    refuseSocket(socket) {
+      if (proxies === null || isTrusted(proxies, socket.remoteAddress)) return null;
+      logger.warn({ listener: config.label, peer: socket.remoteAddress }, 'connection refused: not a trusted proxy (Proxy_Hosts)');
+      return REPLY_UNTRUSTED_PROXY;
+    },
     smtp: {
-      name: config.bannerHostname,
-      size: config.maxMessageBytes,
-      // No AUTH (a relay for local programs) and no TLS until it is configured.
-      disabledCommands: ['AUTH', 'STARTTLS'],
+      ...sessionOptions(config),
+      ...tlsOptions(config),
+      secure: config.tls?.mode === 'implicit',
       // Programs get addresses as argv/env: 8-bit local parts are refused, not offered.
       hideSMTPUTF8: true,
       hideDSN: true,
       authOptional: true,
       disableReverseLookup: true,
-      socketTimeout: config.idleTimeoutMs,
       // The drain deadline is ours (src/ops/daemon.ts); smtp-server's own must not cut first.
       closeTimeout: 2 ** 31 - 1,
       logger: false,
@@ -204,7 +262,21 @@ export function createListener(
   server.on('error', (err) => logger.warn({ err, listener: config.label }, 'smtp connection error'));
 
   return {
-    config,
+    get config() {
+      return config;
+    },
+    reconfigure(next) {
+      if (!canReconfigure(config, next)) throw new Error(`listener ${config.label} cannot become ${next.label} in place`);
+      config = next;
+      proxies = trustedProxies(next);
+      server.greetingPauseMs = next.greetingPauseMs;
+      // smtp-server reads these per session or per command; the TLS context per handshake.
+      Object.assign(server.options, sessionOptions(next));
+      if (next.tls) server.updateSecureContext(tlsOptions(next));
+    },
+    get address() {
+      return address;
+    },
     get sessions() {
       return sessionIds.size;
     },
@@ -214,7 +286,8 @@ export function createListener(
         server.server.once('error', onError);
         server.listen(config.port, config.host, () => {
           server.server.off('error', onError);
-          resolve(server.server.address() as AddressInfo);
+          address = server.server.address() as AddressInfo;
+          resolve(address);
         });
       });
     },

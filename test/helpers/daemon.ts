@@ -17,6 +17,8 @@ export interface TestDaemon {
   daemon: Daemon;
   port: number;
   dir: string;
+  /** The config file the daemon loaded (and reloads). */
+  file: string;
   logs: Array<Record<string, unknown>>;
   stop(): Promise<void>;
 }
@@ -30,9 +32,7 @@ export function scratchDir(): Promise<string> {
 export async function startDaemon(conf: string, dir?: string): Promise<TestDaemon> {
   const workDir = dir ?? (await scratchDir());
   const file = path.join(workDir, 'smtpipe.conf');
-  // SMTPIPE_TEST_SPAWNER=child_process runs everything as where the addon did not build.
-  const forced = forcedTestSpawner();
-  await writeFile(file, (forced ? `Spawner = ${forced}\n` : '') + conf.replaceAll('{{dir}}', workDir));
+  await writeConfig(file, conf, workDir);
   const result = await loadConfig(file);
   if (!result.ok) throw new Error(`test config invalid:\n${result.errors.map((e) => `${e.line}:${e.column} ${e.message}`).join('\n')}`);
   const logs: Array<Record<string, unknown>> = [];
@@ -42,18 +42,26 @@ export async function startDaemon(conf: string, dir?: string): Promise<TestDaemo
       callback();
     },
   });
-  const daemon = createDaemon(result.config, pino({ level: 'info' }, sink));
+  const daemon = createDaemon(result.config, pino({ level: 'info' }, sink), { loadConfig: () => loadConfig(file) });
   const [address] = await daemon.start();
   if (!address) throw new Error('no listener');
   return {
     daemon,
     port: address.port,
     dir: workDir,
+    file,
     logs,
     async stop() {
       await daemon.stop();
     },
   };
+}
+
+/** Writes `conf` as startDaemon does ({{dir}}, forced spawner): also for reload tests. */
+export async function writeConfig(file: string, conf: string, dir: string): Promise<void> {
+  // SMTPIPE_TEST_SPAWNER=child_process runs everything as where the addon did not build.
+  const forced = forcedTestSpawner();
+  await writeFile(file, (forced ? `Spawner = ${forced}\n` : '') + conf.replaceAll('{{dir}}', dir));
 }
 
 /** Waits until `predicate` holds, polling; fails after `timeoutMs`. */

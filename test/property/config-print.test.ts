@@ -75,6 +75,12 @@ const listener: fc.Arbitrary<ListenerConfig> = fc
     maxRecipientsPerConnection: fc.integer({ min: 0, max: 100_000 }),
     maxSessionsPerClient: fc.integer({ min: 0, max: 100_000 }),
     dataSeconds: fc.integer({ min: 1, max: MAX_DURATION_SECONDS }),
+    // TLS needs readable files, which a pure load cannot check: covered by integration tests.
+    tls: fc.constant(null),
+    proxy: fc.oneof(
+      fc.constant(null),
+      fc.record({ trustedHosts: fc.uniqueArray(fc.oneof(fc.ipV4(), fc.ipV4().map((ip) => `${ip}/24`), fc.constant('::1')), { minLength: 1, maxLength: 3 }) }),
+    ),
   })
   .map(({ address, idleSeconds, dataSeconds, ...rest }) => ({
     ...address,

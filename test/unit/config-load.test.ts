@@ -24,7 +24,6 @@ test('load: a realistic Momentum ecelerity.conf loads, one warning per foreign i
       '30:1 WARN_CONFIG_IGNORED_STANZA Control_Listener is',
       '38:1 WARN_CONFIG_IGNORED_STANZA alerting is',
       '44:3 WARN_CONFIG_UNSUPPORTED_OPTION Relay_Hosts in',
-      '45:3 WARN_CONFIG_UNSUPPORTED_OPTION SMTP_Extensions in',
       '49:3 WARN_CONFIG_IGNORED_STANZA Peer "10.0.0.0/8"',
     ],
   );

@@ -68,11 +68,55 @@ test('schema: listener options at ESMTP_Listener scope, overridden per Listen', 
     label: ':2525', host: undefined, port: 2525,
     maxMessageBytes: 5000, maxSessions: 500, idleTimeoutMs: 7000, maxRecipientsPerMessage: 100,
     bannerHostname: 'mx.test', greetingPauseMs: 100, bareNewlines: 'reject',
-    maxReceptionsPerConnection: 0, maxRecipientsPerConnection: 0, maxSessionsPerClient: 0, maxDataMs: 600_000, position: undefined,
+    maxReceptionsPerConnection: 0, maxRecipientsPerConnection: 0, maxSessionsPerClient: 0, maxDataMs: 600_000, tls: null, proxy: null, position: undefined,
   });
   assert.deepEqual([b?.host, b?.port, b?.idleTimeoutMs, b?.bannerHostname], ['::1', 0, 20_000, 'mx1.example.net']);
   assert.deepEqual([other?.maxMessageBytes, other?.idleTimeoutMs, other?.maxSessions], [10_240_000, 300_000, 500]);
   assert.deepEqual(a?.position, { file: 'f.conf', line: 5, column: 7 });
+});
+
+test('schema: STARTTLS, Use_SSL and their certificate files', () => {
+  const [starttls, implicit, plain] = config(`ESMTP_Listener {
+    TLS_Certificate = "cert.pem"
+    TLS_Key = "/etc/smtpipe/key.pem"
+    Listen ":25" { SMTP_Extensions = ( "ENHANCEDSTATUSCODES" "STARTTLS" ) }
+    Listen ":465" { Use_SSL = true }
+    Listen ":2525" { }
+  }
+` + TRANSPORT).listeners;
+  assert.deepEqual(
+    [starttls?.tls?.mode, starttls?.tls?.certificateFile, starttls?.tls?.keyFile, starttls?.tls?.keyPosition],
+    ['starttls', 'cert.pem', '/etc/smtpipe/key.pem', { file: 'f.conf', line: 3, column: 15 }],
+  );
+  assert.equal(implicit?.tls?.mode, 'implicit');
+  assert.equal(plain?.tls, null);
+  // Never smtp-server's built-in certificate, whose private key is public.
+  assert.deepEqual(errors('ESMTP_Listener {\n  Listen ":25" { SMTP_Extensions = ( STARTTLS ) }\n}\n' + TRANSPORT), [
+    '2:3 ERR_CONFIG_MISSING_OPTION Listen ":25": STARTTLS needs both TLS_Certificate and TLS_Key (there is no built-in certificate)',
+  ]);
+  assert.deepEqual(errors('ESMTP_Listener {\n  Listen ":465" { Use_SSL = true TLS_Key = "k" }\n}\n' + TRANSPORT), [
+    '2:3 ERR_CONFIG_MISSING_OPTION Listen ":465": Use_SSL needs both TLS_Certificate and TLS_Key (there is no built-in certificate)',
+  ]);
+  const unused = load('ESMTP_Listener {\n  Listen ":25" { SMTP_Extensions = ( "AUTH" ) TLS_Key = "k" }\n}\n' + TRANSPORT);
+  assert.ok(unused.ok);
+  assert.deepEqual(unused.warnings.map((w) => `${w.line}:${w.column} ${w.code}`), ['2:38 WARN_CONFIG_UNSUPPORTED_OPTION', '2:57 WARN_CONFIG_UNUSED_OPTION']);
+});
+
+test('schema: Proxy_Protocol and Proxy_Hosts', () => {
+  const [defaulted, listed, off] = config(`ESMTP_Listener {
+    Listen ":25" { Proxy_Protocol = true }
+    Listen ":26" { Proxy_Protocol = yes Proxy_Hosts = ( 10.1.2.3 "192.168.0.0/16" "2001:DB8::/32" ) }
+    Listen ":27" { Proxy_Hosts = ( 10.1.2.3 ) }
+  }
+` + TRANSPORT).listeners;
+  assert.deepEqual(defaulted?.proxy, { trustedHosts: ['127.0.0.0/8', '::1'] });
+  assert.deepEqual(listed?.proxy, { trustedHosts: ['10.1.2.3', '192.168.0.0/16', '2001:db8::/32'] });
+  assert.equal(off?.proxy, null);
+  assert.deepEqual(errors('ESMTP_Listener {\n  Listen ":25" { Proxy_Protocol = true Proxy_Hosts = ( "10.0.0.0/33" proxy.test "::1/129" ) }\n}\n' + TRANSPORT), [
+    '2:56 ERR_CONFIG_INVALID_VALUE Proxy_Hosts: "10.0.0.0/33" is not an IP address or CIDR block',
+    '2:70 ERR_CONFIG_INVALID_VALUE Proxy_Hosts: "proxy.test" is not an IP address or CIDR block',
+    '2:81 ERR_CONFIG_INVALID_VALUE Proxy_Hosts: "::1/129" is not an IP address or CIDR block',
+  ]);
 });
 
 test('schema: Listen addresses', () => {
@@ -109,10 +153,10 @@ test('schema: Listen addresses', () => {
 test('schema: Momentum listener options warn, unknown ones are errors, nested stanzas warn', () => {
   const text = `ESMTP_Listener {
   Relay_Hosts = ( 127.0.0.0/8 )
-  TLS_Certificate = "/etc/tls/cert.pem"
+  TLS_Client_CA = "/etc/tls/ca.pem"
   Peer "10.0.0.0/8" { Anything = goes }
   Listen ":0" {
-    Proxy_Protocol = true
+    TLS_Verify_Mode = none
     Domain "example.com" { }
   }
 }

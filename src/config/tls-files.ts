@@ -1,0 +1,74 @@
+// Reads TLS_Certificate / TLS_Key of every TLS listener into the config snapshot and
+// checks that they form a usable pair, so `--check`, start-up and SIGHUP all refuse a
+// bad certificate the same way: with file:line:col, before anything serves with it.
+
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createSecureContext } from 'node:tls';
+import { ConfigCode } from './codes.js';
+import type { DiagnosticSink } from './diagnostics.js';
+import type { Config, ListenerConfig, ListenerTls } from './types.js';
+
+/** Returns the config with PEM text filled in; problems go to `sink`. */
+export async function readTlsFiles(config: Config, sink: DiagnosticSink, now = new Date()): Promise<Config> {
+  const listeners = await Promise.all(config.listeners.map((listener) => withPem(listener, config.file, sink, now)));
+  return { ...config, listeners };
+}
+
+async function withPem(listener: ListenerConfig, configFile: string, sink: DiagnosticSink, now: Date): Promise<ListenerConfig> {
+  const { tls } = listener;
+  if (!tls) return listener;
+  // Relative paths are taken from the config file's directory, as includes are.
+  const base = path.dirname(configFile);
+  const [certificatePem, keyPem] = await Promise.all([
+    readPem(path.resolve(base, tls.certificateFile), 'TLS_Certificate', tls.certificatePosition, sink),
+    readPem(path.resolve(base, tls.keyFile), 'TLS_Key', tls.keyPosition, sink),
+  ]);
+  if (certificatePem === undefined || keyPem === undefined) return listener;
+  if (!checkPair(tls, certificatePem, keyPem, sink, now)) return listener;
+  return { ...listener, tls: { ...tls, certificatePem, keyPem } };
+}
+
+async function readPem(file: string, option: string, at: ListenerTls['certificatePosition'], sink: DiagnosticSink) {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    sink.error(ConfigCode.TLS, at, `${option}: cannot read ${file} (${code})`);
+    return undefined;
+  }
+}
+
+function checkPair(tls: ListenerTls, certificatePem: string, keyPem: string, sink: DiagnosticSink, now: Date): boolean {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(certificatePem);
+  } catch (error) {
+    sink.error(ConfigCode.TLS, tls.certificatePosition, `TLS_Certificate: ${tls.certificateFile} is not a PEM certificate (${(error as Error).message})`);
+    return false;
+  }
+  try {
+    createPrivateKey(keyPem);
+  } catch (error) {
+    sink.error(ConfigCode.TLS, tls.keyPosition, `TLS_Key: ${tls.keyFile} is not a PEM private key (${(error as Error).message})`);
+    return false;
+  }
+  try {
+    // The same call smtp-server makes: it fails on a key that does not match.
+    createSecureContext({ cert: certificatePem, key: keyPem });
+  } catch (error) {
+    sink.error(ConfigCode.TLS, tls.keyPosition, `TLS_Key: ${tls.keyFile} does not match ${tls.certificateFile} (${(error as Error).message})`);
+    return false;
+  }
+  const validFrom = new Date(certificate.validFrom);
+  const validTo = new Date(certificate.validTo);
+  if (now < validFrom || now > validTo) {
+    sink.warn(
+      ConfigCode.TLS_VALIDITY,
+      tls.certificatePosition,
+      `TLS_Certificate: ${tls.certificateFile} is valid from ${validFrom.toISOString()} to ${validTo.toISOString()}, not now`,
+    );
+  }
+  return true;
+}

@@ -1,0 +1,140 @@
+// SIGHUP reload, driven through Daemon.reload() (the CLI's SIGHUP handler calls only
+// that; test/process/cli.test.ts sends the real signal): a new code map and domain list
+// under load, transactions in flight keep their config, Listens come and go, and a
+// broken file changes nothing.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, test } from 'node:test';
+import { startDaemon, writeConfig, type TestDaemon } from '../helpers/daemon.js';
+import { fixture } from '../helpers/paths.js';
+import { openSession, SmtpClient } from '../helpers/smtp-client.js';
+
+const program = `${fixture('programs', 'exit-with.sh')} \${local}`;
+
+function conf(options: { mapping: string; domains: string; listens?: string[] }): string {
+  const listens = (options.listens ?? ['127.0.0.1:0']).map((l) => `Listen "${l}" { }`).join(' ');
+  return `
+    Metrics_Listen = "127.0.0.1:0"
+    ESMTP_Listener { ${listens} }
+    pipe_transport "t" {
+      program_name = "${program}"
+      domain = ( ${options.domains} )
+      code = [ "3" = "550 5.0.0 ${options.mapping}" ]
+    }
+  `;
+}
+
+let daemon: TestDaemon;
+
+before(async () => {
+  daemon = await startDaemon(conf({ mapping: 'mapping one', domains: '"old.test" "both.test"' }));
+});
+after(() => daemon.stop());
+
+const reconfigure = (text: string) => writeConfig(daemon.file, text, daemon.dir);
+
+async function metric(sample: string): Promise<number> {
+  const address = daemon.daemon.metricsAddress;
+  assert.ok(address);
+  const text = await (await fetch(`http://127.0.0.1:${address.port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? Number.NaN : Number(line.slice(sample.length + 1));
+}
+
+test('a new code map and domain list under load: nothing fails, new transactions see the new map', async () => {
+  let reloadedAt = Number.POSITIVE_INFINITY;
+  let stop = false;
+  const seen: Array<{ startedAt: number; line: string }> = [];
+  const worker = async () => {
+    const client = await openSession(daemon.port);
+    while (!stop) {
+      const startedAt = performance.now();
+      const reply = await client.sendMail('a@origin.test', ['3@both.test'], 'hello');
+      seen.push({ startedAt, line: reply.line });
+    }
+    await client.quit();
+  };
+  const load = Promise.all([worker(), worker(), worker(), worker()]);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await reconfigure(conf({ mapping: 'mapping two', domains: '"new.test" "both.test"' }));
+  assert.deepEqual(await daemon.daemon.reload(), { ok: true });
+  reloadedAt = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  stop = true;
+  await load;
+
+  const before = seen.filter((s) => s.startedAt < reloadedAt);
+  const afterwards = seen.filter((s) => s.startedAt >= reloadedAt);
+  assert.ok(before.length > 5 && afterwards.length > 5, `load on both sides of the reload (${before.length}/${afterwards.length})`);
+  for (const { line } of seen) assert.match(line, /^550 5\.0\.0 mapping (one|two)$/, 'no transaction failed because of the reload');
+  for (const { line } of afterwards) assert.equal(line, '550 5.0.0 mapping two');
+
+  const client = await openSession(daemon.port);
+  assert.equal((await client.sendMail('a@origin.test', ['x@old.test'], 'hi')).line, '550 5.7.1 relaying denied');
+  assert.equal((await client.sendMail('a@origin.test', ['3@new.test'], 'hi')).line, '550 5.0.0 mapping two');
+  await client.quit();
+  assert.equal(await metric('smtpipe_config_last_reload_successful'), 1);
+  assert.ok((await metric('smtpipe_config_reloads_total{result="success"}')) >= 1);
+});
+
+test('a transaction started before the reload finishes with the transport it started with', async () => {
+  await reconfigure(conf({ mapping: 'first', domains: '"both.test"' }));
+  assert.equal((await daemon.daemon.reload()).ok, true);
+  const client = await openSession(daemon.port);
+  assert.equal((await client.command('MAIL FROM:<a@origin.test>')).code, 250);
+  assert.equal((await client.command('RCPT TO:<3@both.test>')).code, 250);
+  await reconfigure(conf({ mapping: 'second', domains: '"both.test"' }));
+  assert.equal((await daemon.daemon.reload()).ok, true);
+  assert.equal((await client.command('DATA')).code, 354);
+  client.write('Subject: x\r\n\r\nbody\r\n.\r\n');
+  assert.equal((await client.reply()).line, '550 5.0.0 first');
+  assert.equal((await client.sendMail('a@origin.test', ['3@both.test'], 'hi')).line, '550 5.0.0 second');
+  await client.quit();
+});
+
+test('a broken file is logged with file:line:col and changes nothing', async () => {
+  await reconfigure(conf({ mapping: 'kept', domains: '"both.test"' }));
+  assert.equal((await daemon.daemon.reload()).ok, true);
+  const session = await openSession(daemon.port);
+  await reconfigure(`${conf({ mapping: 'never', domains: '"both.test"' })}\npipe_transport "broken" { program_name = }\n`);
+  const result = await daemon.daemon.reload();
+  assert.equal(result.ok, false);
+  const errors = daemon.logs.filter((l) => l.msg === 'config error');
+  assert.ok(errors.length > 0);
+  assert.match(String(errors.at(-1)?.diagnostic), /smtpipe\.conf:\d+:\d+: error: /);
+  assert.ok(daemon.logs.some((l) => l.msg === 'reload failed: configuration invalid, still serving the previous one'));
+  // The session opened before and a new one both still run on the old config.
+  assert.equal((await session.sendMail('a@origin.test', ['3@both.test'], 'hi')).line, '550 5.0.0 kept');
+  const fresh = await openSession(daemon.port);
+  assert.equal((await fresh.sendMail('a@origin.test', ['3@both.test'], 'hi')).line, '550 5.0.0 kept');
+  await Promise.all([session.quit(), fresh.quit()]);
+  assert.equal(await metric('smtpipe_config_last_reload_successful'), 0);
+  assert.equal(await metric('smtpipe_config_reloads_total{result="failure"}'), 1);
+});
+
+test('Listens are added and removed as the file says; a removed one drains its sessions', async () => {
+  const original = daemon.port;
+  await reconfigure(conf({ mapping: 'ok', domains: '"both.test"', listens: ['127.0.0.1:0', '127.0.0.2:0'] }));
+  assert.equal((await daemon.daemon.reload()).ok, true);
+  assert.equal(daemon.daemon.listeners.length, 2);
+  const added = daemon.daemon.listeners.find((l) => l.config.host === '127.0.0.2');
+  assert.ok(added?.address, 'the new Listen is listening');
+  const viaNew = await SmtpClient.connect(added.address.port, '127.0.0.2');
+  assert.equal((await viaNew.reply()).code, 220);
+  await viaNew.command('EHLO client.test');
+  assert.equal((await viaNew.sendMail('a@origin.test', ['3@both.test'], 'hi')).line, '550 5.0.0 ok');
+
+  const idleOnOld = await openSession(original);
+  await reconfigure(conf({ mapping: 'ok', domains: '"both.test"', listens: ['127.0.0.2:0'] }));
+  assert.equal((await daemon.daemon.reload()).ok, true);
+  assert.deepEqual(daemon.daemon.listeners.map((l) => l.config.label), ['127.0.0.2:0']);
+  assert.equal((await idleOnOld.reply()).code, 421, 'an idle session on the removed Listen is told to go');
+  await idleOnOld.closed;
+  await assert.rejects(
+    new Promise((resolve, reject) => net.connect(original, '127.0.0.1').once('connect', resolve).once('error', reject)),
+    /ECONNREFUSED/,
+  );
+  // The kept Listen's session never noticed.
+  assert.equal((await viaNew.sendMail('a@origin.test', ['3@both.test'], 'hi')).line, '550 5.0.0 ok');
+  await viaNew.quit();
+});
