@@ -69,6 +69,55 @@ test('--check on a bad config: exit 78, every error as file:line:col', async () 
   assert.equal(result.stdout, '');
 });
 
+test('--check on a key that does not match its certificate: exit 78, the error at TLS_Key', async () => {
+  const file = await writeConf(
+    [
+      'ESMTP_Listener {',
+      `  Listen "127.0.0.1:2525" { Use_SSL = true TLS_Certificate = "${fixture('tls', 'mx-a.crt')}"`,
+      `    TLS_Key = "${fixture('tls', 'mx-b.key')}" }`,
+      '}',
+      'pipe_transport "t" { program_name = "/bin/cat" domain = ( "example.com" ) }',
+    ].join('\n'),
+  );
+  const result = await run(['--check', '-c', file]);
+  assert.equal(result.code, 78);
+  assert.match(result.stderr, /smtpipe\.conf:3:15: error: TLS_Key: .*mx-b\.key does not match .*mx-a\.crt .*\[ERR_CONFIG_TLS\]/);
+});
+
+test('SIGHUP reloads: a new code map applies, a broken file is logged and ignored', async () => {
+  const conf = (reply: string) => `
+    ESMTP_Listener { Listen "127.0.0.1:0" { } }
+    pipe_transport "t" {
+      program_name = "${fixture('programs', 'exit-with.sh')} \${local}"
+      domain = ( "example.com" )
+      code = [ "3" = "${reply}" ]
+    }
+  `;
+  const file = await writeConf(conf('550 5.0.0 before'));
+  const { child, port, logs } = await startCli(file);
+  const waitFor = async (msg: string) => {
+    for (let i = 0; i < 200 && !logs.some((l) => l.msg === msg); i += 1) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(logs.some((l) => l.msg === msg), `log line "${msg}"`);
+  };
+  try {
+    const client = await openSession(port);
+    assert.equal((await client.sendMail('a@origin.test', ['3@example.com'], 'hi')).line, '550 5.0.0 before');
+    await writeFile(file, conf('550 5.0.0 after'));
+    child.kill('SIGHUP');
+    await waitFor('configuration reloaded');
+    assert.equal((await client.sendMail('a@origin.test', ['3@example.com'], 'hi')).line, '550 5.0.0 after');
+    await writeFile(file, 'pipe_transport "t" {\n');
+    child.kill('SIGHUP');
+    await waitFor('reload failed: configuration invalid, still serving the previous one');
+    assert.ok(logs.some((l) => l.msg === 'config error' && /smtpipe\.conf:\d+:\d+: error:/.test(String(l.diagnostic))));
+    assert.equal((await client.sendMail('a@origin.test', ['3@example.com'], 'hi')).line, '550 5.0.0 after');
+    await client.quit();
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+});
+
 test('--check on a missing file: exit 78 naming it', async () => {
   const result = await run(['--check', '-c', '/nonexistent/smtpipe.conf']);
   assert.equal(result.code, 78);

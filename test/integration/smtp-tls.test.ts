@@ -1,0 +1,194 @@
+// TLS with a real TLS client (node:tls): STARTTLS and implicit TLS deliver, a command
+// pipelined after STARTTLS is never executed, and a reload swaps the certificate
+// without dropping the sessions already open.
+import assert from 'node:assert/strict';
+import { copyFile, readFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import tls from 'node:tls';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { fixture } from '../helpers/paths.js';
+
+const CA = { a: await readFile(fixture('tls', 'mx-a.crt')), b: await readFile(fixture('tls', 'mx-b.crt')) };
+
+/** A line-based SMTP client over any duplex socket (plain, then TLS). */
+class Wire {
+  #buffer = '';
+  #waiters: Array<(line: string) => void> = [];
+  #lines: string[] = [];
+  constructor(readonly socket: net.Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (data: string) => this.#onData(data));
+    socket.on('error', () => {});
+  }
+
+  #onData(data: string) {
+    this.#buffer += data;
+    let index: number;
+    while ((index = this.#buffer.indexOf('\r\n')) !== -1) {
+      const line = this.#buffer.slice(0, index);
+      this.#buffer = this.#buffer.slice(index + 2);
+      if (/^\d{3}-/.test(line)) continue;
+      const waiter = this.#waiters.shift();
+      if (waiter) waiter(line);
+      else this.#lines.push(line);
+    }
+  }
+
+  /** The final line of the next reply. */
+  reply(): Promise<string> {
+    const queued = this.#lines.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no reply in time')), 10_000);
+      this.#waiters.push((line) => {
+        clearTimeout(timer);
+        resolve(line);
+      });
+    });
+  }
+
+  /** Replies received and not yet read. */
+  get unread(): readonly string[] {
+    return this.#lines;
+  }
+
+  async command(line: string): Promise<string> {
+    this.socket.write(`${line}\r\n`);
+    return this.reply();
+  }
+
+  /** Stops reading here, so the socket can be handed to tls.connect. */
+  detach(): net.Socket {
+    this.socket.removeAllListeners('data');
+    return this.socket;
+  }
+}
+
+async function deliver(wire: Wire, rcpt: string): Promise<string> {
+  assert.match(await wire.command('MAIL FROM:<a@origin.test>'), /^250/);
+  assert.match(await wire.command(`RCPT TO:<${rcpt}>`), /^250/);
+  assert.match(await wire.command('DATA'), /^354/);
+  wire.socket.write('Subject: tls\r\n\r\nsecret\r\n.\r\n');
+  return wire.reply();
+}
+
+function connectPlain(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+function upgrade(socket: net.Socket, ca: Buffer, servername: string): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const secure = tls.connect({ socket, ca, servername }, () => resolve(secure));
+    secure.once('error', reject);
+  });
+}
+
+/** Connects, reads 220, EHLO, STARTTLS, handshake, EHLO again. */
+async function startTls(port: number, ca: Buffer, servername: string): Promise<Wire> {
+  const plain = new Wire(await connectPlain(port));
+  assert.match(await plain.reply(), /^220 /);
+  assert.match(await plain.command('EHLO client.test'), /^250 /);
+  assert.match(await plain.command('STARTTLS'), /^220 /);
+  const wire = new Wire(await upgrade(plain.detach(), ca, servername));
+  assert.match(await wire.command('EHLO client.test'), /^250 /);
+  return wire;
+}
+
+let daemon: TestDaemon;
+let starttlsPort = 0;
+let implicitPort = 0;
+
+before(async () => {
+  const dir = await (await import('../helpers/daemon.js')).scratchDir();
+  await copyFile(fixture('tls', 'mx-a.crt'), path.join(dir, 'mx.crt'));
+  await copyFile(fixture('tls', 'mx-a.key'), path.join(dir, 'mx.key'));
+  daemon = await startDaemon(
+    `
+    ESMTP_Listener {
+      TLS_Certificate = "mx.crt"
+      TLS_Key = "{{dir}}/mx.key"
+      Listen "127.0.0.1:0" { SMTP_Extensions = ( "STARTTLS" ) }
+      Listen "127.0.0.2:0" { Use_SSL = true }
+    }
+    pipe_transport "t" {
+      program_name = "${fixture('programs', 'cat-to-file.sh')} {{dir}}/\${queue_id}.eml"
+      domain = ( "tls.test" )
+    }
+  `,
+    dir,
+  );
+  const [plain, implicit] = daemon.daemon.listeners;
+  starttlsPort = plain?.address?.port ?? 0;
+  implicitPort = implicit?.address?.port ?? 0;
+});
+after(() => daemon.stop());
+
+test('STARTTLS: a real TLS client upgrades, delivers, and the Received: line says ESMTPS', async () => {
+  const wire = await startTls(starttlsPort, CA.a, 'mx-a.test');
+  const reply = await deliver(wire, 'someone@tls.test');
+  const queueId = /queued as (\S+)/.exec(reply)?.[1];
+  assert.ok(queueId, reply);
+  const message = await readFile(path.join(daemon.dir, `${queueId}.eml`), 'latin1');
+  assert.match(message, /^Received: from client\.test [^]*? with ESMTPS id /);
+  assert.match(message, /secret/);
+  await wire.command('QUIT');
+});
+
+test('a command pipelined after STARTTLS in the same packet is not executed', async () => {
+  const plain = new Wire(await connectPlain(starttlsPort));
+  assert.match(await plain.reply(), /^220 /);
+  assert.match(await plain.command('EHLO client.test'), /^250 /);
+  // The CVE-2011-0411 pattern: plaintext injected behind STARTTLS.
+  plain.socket.write('STARTTLS\r\nMAIL FROM:<injected@evil.test>\r\n');
+  assert.match(await plain.reply(), /^220 /);
+  const wire = new Wire(await upgrade(plain.detach(), CA.a, 'mx-a.test'));
+  assert.match(await wire.command('EHLO client.test'), /^250 /);
+  // Had MAIL FROM run, RCPT would be accepted now.
+  assert.match(await wire.command('RCPT TO:<someone@tls.test>'), /^503 /);
+  assert.deepEqual(plain.unread, [], 'no reply was sent to the injected command');
+  await wire.command('QUIT');
+});
+
+test('EHLO offers STARTTLS on a Listen that has it', async () => {
+  const plain = new Wire(await connectPlain(starttlsPort));
+  await plain.reply();
+  plain.socket.write('EHLO client.test\r\n');
+  const features: string[] = [];
+  plain.detach().on('data', (d: Buffer | string) => features.push(String(d)));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.match(features.join(''), /250-STARTTLS/);
+  plain.socket.destroy();
+});
+
+test('Use_SSL: TLS from the first byte, then a normal session', async () => {
+  const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.2', port: implicitPort, ca: CA.a, servername: 'mx-a.test' }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const wire = new Wire(socket);
+  assert.match(await wire.reply(), /^220 /);
+  const ehlo = await wire.command('EHLO client.test');
+  assert.match(ehlo, /^250 /);
+  assert.match(await deliver(wire, 'someone@tls.test'), /^250 2\.0\.0 /);
+  await wire.command('QUIT');
+});
+
+test('a reload swaps the certificate; sessions already encrypted keep going', async () => {
+  const open = await startTls(starttlsPort, CA.a, 'mx-a.test');
+  await copyFile(fixture('tls', 'mx-b.crt'), path.join(daemon.dir, 'mx.crt'));
+  await copyFile(fixture('tls', 'mx-b.key'), path.join(daemon.dir, 'mx.key'));
+  assert.deepEqual(await daemon.daemon.reload(), { ok: true });
+  // A new session is handed the new certificate (and would fail to verify the old name).
+  const fresh = await startTls(starttlsPort, CA.b, 'mx-b.test');
+  const peer = (fresh.socket as tls.TLSSocket).getPeerCertificate();
+  assert.equal(peer.subject.CN, 'mx-b.test');
+  assert.match(await deliver(fresh, 'someone@tls.test'), /^250 /);
+  // The session that started under certificate A was not dropped.
+  assert.match(await deliver(open, 'someone@tls.test'), /^250 /);
+  await Promise.all([open.command('QUIT'), fresh.command('QUIT')]);
+});

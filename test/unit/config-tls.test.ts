@@ -1,0 +1,75 @@
+// TLS_Certificate / TLS_Key as loadConfig reads them: real files, errors at the option.
+import assert from 'node:assert/strict';
+import { chmod, copyFile, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { createDiagnosticSink } from '../../src/config/diagnostics.js';
+import { currentHostFacts, loadConfig, parseConfigText } from '../../src/config/load.js';
+import { readTlsFiles } from '../../src/config/tls-files.js';
+import { fixture } from '../helpers/paths.js';
+
+const host = { ...currentHostFacts(), hostname: 'mx.test', parallelism: 2 };
+const TRANSPORT = 'pipe_transport "t" { program_name = "/bin/cat" domain = "t.example" }\n';
+
+async function dirWith(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'smtpipe-tls-'));
+  for (const [name, source] of Object.entries(files)) await copyFile(fixture('tls', source), path.join(dir, name));
+  return dir;
+}
+
+async function load(dir: string, certificate: string, key: string) {
+  const file = path.join(dir, 'smtpipe.conf');
+  await writeFile(
+    file,
+    `ESMTP_Listener {\n  Listen "127.0.0.1:0" {\n    Use_SSL = true\n    TLS_Certificate = "${certificate}"\n    TLS_Key = "${key}"\n  }\n}\n${TRANSPORT}`,
+  );
+  return loadConfig(file, host);
+}
+
+const problems = (result: Awaited<ReturnType<typeof load>>) =>
+  (result.ok ? [] : result.errors).map((e) => `${path.basename(e.file)}:${e.line}:${e.column} ${e.code} ${e.message.replace(/\(.*\)$/, '(...)')}`);
+
+test('tls: a matching pair is read into the config, relative to the config file', async () => {
+  const dir = await dirWith({ 'mx.crt': 'mx-a.crt', 'mx.key': 'mx-a.key' });
+  const result = await load(dir, 'mx.crt', path.join(dir, 'mx.key'));
+  assert.ok(result.ok, JSON.stringify(result));
+  const tls = result.config.listeners[0]?.tls;
+  assert.match(tls?.certificatePem ?? '', /^-----BEGIN CERTIFICATE-----/);
+  assert.match(tls?.keyPem ?? '', /PRIVATE KEY-----/);
+  assert.deepEqual(result.warnings, []);
+});
+
+test('tls: missing, unreadable, not PEM and mismatched files are errors at their option', async () => {
+  const dir = await dirWith({ 'a.crt': 'mx-a.crt', 'b.key': 'mx-b.key' });
+  await writeFile(path.join(dir, 'junk.pem'), 'not a certificate\n');
+  assert.deepEqual(problems(await load(dir, 'nope.crt', 'nope.key')), [
+    `smtpipe.conf:4:23 ERR_CONFIG_TLS TLS_Certificate: cannot read ${dir}/nope.crt (...)`,
+    `smtpipe.conf:5:15 ERR_CONFIG_TLS TLS_Key: cannot read ${dir}/nope.key (...)`,
+  ]);
+  assert.deepEqual(problems(await load(dir, 'junk.pem', 'b.key')), [
+    'smtpipe.conf:4:23 ERR_CONFIG_TLS TLS_Certificate: junk.pem is not a PEM certificate (...)',
+  ]);
+  assert.deepEqual(problems(await load(dir, 'a.crt', 'junk.pem')), [
+    'smtpipe.conf:5:15 ERR_CONFIG_TLS TLS_Key: junk.pem is not a PEM private key (...)',
+  ]);
+  assert.deepEqual(problems(await load(dir, 'a.crt', 'b.key')), [
+    'smtpipe.conf:5:15 ERR_CONFIG_TLS TLS_Key: b.key does not match a.crt (...)',
+  ]);
+  if (process.getuid?.() !== 0) {
+    await chmod(path.join(dir, 'b.key'), 0);
+    assert.match(problems(await load(dir, 'a.crt', 'b.key'))[0] ?? '', /cannot read .*EACCES/);
+  }
+});
+
+test('tls: a certificate outside its validity period loads with a warning', async () => {
+  const dir = await dirWith({ 'mx.crt': 'mx-a.crt', 'mx.key': 'mx-a.key' });
+  const text = `ESMTP_Listener { Listen ":0" { Use_SSL = true TLS_Certificate = "${dir}/mx.crt" TLS_Key = "${dir}/mx.key" } }\n${TRANSPORT}`;
+  const parsed = parseConfigText(text, path.join(dir, 'f.conf'), host);
+  assert.ok(parsed.ok);
+  const sink = createDiagnosticSink();
+  await readTlsFiles(parsed.config, sink, new Date('2200-01-01T00:00:00Z'));
+  assert.deepEqual(sink.errors, []);
+  assert.deepEqual(sink.warnings.map((w) => w.code), ['WARN_CONFIG_TLS_VALIDITY']);
+  assert.match(sink.warnings[0]?.message ?? '', /is valid from 2026-.* to 2126-.*, not now/);
+});
