@@ -25,9 +25,10 @@ export class SmtpClient {
     socket.on('error', () => {});
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<SmtpClient> {
+  /** `localAddress` binds our end, e.g. 127.0.0.5, to tell clients apart on loopback. */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<SmtpClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect(port, host, () => resolve(new SmtpClient(socket)));
+      const socket = net.connect({ port, host, localAddress }, () => resolve(new SmtpClient(socket)));
       socket.once('error', reject);
     });
   }
