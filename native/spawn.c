@@ -105,22 +105,27 @@ static int lift(int fd, int *lifted) {
     }                          \
   } while (0)
 
-/* Returns 0 or an errno. out_fd/err_fd < 0 mean /dev/null. */
-static int start_child(const char *file, char *const argv[], char *const envp[], int out_fd,
-                       int err_fd, started_t *out) {
-  int pipe_fds[2], lifted[3] = {-1, -1, -1}, err = 0;
+/* What a program gets besides argv, envp and stdio. -1 and NULL keep ours. */
+typedef struct {
+  int uid, gid; /* both or neither: set, they come with an empty supplementary group list */
+  const char *cwd;
+  int umask;
+} setup_t;
+
+static const setup_t KEEP_OURS = {-1, -1, NULL, -1};
+
+/* posix_spawn for the common case: nothing of setup_t changes. `sources` are above 2 (or
+ * -1 for /dev/null). Returns 0 or an errno, exec failures included (glibc reports them). */
+static int spawn_plain(const char *file, char *const argv[], char *const envp[],
+                       const int sources[3], pid_t *pid) {
   posix_spawnattr_t attr;
   posix_spawn_file_actions_t actions;
   sigset_t all, none;
-  pid_t pid = -1;
-
-  /* Close-on-exec from birth: a spawn in another thread must not inherit this pipe. */
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return errno;
-  int sources[3] = {pipe_fds[0], out_fd, err_fd};
-  if ((err = posix_spawnattr_init(&attr)) != 0) goto close_pipe;
+  int err;
+  if ((err = posix_spawnattr_init(&attr)) != 0) return err;
   if ((err = posix_spawn_file_actions_init(&actions)) != 0) {
     posix_spawnattr_destroy(&attr);
-    goto close_pipe;
+    return err;
   }
   /* SETSID, as child_process's detached: true: the program leads a new session and process
    * group (so killing -pid reaches its descendants) without our controlling terminal.
@@ -135,28 +140,175 @@ static int start_child(const char *file, char *const argv[], char *const envp[],
   TRY(posix_spawnattr_setsigdefault(&attr, &all));
   TRY(posix_spawnattr_setsigmask(&attr, &none));
   for (int target = 0; target < 3; target++) {
-    if (sources[target] < 0) {
+    if (sources[target] < 0)
       TRY(posix_spawn_file_actions_addopen(&actions, target, "/dev/null",
                                            target == 0 ? O_RDONLY : O_WRONLY, 0));
-      continue;
-    }
-    if (lift(sources[target], &lifted[target]) < 0) {
-      err = errno;
-      goto done;
-    }
-    if (lifted[target] >= 0) sources[target] = lifted[target];
-    TRY(posix_spawn_file_actions_adddup2(&actions, sources[target], target));
+    else
+      TRY(posix_spawn_file_actions_adddup2(&actions, sources[target], target));
   }
   /* Every other fd is close-on-exec (Node opens all with O_CLOEXEC; the daemon closes
    * inherited ones at start-up, src/ops/inherited-fds.ts), as with child_process. */
-  TRY(posix_spawn(&pid, file, &actions, &attr, argv, envp));
-
+  TRY(posix_spawn(pid, file, &actions, &attr, argv, envp));
 done:
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
+  return err;
+}
+
+/* 32-bit x86 and ARM kept 16-bit ids under the plain names; glibc calls the *32 ones. */
+#ifdef SYS_setuid32
+#define SYS_SETUID SYS_setuid32
+#define SYS_SETGID SYS_setgid32
+#define SYS_SETGROUPS SYS_setgroups32
+#else
+#define SYS_SETUID SYS_setuid
+#define SYS_SETGID SYS_setgid
+#define SYS_SETGROUPS SYS_setgroups
+#endif
+
+/* Everything the vfork child needs, prepared by the parent: the child must not allocate. */
+typedef struct {
+  const char *file;
+  char *const *argv;
+  char *const *envp;
+  int fds[3]; /* above 2, close-on-exec */
+  const setup_t *setup;
+  int sigrtmin; /* SIGRTMIN is a glibc function call: read in the parent */
+  sigset_t none;
+} child_job_t;
+
+/* The vfork child. It runs on the parent's stack, in the daemon's memory, while the daemon's
+ * other threads go on running: so system calls only, nothing that takes a lock or writes
+ * shared state. Above all not glibc's setuid/setgid/setgroups: in a multi-threaded process
+ * they make every thread change its ids too (POSIX ids are per process; the kernel's are
+ * per thread), and here "every thread" would be the daemon's. Returns the errno of the
+ * first failed step; returns only on failure. */
+static int child_exec(const child_job_t *job) {
+  /* Every signal is blocked (the parent blocked them all around vfork), so no handler of
+   * Node's can run here; set every disposition to the default before unblocking, so none
+   * ever will, and so that an ignored SIGPIPE does not survive exec. sigaction() is glibc's
+   * translation to rt_sigaction (whose struct differs per architecture): no lock, no state.
+   * glibc's two internal signals are skipped (sigaction refuses them): their handlers
+   * ignore any signal not sent by the thread's own process, and exec resets them. */
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP || (sig >= 32 && sig < job->sigrtmin)) continue;
+    if (sigaction(sig, &dfl, NULL) != 0) return errno;
+  }
+  /* As POSIX_SPAWN_SETSID on the other path. */
+  if (syscall(SYS_setsid) < 0) return errno;
+  /* dup3 with no flags: the copy on 0-2 loses close-on-exec. Sources are above 2. */
+  for (int target = 0; target < 3; target++)
+    if (syscall(SYS_dup3, job->fds[target], target, 0) < 0) return errno;
+  /* Before the ids change, as libuv's child does: both spawners enter the same directories. */
+  if (job->setup->cwd != NULL && syscall(SYS_chdir, job->setup->cwd) != 0) return errno;
+  if (job->setup->umask >= 0) syscall(SYS_umask, job->setup->umask); /* cannot fail */
+  /* Groups before the uid: once the uid is not 0 any more, they cannot change. */
+  if (job->setup->uid >= 0) {
+    if (syscall(SYS_SETGROUPS, 0, NULL) != 0) return errno;
+    if (syscall(SYS_SETGID, job->setup->gid) != 0) return errno;
+    if (syscall(SYS_SETUID, job->setup->uid) != 0) return errno;
+  }
+  /* Last, all dispositions being the defaults now; exec keeps the mask. */
+  if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &job->none, NULL, _NSIG / 8) != 0) return errno;
+  syscall(SYS_execve, job->file, job->argv, job->envp);
+  return errno;
+}
+
+/* /dev/null for the child's stdout or stderr, above 2 like every source there, so that the
+ * child's dup3 onto 0-2 cannot overwrite it. */
+static int open_devnull(void) {
+  int fd = open("/dev/null", O_RDWR | O_CLOEXEC), lifted = -1;
+  if (fd < 0 || lift(fd, &lifted) == fd) return fd;
+  /* fd was one of 0-2 (our own stdio had been closed): keep only the copy above 2. */
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return lifted;
+}
+
+/* vfork alone in its frame, which the child shares until it execs or exits: the caller's
+ * variables stay out of the child's reach (and out of -Wclobbered's). The child never
+ * returns from here. */
+__attribute__((noinline)) static pid_t vfork_and_exec(const child_job_t *job,
+                                                      volatile int *child_err) {
+  pid_t pid = vfork();
+  if (pid == 0) {
+    *child_err = child_exec(job);
+    _exit(127);
+  }
+  return pid;
+}
+
+/* glibc's posix_spawn cannot change ids, directory or umask (no such attributes), hence
+ * this second path, taken only when setup asks for one. vfork, not fork: the child borrows
+ * the daemon's memory instead of copying its page tables, so the cost stays as flat as
+ * posix_spawn's, which is itself clone(CLONE_VM | CLONE_VFORK) in glibc. Same contract as
+ * spawn_plain: 0, or the errno of the step that failed (the child is reaped then). */
+static int spawn_with_setup(const char *file, char *const argv[], char *const envp[],
+                            const int sources[3], const setup_t *setup, pid_t *pid_out) {
+  child_job_t job = {.file = file, .argv = argv, .envp = envp, .setup = setup};
+  int devnull = -1, err = 0;
+  sigset_t all, old;
+  volatile int child_err = 0; /* written by the child, in our memory, before it ends */
+  job.sigrtmin = SIGRTMIN;
+  sigemptyset(&job.none);
+  for (int target = 0; target < 3; target++) {
+    if (sources[target] < 0 && devnull < 0 && (devnull = open_devnull()) < 0) return errno;
+    job.fds[target] = sources[target] >= 0 ? sources[target] : devnull;
+  }
+  /* As glibc's posix_spawn: every signal blocked in this thread across vfork, the internal
+   * ones included (pthread_sigmask would leave those out), so that the child starts with
+   * them all blocked. Raw, because glibc's sigprocmask also leaves them out. */
+  memset(&all, 0xff, sizeof all);
+  if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, _NSIG / 8) != 0) {
+    err = errno;
+    if (devnull >= 0) close(devnull);
+    return err;
+  }
+  pid_t pid = vfork_and_exec(&job, &child_err);
+  if (pid < 0) err = errno;
+  /* Restores what the same call just saved: it cannot fail. */
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, _NSIG / 8);
+  if (devnull >= 0) close(devnull);
+  if (err != 0) return err;
+  if (child_err != 0) {
+    /* Our child, exited already (vfork returned): reap it by pid, never waitpid(-1). */
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    return child_err;
+  }
+  *pid_out = pid;
+  return 0;
+}
+
+static int changes_anything(const setup_t *setup) {
+  return setup->uid >= 0 || setup->cwd != NULL || setup->umask >= 0;
+}
+
+/* Returns 0 or an errno. out_fd/err_fd < 0 mean /dev/null. */
+static int start_child(const char *file, char *const argv[], char *const envp[], int out_fd,
+                       int err_fd, const setup_t *setup, started_t *out) {
+  int pipe_fds[2], lifted[3] = {-1, -1, -1}, err = 0;
+  pid_t pid = -1;
+
+  /* Close-on-exec from birth: a spawn in another thread must not inherit this pipe. */
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return errno;
+  int sources[3] = {pipe_fds[0], out_fd, err_fd};
+  for (int target = 0; target < 3; target++) {
+    if (sources[target] < 0) continue;
+    if (lift(sources[target], &lifted[target]) < 0) {
+      err = errno;
+      break;
+    }
+    if (lifted[target] >= 0) sources[target] = lifted[target];
+  }
+  if (err == 0) {
+    err = changes_anything(setup) ? spawn_with_setup(file, argv, envp, sources, setup, &pid)
+                                  : spawn_plain(file, argv, envp, sources, &pid);
+  }
   for (int i = 0; i < 3; i++)
     if (lifted[i] >= 0) close(lifted[i]);
-close_pipe:
   close(pipe_fds[0]);
   if (err != 0) {
     close(pipe_fds[1]);
@@ -337,33 +489,60 @@ static int watch_child(napi_env env, instance_t *inst, const started_t *st, napi
   return err;
 }
 
-/* spawn(argv: string[], envp: string[], stdoutFd, stderrFd, onExit(code, signo)):
- * argv[0] is the path run. Returns { pid, stdinFd }, or a negative errno (ENOENT, EACCES...:
- * glibc reports exec failures through posix_spawn's result). Bad arguments throw. */
+/* A string argument, or NULL for null. *out is malloc'ed (NULL for null). 0 or -1. */
+static int copy_optional_string(napi_env env, napi_value value, char **out) {
+  napi_valuetype type;
+  size_t len;
+  *out = NULL;
+  if (napi_typeof(env, value, &type) != napi_ok) return -1;
+  if (type == napi_null) return 0;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok ||
+      (*out = malloc(len + 1)) == NULL)
+    return -1;
+  if (napi_get_value_string_utf8(env, value, *out, len + 1, &len) != napi_ok) {
+    free(*out);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* spawn(argv: string[], envp: string[], stdoutFd, stderrFd, uid, gid, cwd: string | null,
+ * umask, onExit(code, signo)): argv[0] is the path run; uid, gid and umask -1 keep ours.
+ * Returns { pid, stdinFd }, or a negative errno (ENOENT, EACCES, EPERM...: exec and setup
+ * failures come back through the result on both paths). Bad arguments throw. */
 static napi_value js_spawn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 5;
-  napi_value args[5], result, value;
+  size_t argc = 9;
+  napi_value args[9], result, value;
   napi_valuetype type;
   instance_t *inst;
-  int32_t out_fd, err_fd;
+  int32_t out_fd, err_fd, uid, gid, mask;
+  char *cwd = NULL;
   started_t st;
-  if (napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL) != napi_ok || argc != 5 ||
+  if (napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL) != napi_ok || argc != 9 ||
       napi_get_value_int32(env, args[2], &out_fd) != napi_ok ||
       napi_get_value_int32(env, args[3], &err_fd) != napi_ok ||
-      napi_typeof(env, args[4], &type) != napi_ok || type != napi_function ||
-      napi_get_instance_data(env, (void **)&inst) != napi_ok)
+      napi_get_value_int32(env, args[4], &uid) != napi_ok ||
+      napi_get_value_int32(env, args[5], &gid) != napi_ok ||
+      napi_get_value_int32(env, args[7], &mask) != napi_ok ||
+      napi_typeof(env, args[8], &type) != napi_ok || type != napi_function ||
+      napi_get_instance_data(env, (void **)&inst) != napi_ok || (uid < 0) != (gid < 0) ||
+      mask > 0777 || copy_optional_string(env, args[6], &cwd) != 0)
     return throw_error(env, "spawn: bad arguments");
   char **argv = copy_strings(env, args[0]);
   char **envp = argv == NULL ? NULL : copy_strings(env, args[1]);
   if (envp == NULL || argv[0] == NULL) {
     free(argv);
     free(envp);
+    free(cwd);
     return throw_error(env, "spawn: argv and envp must be arrays of strings, argv not empty");
   }
-  int err = start_child(argv[0], argv, envp, out_fd, err_fd, &st);
+  setup_t setup = {.uid = uid, .gid = gid, .cwd = cwd, .umask = mask < 0 ? -1 : mask};
+  int err = start_child(argv[0], argv, envp, out_fd, err_fd, &setup, &st);
   free(argv);
   free(envp);
-  if (err == 0) err = watch_child(env, inst, &st, args[4]);
+  free(cwd);
+  if (err == 0) err = watch_child(env, inst, &st, args[8]);
   if (err != 0) {
     napi_create_int32(env, -err, &result);
     return result;
@@ -383,42 +562,51 @@ static napi_value js_spawn(napi_env env, napi_callback_info cbinfo) {
 
 static void free_handle(uv_handle_t *handle) { free(handle); }
 
-/* Synchronous, for the main thread at start-up: the whole path (posix_spawn, pidfd_open,
- * uv_poll_init on a pidfd, waitid(P_PIDFD)) on /bin/true. Returns null or the reason. */
-static napi_value js_self_test(napi_env env, napi_callback_info cbinfo) {
-  char reason[200] = "";
+/* One run of /bin/true for the self-test; reason stays "" when everything worked. */
+static void probe_once(instance_t *inst, const setup_t *setup, const char *path, char *reason,
+                       size_t size) {
   char *argv[] = {"/bin/true", NULL}, *envp[] = {NULL};
-  instance_t *inst;
   started_t st;
   siginfo_t info;
+  int err = start_child(argv[0], argv, envp, -1, -1, setup, &st);
+  if (err != 0) {
+    snprintf(reason, size, "spawning /bin/true (%s): %s", path, strerror(err));
+    return;
+  }
+  close(st.stdin_fd);
+  uv_poll_t *probe = malloc(sizeof *probe);
+  int rc = probe == NULL ? UV_ENOMEM : uv_poll_init(inst->loop, probe, st.pidfd);
+  if (rc == 0) uv_close((uv_handle_t *)probe, free_handle);
+  else free(probe);
+  struct pollfd p = {.fd = st.pidfd, .events = POLLIN};
+  int ready;
+  while ((ready = poll(&p, 1, 5000)) < 0 && errno == EINTR) {
+  }
+  if (ready <= 0) kill(-st.pid, SIGKILL);
+  err = kill_group_and_reap(st.pid, st.pidfd, &info);
+  if (err != 0) abandon(st.pid); /* waitid(P_PIDFD) needs Linux 5.4 */
+  close(st.pidfd);
+  if (rc != 0) snprintf(reason, size, "uv_poll_init on a pidfd: %s", uv_strerror(rc));
+  else if (ready <= 0) snprintf(reason, size, "the pidfd of /bin/true never turned readable");
+  else if (err != 0) snprintf(reason, size, "waitid(P_PIDFD): %s", strerror(err));
+  else if (info.si_code != CLD_EXITED || info.si_status != 0)
+    snprintf(reason, size, "/bin/true (%s) did not exit 0 (si_code %d, status %d)", path,
+             info.si_code, info.si_status);
+}
+
+/* Synchronous, for the main thread at start-up: the whole path (posix_spawn, pidfd_open,
+ * uv_poll_init on a pidfd, waitid(P_PIDFD)) on /bin/true, then the vfork path (a chdir to
+ * "/", which needs no privilege). Returns null or the reason. */
+static napi_value js_self_test(napi_env env, napi_callback_info cbinfo) {
+  char reason[200] = "";
+  instance_t *inst;
   napi_value result;
+  const setup_t in_root = {.uid = -1, .gid = -1, .cwd = "/", .umask = -1};
   (void)cbinfo;
   if (napi_get_instance_data(env, (void **)&inst) != napi_ok)
     return throw_error(env, "selfTest: no instance data");
-  int err = start_child(argv[0], argv, envp, -1, -1, &st);
-  if (err != 0) {
-    snprintf(reason, sizeof reason, "spawning /bin/true: %s", strerror(err));
-  } else {
-    close(st.stdin_fd);
-    uv_poll_t *probe = malloc(sizeof *probe);
-    int rc = probe == NULL ? UV_ENOMEM : uv_poll_init(inst->loop, probe, st.pidfd);
-    if (rc == 0) uv_close((uv_handle_t *)probe, free_handle);
-    else free(probe);
-    struct pollfd p = {.fd = st.pidfd, .events = POLLIN};
-    int ready;
-    while ((ready = poll(&p, 1, 5000)) < 0 && errno == EINTR) {
-    }
-    if (ready <= 0) kill(-st.pid, SIGKILL);
-    err = kill_group_and_reap(st.pid, st.pidfd, &info);
-    if (err != 0) abandon(st.pid); /* waitid(P_PIDFD) needs Linux 5.4 */
-    close(st.pidfd);
-    if (rc != 0) snprintf(reason, sizeof reason, "uv_poll_init on a pidfd: %s", uv_strerror(rc));
-    else if (ready <= 0) snprintf(reason, sizeof reason, "the pidfd of /bin/true never turned readable");
-    else if (err != 0) snprintf(reason, sizeof reason, "waitid(P_PIDFD): %s", strerror(err));
-    else if (info.si_code != CLD_EXITED || info.si_status != 0)
-      snprintf(reason, sizeof reason, "/bin/true did not exit 0 (si_code %d, status %d)",
-               info.si_code, info.si_status);
-  }
+  probe_once(inst, &KEEP_OURS, "posix_spawn", reason, sizeof reason);
+  if (reason[0] == '\0') probe_once(inst, &in_root, "vfork", reason, sizeof reason);
   if (reason[0] == '\0') napi_get_null(env, &result);
   else napi_create_string_utf8(env, reason, NAPI_AUTO_LENGTH, &result);
   return result;

@@ -30,6 +30,18 @@ export const ConfigCode = {
   TLS: 'ERR_CONFIG_TLS',
   /** The certificate is expired or not yet valid: clients that verify will refuse it. */
   TLS_VALIDITY: 'WARN_CONFIG_TLS_VALIDITY',
+  /** `user` names no account here (getent passwd), or a numeric uid needs `group` too. */
+  UNKNOWN_USER: 'ERR_CONFIG_UNKNOWN_USER',
+  /** `group` names no group here (getent group). */
+  UNKNOWN_GROUP: 'ERR_CONFIG_UNKNOWN_GROUP',
+  /** getent itself failed (missing, timed out, NSS error): the account could not be checked. */
+  ACCOUNT_LOOKUP: 'ERR_CONFIG_ACCOUNT_LOOKUP',
+  /** A program would run with uid or gid 0 and its transport does not say allow_root = true. */
+  PROGRAM_AS_ROOT: 'ERR_CONFIG_PROGRAM_AS_ROOT',
+  /** `user` / `group` name other ids than smtpipe's own, and smtpipe does not run as root. */
+  NEEDS_ROOT: 'ERR_CONFIG_NEEDS_ROOT',
+  /** `directory` does not exist, is not a directory, or cannot be examined. */
+  DIRECTORY: 'ERR_CONFIG_DIRECTORY',
 } as const;
 
 export type ConfigCodeValue = (typeof ConfigCode)[keyof typeof ConfigCode];

@@ -36,6 +36,12 @@ export const DEFAULTS = {
     deliveredToHeader: false,
     /** output_mode / error_mode: owner read/write only, like qmail and Postfix logs. */
     fileMode: 0o600,
+    allowRoot: false,
+    /**
+     * Who a program runs as when smtpipe runs as root and its transport names no user:
+     * Postfix's default_privs. Root only with allow_root = true.
+     */
+    userWhenRoot: 'nobody',
   },
 } as const;
 
@@ -43,6 +49,12 @@ export const DEFAULTS = {
 export function defaultPoolThreads(parallelism: number): number {
   return Math.max(1, Math.min(parallelism, DEFAULTS.poolThreadsCap));
 }
+
+/**
+ * The highest uid or gid a transport may use: Node's spawn takes int32 ids, and both
+ * spawners must accept every id the config does. (uid_t)-1 means "no change" anyway.
+ */
+export const MAX_ACCOUNT_ID = 2 ** 31 - 1;
 
 /** setTimeout's ceiling (2^31-1 ms): a longer duration would fire at once. */
 export const MAX_DURATION_SECONDS = Math.floor((2 ** 31 - 1) / 1000);

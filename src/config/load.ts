@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Config, ConfigDiagnostic } from './types.js';
 import type { ItemNode } from './ast.js';
+import { resolveAccounts } from './accounts.js';
 import { readSourceTree, rejectIncludes } from './include.js';
 import { parseConfigSource } from './parser.js';
 import { createDiagnosticSink } from './diagnostics.js';
@@ -21,10 +22,19 @@ export type LoadResult =
 export interface HostFacts {
   readonly hostname: string;
   readonly parallelism: number;
+  /** smtpipe's own uid and gid: who programs may run as (src/config/accounts.ts). */
+  readonly uid: number;
+  readonly gid: number;
 }
 
+/** What the pure schema needs of them (no accounts: parseConfigText looks nothing up). */
+export type SchemaHostFacts = Pick<HostFacts, 'hostname' | 'parallelism'>;
+
 export function currentHostFacts(): HostFacts {
-  return { hostname: os.hostname(), parallelism: os.availableParallelism() };
+  // -1 where the platform has no uids: never root, so no switch is allowed.
+  const uid = process.getuid?.() ?? -1;
+  const gid = process.getgid?.() ?? -1;
+  return { hostname: os.hostname(), parallelism: os.availableParallelism(), uid, gid };
 }
 
 /**
@@ -37,7 +47,8 @@ export async function loadConfig(file: string, host: HostFacts = currentHostFact
   if (!result.ok) return result;
   // What the schema cannot see: files and accounts the config names, as they are now.
   const sink = createDiagnosticSink();
-  const config = await readTlsFiles(result.config, sink);
+  const accounts = await resolveAccounts(result.config, host, sink);
+  const config = await readTlsFiles(accounts, sink);
   const warnings = [...result.warnings, ...sink.warnings];
   if (sink.errors.length > 0) return { ok: false, errors: sink.errors, warnings };
   return { ok: true, config: deepFreeze(config), warnings };
@@ -47,14 +58,14 @@ export async function loadConfig(file: string, host: HostFacts = currentHostFact
  * Pure variant for tests and property tests: one text, no I/O; an `include` in it is
  * an ERR_CONFIG_INCLUDE error. `file` only labels positions (and gives Config.file).
  */
-export function parseConfigText(text: string, file: string, host: HostFacts = currentHostFacts()): LoadResult {
+export function parseConfigText(text: string, file: string, host: SchemaHostFacts = currentHostFacts()): LoadResult {
   const parsed = parseConfigSource(text, file);
   const errors = [...parsed.errors];
   rejectIncludes(parsed.items, errors);
   return finish(parsed.items, errors, file, host);
 }
 
-function finish(items: readonly ItemNode[], errors: ConfigDiagnostic[], file: string, host: HostFacts): LoadResult {
+function finish(items: readonly ItemNode[], errors: ConfigDiagnostic[], file: string, host: SchemaHostFacts): LoadResult {
   // The schema runs only on a tree that parsed cleanly: half-parsed stanzas would
   // produce "missing program_name" noise for a line that merely lacks its "=".
   if (errors.length > 0) return { ok: false, errors, warnings: [] };

@@ -7,7 +7,8 @@ import type { Config, ListenerConfig, PoolConfig, TransportConfig } from './type
 
 type GlobalOptions = Omit<Config, 'file' | 'listeners' | 'transports' | 'pool'>;
 type ListenerOptions = Omit<ListenerConfig, 'label' | 'host' | 'port' | 'position'>;
-type TransportOptions = Omit<TransportConfig, 'name' | 'argvTemplate' | 'position'>;
+// argvTemplate and runAs are derived by the loader from program_name and user/group.
+type TransportOptions = Omit<TransportConfig, 'name' | 'argvTemplate' | 'runAs' | 'position'>;
 
 /**
  * One printer per option, keyed by the Config field: a field added to Config, PoolConfig,
@@ -68,6 +69,11 @@ const TRANSPORT_OPTIONS: { readonly [K in keyof TransportOptions]: (t: Transport
   returnPathHeader: (t) => `return_path_header = ${String(t.returnPathHeader)}`,
   deliveredToHeader: (t) => `delivered_to_header = ${String(t.deliveredToHeader)}`,
   env: (t) => `env = [${Object.entries(t.env).map(([k, v]) => ` ${quote(k)} = ${quote(v)}`).join('')} ]`,
+  user: (t) => (t.user === null ? '# user: none' : `user = ${quote(t.user.text)}`),
+  group: (t) => (t.group === null ? "# group: none (the user's primary group)" : `group = ${quote(t.group.text)}`),
+  allowRoot: (t) => `allow_root = ${String(t.allowRoot)}`,
+  directory: (t) => (t.directory === null ? "# directory: none (smtpipe's own)" : `directory = ${quote(t.directory.text)}`),
+  umask: (t) => (t.umask === null ? "# umask: none (smtpipe's own)" : `umask = ${octal(t.umask)}`),
 };
 
 export function printConfig(config: Config): string {

@@ -8,29 +8,30 @@ import path from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { ConfigCode } from './codes.js';
 import type { DiagnosticSink } from './diagnostics.js';
-import type { Config, ListenerConfig, ListenerTls } from './types.js';
+import type { Config, ListenerConfig, ListenerTls, SourcePosition } from './types.js';
 
 /** Returns the config with PEM text filled in; problems go to `sink`. */
 export async function readTlsFiles(config: Config, sink: DiagnosticSink, now = new Date()): Promise<Config> {
-  const listeners = await Promise.all(config.listeners.map((listener) => withPem(listener, config.file, sink, now)));
+  const listeners = await Promise.all(config.listeners.map((listener) => withPem(listener, sink, now)));
   return { ...config, listeners };
 }
 
-async function withPem(listener: ListenerConfig, configFile: string, sink: DiagnosticSink, now: Date): Promise<ListenerConfig> {
+async function withPem(listener: ListenerConfig, sink: DiagnosticSink, now: Date): Promise<ListenerConfig> {
   const { tls } = listener;
   if (!tls) return listener;
-  // Relative paths are taken from the config file's directory, as includes are.
-  const base = path.dirname(configFile);
+  // A relative path is taken from the directory of the file that holds the option, as
+  // an include's is. Positions name that file as the user can open it from here.
+  const resolve = (file: string, at: SourcePosition) => path.resolve(path.dirname(at.file), file);
   const [certificatePem, keyPem] = await Promise.all([
-    readPem(path.resolve(base, tls.certificateFile), 'TLS_Certificate', tls.certificatePosition, sink),
-    readPem(path.resolve(base, tls.keyFile), 'TLS_Key', tls.keyPosition, sink),
+    readPem(resolve(tls.certificateFile, tls.certificatePosition), 'TLS_Certificate', tls.certificatePosition, sink),
+    readPem(resolve(tls.keyFile, tls.keyPosition), 'TLS_Key', tls.keyPosition, sink),
   ]);
   if (certificatePem === undefined || keyPem === undefined) return listener;
   if (!checkPair(tls, certificatePem, keyPem, sink, now)) return listener;
   return { ...listener, tls: { ...tls, certificatePem, keyPem } };
 }
 
-async function readPem(file: string, option: string, at: ListenerTls['certificatePosition'], sink: DiagnosticSink) {
+async function readPem(file: string, option: string, at: SourcePosition, sink: DiagnosticSink) {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {

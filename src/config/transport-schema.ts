@@ -1,13 +1,14 @@
 // `pipe_transport "name" { ... }` -> TransportConfig, validated strictly: every option
 // of Momentum's pipe_transport plus smtpipe's own (timeout, concurrency, eol, headers,
-// env, modes). It validates and applies defaults; it never runs or expands anything.
+// env, modes, privileges). It validates and applies defaults; it never runs or expands
+// anything, nor looks at the host: accounts.ts resolves user/group and checks directory.
 
-import type { MappedReply, SourcePosition, TransportConfig } from './types.js';
+import type { MappedReply, SourcePosition, TransportConfig, WrittenValue } from './types.js';
 import type { OptionNode, ScopeNode } from './ast.js';
 import { describeScope } from './ast.js';
 import { ConfigCode } from './codes.js';
 import { formatPosition, type DiagnosticSink } from './diagnostics.js';
-import { DEFAULTS } from './defaults.js';
+import { DEFAULTS, MAX_ACCOUNT_ID } from './defaults.js';
 import { domainPatternProblem } from './hostnames.js';
 import { PROGRAM_MACROS, argvProblems, splitProgramName } from './program-argv.js';
 import { gatherOptions } from './scope-options.js';
@@ -26,7 +27,14 @@ import {
 const KNOWN = [
   'program_name', 'output_file', 'error_file', 'domain', 'code', 'timeout', 'concurrency', 'eol',
   'received_header', 'return_path_header', 'delivered_to_header', 'env', 'output_mode', 'error_mode',
+  'user', 'group', 'allow_root', 'directory', 'umask',
 ];
+
+/**
+ * An account or group name as getent looks it up: no leading "-" (getent would read an
+ * option), a "$" only at the end (Samba machine accounts). All digits is an id instead.
+ */
+const ACCOUNT_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*\$?$/;
 
 /** smtpipe sets these for every message; a transport may not override them. */
 const RESERVED_ENV = new Set<string>(PROGRAM_MACROS.map((m) => m.toUpperCase()));
@@ -75,6 +83,13 @@ export function buildTransport(scope: ScopeNode, sink: DiagnosticSink): BuiltTra
     returnPathHeader: ifSet(opt('return_path_header'), (o) => readBoolean(o, sink)) ?? d.returnPathHeader,
     deliveredToHeader: ifSet(opt('delivered_to_header'), (o) => readBoolean(o, sink)) ?? d.deliveredToHeader,
     env: readEnv(opt('env'), sink),
+    user: readAccount(opt('user'), 'uid', sink),
+    group: readAccount(opt('group'), 'gid', sink),
+    allowRoot: ifSet(opt('allow_root'), (o) => readBoolean(o, sink)) ?? d.allowRoot,
+    directory: readDirectory(opt('directory'), sink),
+    umask: ifSet(opt('umask'), (o) => readOctalMode(o, sink, { what: 'umask', example: '0027' })) ?? null,
+    // Resolved against this host's accounts by loadConfig (accounts.ts), never here.
+    runAs: null,
     position: scope.position,
   };
   return { config, domainPositions: domains.map((x) => x.position) };
@@ -163,6 +178,32 @@ function readAbsolutePath(opt: OptionNode | undefined, sink: DiagnosticSink): st
     `${opt.name}: expected an absolute path, got ${JSON.stringify(text)}`,
   );
   return null;
+}
+
+/** `user` / `group`: a name, or a numeric id (all digits) taken as is. */
+function readAccount(opt: OptionNode | undefined, id: 'uid' | 'gid', sink: DiagnosticSink): WrittenValue | null {
+  if (opt === undefined) return null;
+  const text = readText(opt, sink);
+  if (text === undefined) return null;
+  const problem = accountProblem(text, id);
+  if (problem === undefined) return { text, position: opt.value.position };
+  sink.error(ConfigCode.INVALID_VALUE, opt.value.position, `${opt.name}: ${problem}`);
+  return null;
+}
+
+function accountProblem(text: string, id: 'uid' | 'gid'): string | undefined {
+  if (/^[0-9]+$/.test(text)) {
+    const n = parseWholeNumber(text);
+    return n !== undefined && n <= MAX_ACCOUNT_ID ? undefined : `a numeric ${id} must be at most ${MAX_ACCOUNT_ID}, got ${text}`;
+  }
+  if (ACCOUNT_NAME.test(text)) return undefined;
+  return `${JSON.stringify(text)} is neither a name (letters, digits, . _ -; not starting with -) nor a numeric ${id}`;
+}
+
+/** `directory`: absolute; whether it exists is checked at load (accounts.ts), not here. */
+function readDirectory(opt: OptionNode | undefined, sink: DiagnosticSink): WrittenValue | null {
+  const text = readAbsolutePath(opt, sink);
+  return opt === undefined || text === null ? null : { text, position: opt.value.position };
 }
 
 function readEol(opt: OptionNode, sink: DiagnosticSink): 'lf' | 'crlf' | undefined {

@@ -113,7 +113,35 @@ export interface TransportConfig {
   readonly deliveredToHeader: boolean;
   /** Extra environment entries from `env = [ NAME = "value" ]`. */
   readonly env: Readonly<Record<string, string>>;
+  /** `user`: a name or a numeric uid, as written; null = not set. Resolved into runAs. */
+  readonly user: WrittenValue | null;
+  /** `group`: a name or a numeric gid, as written; overrides the user's primary group. */
+  readonly group: WrittenValue | null;
+  /** `allow_root`: the program may run with uid or gid 0. */
+  readonly allowRoot: boolean;
+  /** `directory`: the program's working directory (absolute); null = smtpipe's own. */
+  readonly directory: WrittenValue | null;
+  /** `umask`: the program's file creation mask; null = smtpipe's own. */
+  readonly umask: number | null;
+  /**
+   * Who the program runs as; null = as smtpipe itself. Resolved from user, group,
+   * allow_root and smtpipe's own uid by loadConfig (src/config/accounts.ts), which looks
+   * accounts up; parseConfigText does no lookups and leaves it null.
+   */
+  readonly runAs: RunAs | null;
   readonly position: SourcePosition;
+}
+
+/** A text option kept as written, with its place, for the checks made after the schema. */
+export interface WrittenValue {
+  readonly text: string;
+  readonly position: SourcePosition;
+}
+
+/** The ids a program runs under; it gets no supplementary groups. */
+export interface RunAs {
+  readonly uid: number;
+  readonly gid: number;
 }
 
 export interface MetricsListen {

@@ -106,15 +106,25 @@ function checkRange(opt: OptionNode, sink: DiagnosticSink, s: ScalarNode, n: num
 }
 
 /**
- * An octal creation mode like 0640 (pipe_io's output_mode). Permission bits only: a
- * setuid or sticky bit on a mail log is always a mistake.
+ * An octal creation mode like 0640 (pipe_io's output_mode), or a umask like 0027.
+ * Permission bits only: a setuid or sticky bit on a mail log is always a mistake, and a
+ * umask masks nothing else.
  */
-export function readOctalMode(opt: OptionNode, sink: DiagnosticSink): number | undefined {
+export function readOctalMode(
+  opt: OptionNode,
+  sink: DiagnosticSink,
+  kind: { readonly what: string; readonly example: string } = { what: 'file mode', example: '0640' },
+): number | undefined {
   const s = readScalar(opt, sink);
   if (s === undefined) return undefined;
   const mode = /^[0-7]{1,4}$/.test(s.text) ? parseInt(s.text, 8) : undefined;
   if (mode === undefined || mode > 0o777) {
-    return invalid(sink, opt, s, `expected an octal file mode from 0000 to 0777 like 0640, got ${JSON.stringify(s.text)}`);
+    return invalid(
+      sink,
+      opt,
+      s,
+      `expected an octal ${kind.what} from 0000 to 0777 like ${kind.example}, got ${JSON.stringify(s.text)}`,
+    );
   }
   return mode;
 }

@@ -94,6 +94,9 @@ export function createDispatcher(options: {
         outputMode: transport.outputMode,
         errorFile: transport.errorFile,
         errorMode: transport.errorMode,
+        runAs: transport.runAs,
+        cwd: transport.directory?.text ?? null,
+        umask: transport.umask,
       };
       inFlight += 1;
       let outcome: DeliveryOutcome;

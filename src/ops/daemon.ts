@@ -69,6 +69,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
   const policy: MailPolicy = { startTransaction: (session, sender) => currentPolicy.startTransaction(session, sender) };
   // Sized in start(), once the worker threads hold their descriptors.
   let sessionBudget = createSessionBudget(Number.MAX_SAFE_INTEGER);
+  let fdUsage: ReturnType<typeof readFdUsage> | null = null;
   const slots = { tryOpen: () => sessionBudget.tryOpen(), close: () => sessionBudget.close() };
   const newListener = (listener: ListenerConfig) => createListener(listener, policy, logger, slots, metrics);
   let listeners = config.listeners.map(newListener);
@@ -88,7 +89,10 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
   const allClosed = () => Promise.all(everyListener().map((listener) => listener.closed())).then(() => undefined);
 
   async function reloadOnce(): Promise<ReloadResult> {
-    if (stopping) return { ok: false, reason: 'stopping' };
+    if (stopping) {
+      logger.warn('reload ignored: shutting down');
+      return { ok: false, reason: 'stopping' };
+    }
     if (!options.loadConfig) return { ok: false, reason: 'no config loader' };
     const startedAt = performance.now();
     const result = await options.loadConfig();
@@ -110,8 +114,11 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
   }
 
   /** Everything that can fail (binding new ports) happens before the first change. */
-  async function swapIn(next: Config): Promise<{ ok: true; summary: Record<string, unknown> } | { ok: false; reason: string }> {
-    warnAboutRestartOnlyChanges(config, next, logger);
+  async function swapIn(loaded: Config): Promise<{ ok: true; summary: Record<string, unknown> } | { ok: false; reason: string }> {
+    warnAboutRestartOnlyChanges(config, loaded, logger);
+    // What runs keeps the settings only a restart can change, so `config` tells the truth.
+    const { threads, tasksPerThread, spawner } = config.pool;
+    const next: Config = { ...loaded, pool: { ...loaded.pool, threads, tasksPerThread, spawner }, metricsListen: config.metricsListen };
     const kept = new Map<Listener, ListenerConfig>();
     const unmatched = [...listeners];
     const added: ListenerConfig[] = [];
@@ -140,6 +147,11 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     pool.reconfigure(next);
     currentPolicy = createMailPolicy(createRouter(next.transports), dispatcher);
     for (const [listener, listenerConfig] of kept) listener.reconfigure(listenerConfig);
+    if (fdUsage) {
+      const maxPrograms = maxConcurrentPrograms(next);
+      sessionBudget.resize(computeSessionLimit(fdUsage.openFileLimit, fdUsage.fdsInUse, maxPrograms));
+      logger.info({ maxPrograms, sessionLimit: sessionBudget.limit }, 'file descriptor budget');
+    }
     for (const listener of unmatched) {
       retiring.add(listener);
       listener.drain();
@@ -213,19 +225,27 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       return metricsAddress;
     },
     async start() {
-      const { openFileLimit, fdsInUse } = readFdUsage();
-      const maxPrograms = Math.min(
-        config.transports.reduce((sum, transport) => sum + transport.concurrency, 0),
-        config.pool.threads * config.pool.tasksPerThread,
-      );
+      fdUsage = readFdUsage();
+      const { openFileLimit, fdsInUse } = fdUsage;
+      const maxPrograms = maxConcurrentPrograms(config);
       sessionBudget = createSessionBudget(computeSessionLimit(openFileLimit, fdsInUse, maxPrograms));
       logger.info({ openFileLimit, fdsInUse, maxPrograms, sessionLimit: sessionBudget.limit }, 'file descriptor budget');
       const { spawner } = pool;
       if (spawner.fallbackReason !== null) {
         logger.warn({ reason: spawner.fallbackReason }, 'native spawner unavailable: programs start through child_process');
       }
-      const addresses = await Promise.all(listeners.map((listener) => listener.listen()));
-      if (metricsServer) metricsAddress = await metricsServer.listen();
+      // All or nothing: a daemon serving some of its Listens would look healthy to a
+      // supervisor that only sees the process (and /readyz would never turn ready).
+      const bound = await Promise.allSettled([...listeners.map((listener) => listener.listen()), metricsServer ? metricsServer.listen() : null]);
+      const failure = bound.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failure) {
+        for (const listener of listeners) if (listener.address) listener.closeAll();
+        if (metricsServer && bound.at(-1)?.status === 'fulfilled') await metricsServer.close();
+        await pool.close();
+        throw failure.reason;
+      }
+      const addresses = bound.slice(0, listeners.length).map((result) => (result as PromiseFulfilledResult<AddressInfo>).value);
+      if (metricsServer) metricsAddress = (bound.at(-1) as PromiseFulfilledResult<AddressInfo>).value;
       ready = true;
       logger.info(
         {
@@ -246,6 +266,14 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       forceNow();
     },
   };
+}
+
+/** Programs that may run at once: what each costs in descriptors sizes the session budget. */
+function maxConcurrentPrograms(config: Config): number {
+  return Math.min(
+    config.transports.reduce((sum, transport) => sum + transport.concurrency, 0),
+    config.pool.threads * config.pool.tasksPerThread,
+  );
 }
 
 async function listenWithRetry(listener: Listener): Promise<boolean> {

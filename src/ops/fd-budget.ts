@@ -1,6 +1,7 @@
 // How many SMTP sessions the whole process may hold so that running out of file
 // descriptors refuses new sessions (421) instead of failing the deliveries of the ones
-// already accepted (EMFILE at spawn). Reads /proc once at start-up; counting is in memory.
+// already accepted (EMFILE at spawn). Reads /proc once at start-up (a reload re-sizes from
+// those figures); counting is in memory.
 
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -14,6 +15,8 @@ export interface SessionBudget {
   tryOpen(): boolean;
   /** Gives back a slot taken by tryOpen. */
   close(): void;
+  /** A reload changed how many programs may run: sessions open now keep their slots. */
+  resize(limit: number): void;
   readonly limit: number;
   readonly open: number;
 }
@@ -35,7 +38,12 @@ export function readFdUsage(): { openFileLimit: number; fdsInUse: number } {
 export function createSessionBudget(limit: number): SessionBudget {
   let open = 0;
   return {
-    limit,
+    get limit() {
+      return limit;
+    },
+    resize(next) {
+      limit = next;
+    },
     get open() {
       return open;
     },

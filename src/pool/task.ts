@@ -1,7 +1,7 @@
 // What crosses the thread boundary between the dispatcher and workers/deliver.ts:
 // plain data only (structured clone), the message as a transferred ArrayBuffer.
 
-import type { BareNewlinePolicy, LineEnding } from '../config/types.js';
+import type { BareNewlinePolicy, LineEnding, RunAs } from '../config/types.js';
 
 export interface DeliveryTask {
   /** argv[0]: run directly, never through a shell. */
@@ -26,6 +26,12 @@ export interface DeliveryTask {
   readonly outputMode: number;
   readonly errorFile: string | null;
   readonly errorMode: number;
+  /** uid and gid the program runs under, without supplementary groups; null = the daemon's. */
+  readonly runAs: RunAs | null;
+  /** The program's working directory; null = the daemon's. */
+  readonly cwd: string | null;
+  /** The program's umask; null = the daemon's. */
+  readonly umask: number | null;
 }
 
 /** How one program run ended. Operational outcomes are values, never thrown. */

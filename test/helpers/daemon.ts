@@ -28,7 +28,11 @@ export function scratchDir(): Promise<string> {
   return mkdtemp(path.join(tmpdir(), 'smtpipe-test-'));
 }
 
-/** `conf` may use {{dir}} for the scratch directory. */
+/**
+ * `conf` may use {{dir}} for the scratch directory. Its transports should say
+ * allow_root = true unless they test privileges: as root (CI) a program would otherwise
+ * run as nobody, who cannot reach the fixtures in the checkout nor {{dir}}.
+ */
 export async function startDaemon(conf: string, dir?: string): Promise<TestDaemon> {
   const workDir = dir ?? (await scratchDir());
   const file = path.join(workDir, 'smtpipe.conf');

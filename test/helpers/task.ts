@@ -26,6 +26,9 @@ export function makeTask(overrides: Partial<DeliveryTask> = {}): DeliveryTask {
     outputMode: 0o640,
     errorFile: null,
     errorMode: 0o600,
+    runAs: null,
+    cwd: null,
+    umask: null,
     ...overrides,
   };
 }

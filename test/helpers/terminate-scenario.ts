@@ -68,6 +68,9 @@ function task(pidFile: string): DeliveryTask {
     outputMode: 0o600,
     errorFile: null,
     errorMode: 0o600,
+    runAs: null,
+    cwd: null,
+    umask: null,
   };
 }
 

@@ -19,6 +19,12 @@ export function makeTransport(overrides: Partial<TransportConfig> = {}): Transpo
     returnPathHeader: false,
     deliveredToHeader: false,
     env: {},
+    user: null,
+    group: null,
+    allowRoot: false,
+    directory: null,
+    umask: null,
+    runAs: null,
     position: { file: 'test.conf', line: 1, column: 1 },
     ...overrides,
   };

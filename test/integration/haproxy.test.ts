@@ -54,7 +54,7 @@ before(async () => {
     instances.push(
       await startDaemon(`
         ESMTP_Listener { Listen "127.0.0.1:0" { Proxy_Protocol = true Proxy_Hosts = ( "127.0.0.1" ) } }
-        pipe_transport "t" { program_name = "${fixture('programs', 'exit-with.sh')} 0" domain = ( "lb.test" ) }
+        pipe_transport "t" { allow_root = true program_name = "${fixture('programs', 'exit-with.sh')} 0" domain = ( "lb.test" ) }
       `),
     );
   }

@@ -12,7 +12,7 @@ before(async () => {
   daemon = await startDaemon(`
     Metrics_Listen = "127.0.0.1:0"
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "status" { program_name = "${fixture('programs', 'exit-with.sh')} \${local}" domain = ( "status.test" ) }
+    pipe_transport "status" { allow_root = true program_name = "${fixture('programs', 'exit-with.sh')} \${local}" domain = ( "status.test" ) }
   `);
   const address = daemon.daemon.metricsAddress;
   assert.ok(address, 'the metrics endpoint listens');

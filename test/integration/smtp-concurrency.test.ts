@@ -13,6 +13,7 @@ test('100 parallel connections, 3 messages each: runs == 250 replies, bodies byt
     Pool_Threads = 2
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
     pipe_transport "copy" {
+      allow_root = true
       program_name = "${fixture('programs', 'cat-to-file.sh')} {{dir}}/\${queue_id}.eml"
       domain = ( "copy.test" )
       concurrency = 16

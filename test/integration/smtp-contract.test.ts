@@ -15,11 +15,13 @@ before(async () => {
   daemon = await startDaemon(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
     pipe_transport "env" {
+      allow_root = true
       program_name = "${p('print-env.sh')} {{dir}}/env"
       domain = ( "env.test" )
       env = [ API_TOKEN = "s3cret" ]
     }
     pipe_transport "files" {
+      allow_root = true
       program_name = "${p('write-out-err.sh')} to-stdout to-stderr"
       domain = ( "files.test" )
       output_file = "{{dir}}/out.log"
@@ -27,14 +29,15 @@ before(async () => {
       output_mode = 0640
     }
     pipe_transport "flood" {
+      allow_root = true
       program_name = "${p('flood.sh')}"
       domain = ( "flood.test" )
       output_file = "{{dir}}/flood.out"
       error_file = "{{dir}}/flood.err"
     }
-    pipe_transport "discard" { program_name = "${p('flood.sh')} 20000000" domain = ( "discard.test" ) }
-    pipe_transport "grandchild" { program_name = "${p('grandchild.sh')} {{dir}}/grandchild.pid 30" domain = ( "grandchild.test" ) }
-    pipe_transport "fds" { program_name = "${p('list-fds.sh')} {{dir}}/fds" domain = ( "fds.test" ) }
+    pipe_transport "discard" { allow_root = true program_name = "${p('flood.sh')} 20000000" domain = ( "discard.test" ) }
+    pipe_transport "grandchild" { allow_root = true program_name = "${p('grandchild.sh')} {{dir}}/grandchild.pid 30" domain = ( "grandchild.test" ) }
+    pipe_transport "fds" { allow_root = true program_name = "${p('list-fds.sh')} {{dir}}/fds" domain = ( "fds.test" ) }
   `);
 });
 after(() => daemon.stop());

@@ -13,7 +13,7 @@ let lenient: TestDaemon;
 const copy = `"${fixture('programs', 'cat-to-file.sh')} {{dir}}/\${queue_id}.eml"`;
 
 before(async () => {
-  const transport = `pipe_transport "copy" { program_name = ${copy} domain = ( "copy.test" ) received_header = false }`;
+  const transport = `pipe_transport "copy" { allow_root = true program_name = ${copy} domain = ( "copy.test" ) received_header = false }`;
   strict = await startDaemon(`ESMTP_Listener { Listen "127.0.0.1:0" { } }\n${transport}`);
   lenient = await startDaemon(`ESMTP_Listener { Bare_Newlines = "normalize"  Listen "127.0.0.1:0" { } }\n${transport}`);
 });
@@ -143,7 +143,7 @@ test('DATA lines over 998 octets and NUL bytes pass through unchanged', async ()
 test('HELO with control characters cannot split the Received: line', async () => {
   const daemon = await startDaemon(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "copy" { program_name = ${copy} domain = ( "copy.test" ) return_path_header = true delivered_to_header = true }
+    pipe_transport "copy" { allow_root = true program_name = ${copy} domain = ( "copy.test" ) return_path_header = true delivered_to_header = true }
   `);
   try {
     const client = await SmtpClient.connect(daemon.port);

@@ -11,7 +11,7 @@ const copy = `"${fixture('programs', 'cat-to-file.sh')} {{dir}}/\${queue_id}.eml
 test('Max_Message_Size: advertised as SIZE; oversize gets 552 5.3.4 and no program runs', async () => {
   const daemon = await startDaemon(`
     ESMTP_Listener { Max_Message_Size = 1000  Listen "127.0.0.1:0" { } }
-    pipe_transport "copy" { program_name = ${copy} domain = ( "copy.test" ) }
+    pipe_transport "copy" { allow_root = true program_name = ${copy} domain = ( "copy.test" ) }
   `);
   try {
     const client = await openSession(daemon.port);
@@ -33,7 +33,7 @@ test('Max_Message_Size: advertised as SIZE; oversize gets 552 5.3.4 and no progr
 async function assertTwoSessionCap(listener: string, refusal: string): Promise<void> {
   const daemon = await startDaemon(`
     ${listener}
-    pipe_transport "copy" { program_name = ${copy} domain = ( "copy.test" ) }
+    pipe_transport "copy" { allow_root = true program_name = ${copy} domain = ( "copy.test" ) }
   `);
   try {
     const first = await openSession(daemon.port);
@@ -57,7 +57,7 @@ test('Listener_Sessions: the session over the cap gets 421 4.4.5', () =>
 test('no greeting pause by default: 220 arrives at once', async () => {
   const daemon = await startDaemon(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "copy" { program_name = ${copy} domain = ( "copy.test" ) }
+    pipe_transport "copy" { allow_root = true program_name = ${copy} domain = ( "copy.test" ) }
   `);
   try {
     // smtp-server alone waits 100 ms; 20 sessions in a row would take 2 s.
@@ -77,7 +77,7 @@ test('no greeting pause by default: 220 arrives at once', async () => {
 test('Greeting_Pause: a client that talks before the 220 is refused', async () => {
   const daemon = await startDaemon(`
     ESMTP_Listener { Greeting_Pause = 0.3  Listen "127.0.0.1:0" { } }
-    pipe_transport "copy" { program_name = ${copy} domain = ( "copy.test" ) }
+    pipe_transport "copy" { allow_root = true program_name = ${copy} domain = ( "copy.test" ) }
   `);
   try {
     const early = await SmtpClient.connect(daemon.port);
@@ -96,7 +96,7 @@ test('Greeting_Pause: a client that talks before the 220 is refused', async () =
 test('Idle_Time does not cut a delivery that runs longer', async () => {
   const daemon = await startDaemon(`
     ESMTP_Listener { Idle_Time = 1  Listen "127.0.0.1:0" { } }
-    pipe_transport "slow" { program_name = "${fixture('programs', 'sleep.sh')} 2" domain = ( "slow.test" ) }
+    pipe_transport "slow" { allow_root = true program_name = "${fixture('programs', 'sleep.sh')} 2" domain = ( "slow.test" ) }
   `);
   try {
     const client = await openSession(daemon.port);
@@ -112,7 +112,7 @@ test('Idle_Time does not cut a delivery that runs longer', async () => {
 test('a client that drops mid-DATA starts no program', async () => {
   const daemon = await startDaemon(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "copy" { program_name = ${copy} domain = ( "copy.test" ) }
+    pipe_transport "copy" { allow_root = true program_name = ${copy} domain = ( "copy.test" ) }
   `);
   try {
     const client = await openSession(daemon.port);
@@ -137,7 +137,7 @@ test('pool saturated (bounded queue full): 451 4.3.2, the others deliver', async
   const daemon = await startDaemon(`
     Pool_Max_Queue = 1
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "slow" { program_name = "${fixture('programs', 'sleep.sh')} 1" domain = ( "slow.test" ) concurrency = 1 }
+    pipe_transport "slow" { allow_root = true program_name = "${fixture('programs', 'sleep.sh')} 1" domain = ( "slow.test" ) concurrency = 1 }
   `);
   try {
     const clients = await Promise.all([0, 1, 2].map(() => openSession(daemon.port)));
@@ -154,7 +154,7 @@ test('pool saturated (bounded queue full): 451 4.3.2, the others deliver', async
 test('Max_Receptions_Per_Connection and Max_Recipients_Per_Connection', async () => {
   const daemon = await startDaemon(`
     ESMTP_Listener { Listen "127.0.0.1:0" { Max_Receptions_Per_Connection = 2  Max_Recipients_Per_Connection = 3 } }
-    pipe_transport "copy" { program_name = ${copy} domain = ( "copy.test" ) }
+    pipe_transport "copy" { allow_root = true program_name = ${copy} domain = ( "copy.test" ) }
   `);
   try {
     const client = await openSession(daemon.port);
@@ -178,7 +178,7 @@ test('Max_Sessions_Per_Client: the next session from the same address gets 421 4
 test('Max_Data_Time: a slow-drip DATA is cut with 421 4.4.2 and no program runs', async () => {
   const daemon = await startDaemon(`
     ESMTP_Listener { Max_Data_Time = 1  Listen "127.0.0.1:0" { } }
-    pipe_transport "copy" { program_name = ${copy} domain = ( "copy.test" ) }
+    pipe_transport "copy" { allow_root = true program_name = ${copy} domain = ( "copy.test" ) }
   `);
   try {
     const client = await openSession(daemon.port);

@@ -14,20 +14,21 @@ let daemon: TestDaemon;
 before(async () => {
   daemon = await startDaemon(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "copy" { program_name = ${program('cat-to-file.sh', '{{dir}}/${queue_id}.eml')} domain = ( "copy.test" ) }
-    pipe_transport "crlf" { program_name = ${program('cat-to-file.sh', '{{dir}}/${queue_id}.eml')} domain = ( "crlf.test" ) eol = "crlf" received_header = false }
-    pipe_transport "exit7" { program_name = ${program('exit-with.sh', '7')} domain = ( "exit7.test" ) }
+    pipe_transport "copy" { allow_root = true program_name = ${program('cat-to-file.sh', '{{dir}}/${queue_id}.eml')} domain = ( "copy.test" ) }
+    pipe_transport "crlf" { allow_root = true program_name = ${program('cat-to-file.sh', '{{dir}}/${queue_id}.eml')} domain = ( "crlf.test" ) eol = "crlf" received_header = false }
+    pipe_transport "exit7" { allow_root = true program_name = ${program('exit-with.sh', '7')} domain = ( "exit7.test" ) }
     pipe_transport "mapped" {
+      allow_root = true
       program_name = ${program('exit-with.sh', '${local}')}
       domain = ( "mapped.test" )
       code = [ "0" = "250 ok" 100 = "550 command failed" 111 = "450 try again later" ]
     }
-    pipe_transport "signal" { program_name = ${program('kill-self.sh', 'KILL')} domain = ( "signal.test" ) }
-    pipe_transport "slow" { program_name = ${program('sleep.sh', '30')} domain = ( "slow.test" ) timeout = 1 }
-    pipe_transport "missing" { program_name = "/nonexistent/program" domain = ( "missing.test" ) }
-    pipe_transport "noexec" { program_name = ${program('not-executable.sh')} domain = ( "noexec.test" ) }
-    pipe_transport "deaf" { program_name = ${program('ignore-stdin-exit.sh', '${local}')} domain = ( "deaf.test" ) }
-    pipe_transport "unwritable" { program_name = ${program('exit-with.sh', '0')} domain = ( "unwritable.test" ) output_file = "/nonexistent/dir/out" }
+    pipe_transport "signal" { allow_root = true program_name = ${program('kill-self.sh', 'KILL')} domain = ( "signal.test" ) }
+    pipe_transport "slow" { allow_root = true program_name = ${program('sleep.sh', '30')} domain = ( "slow.test" ) timeout = 1 }
+    pipe_transport "missing" { allow_root = true program_name = "/nonexistent/program" domain = ( "missing.test" ) }
+    pipe_transport "noexec" { allow_root = true program_name = ${program('not-executable.sh')} domain = ( "noexec.test" ) }
+    pipe_transport "deaf" { allow_root = true program_name = ${program('ignore-stdin-exit.sh', '${local}')} domain = ( "deaf.test" ) }
+    pipe_transport "unwritable" { allow_root = true program_name = ${program('exit-with.sh', '0')} domain = ( "unwritable.test" ) output_file = "/nonexistent/dir/out" }
   `);
 });
 after(() => daemon.stop());

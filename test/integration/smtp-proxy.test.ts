@@ -22,14 +22,17 @@ before(async () => {
       Listen "127.0.0.2:0" { Proxy_Hosts = ( "10.0.0.0/8" "::1" ) }
     }
     pipe_transport "args" {
+      allow_root = true
       program_name = "${fixture('programs', 'print-args.sh')} {{dir}}/args \${client_address}"
       domain = ( "args.test" )
     }
     pipe_transport "env" {
+      allow_root = true
       program_name = "${fixture('programs', 'print-env.sh')} {{dir}}/env"
       domain = ( "env.test" )
     }
     pipe_transport "message" {
+      allow_root = true
       program_name = "${fixture('programs', 'cat-to-file.sh')} {{dir}}/message"
       domain = ( "message.test" )
     }

@@ -17,6 +17,7 @@ function conf(options: { mapping: string; domains: string; listens?: string[] })
     Metrics_Listen = "127.0.0.1:0"
     ESMTP_Listener { ${listens} }
     pipe_transport "t" {
+      allow_root = true
       program_name = "${program}"
       domain = ( ${options.domains} )
       code = [ "3" = "550 5.0.0 ${options.mapping}" ]

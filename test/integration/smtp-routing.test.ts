@@ -13,8 +13,8 @@ const args = fixture('programs', 'print-args.sh');
 before(async () => {
   daemon = await startDaemon(`
     ESMTP_Listener { Max_Recipients_Per_Message = 3  Listen "127.0.0.1:0" { } }
-    pipe_transport "list" { program_name = "${args} {{dir}}/${'${queue_id}'}.args \${sender} \${recipients}" domain = ( "list.test" "*.lists.test" ) }
-    pipe_transport "single" { program_name = "${args} {{dir}}/${'${queue_id}'}.args \${recipient}" domain = ( "single.test" ) }
+    pipe_transport "list" { allow_root = true program_name = "${args} {{dir}}/${'${queue_id}'}.args \${sender} \${recipients}" domain = ( "list.test" "*.lists.test" ) }
+    pipe_transport "single" { allow_root = true program_name = "${args} {{dir}}/${'${queue_id}'}.args \${recipient}" domain = ( "single.test" ) }
   `);
 });
 after(() => daemon.stop());

@@ -116,6 +116,7 @@ before(async () => {
       Listen "127.0.0.2:0" { Use_SSL = true }
     }
     pipe_transport "t" {
+      allow_root = true
       program_name = "${fixture('programs', 'cat-to-file.sh')} {{dir}}/\${queue_id}.eml"
       domain = ( "tls.test" )
     }

@@ -4,13 +4,14 @@
 // SMTPIPE_TEST_SPAWNER narrows the list (test/helpers/spawner.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
 import { runProgram, type RunOutcome, type RunSpec } from '../../workers/run-program.js';
-import type { Spawner } from '../../workers/spawners/contract.js';
+import type { ProgramSpec, Spawner } from '../../workers/spawners/contract.js';
 import { useSpawner } from '../../workers/spawners/select.js';
 import { fixture } from '../helpers/paths.js';
 import { awaitDeath, childrenOfThisProcess, procStat } from '../helpers/processes.js';
@@ -18,10 +19,33 @@ import { spawnersUnderTest } from '../helpers/spawner.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-spawner-contract-'));
 const program = (name: string): string => fixture('programs', name);
+const KEEP_OURS: Pick<ProgramSpec, 'runAs' | 'cwd' | 'umask'> = { runAs: null, cwd: null, umask: null };
+
+/**
+ * A directory any user may enter, holding a copy of print-identity.sh: the checkout (say
+ * under /root) may be closed to the user a test switches to.
+ */
+const openDir = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-spawner-open-'));
+chmodSync(openDir, 0o755);
+const identity = path.join(openDir, 'print-identity.sh');
+copyFileSync(program('print-identity.sh'), identity);
+chmodSync(identity, 0o755);
+
+/** Switching ids needs root; CI and this machine run the tests as root. */
+const ROOT_ONLY = process.getuid?.() === 0 ? {} : { skip: 'needs root: only root may switch uid and gid' };
+
+/** nobody's uid and primary gid, as the config loader would find them (getent). */
+function nobody(): { uid: number; gid: number } {
+  const [, , uid, gid] = execFileSync('getent', ['passwd', 'nobody'], { encoding: 'utf8' }).split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
 
 // As the daemon's start-up does: the test runner hands us fds without close-on-exec.
 before(() => closeLeakingFds());
-after(() => rmSync(tmp, { recursive: true, force: true }));
+after(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(openDir, { recursive: true, force: true });
+});
 
 function run(overrides: Partial<RunSpec>): Promise<RunOutcome> {
   return runProgram({
@@ -30,6 +54,9 @@ function run(overrides: Partial<RunSpec>): Promise<RunOutcome> {
     env: {},
     stdoutFd: null,
     stderrFd: null,
+    runAs: null,
+    cwd: null,
+    umask: null,
     header: '',
     body: Buffer.from('Subject: t\n\nbody\n'),
     timeoutMs: 10_000,
@@ -90,6 +117,7 @@ for (const name of spawnersUnderTest()) {
       ['a directory', { file: tmp }, 'EACCES'],
       ['a NUL byte in an argument', { args: ['a\0b'] }, 'ERR_INVALID_ARG_VALUE'],
       ['a NUL byte in the environment', { env: { A: 'x\0y' } }, 'ERR_INVALID_ARG_VALUE'],
+      ['a NUL byte in cwd', { cwd: '/t\0mp' }, 'ERR_INVALID_ARG_VALUE'],
     ];
     for (const [what, overrides, code] of failures) {
       test(`spawn-failed ${code} for ${what}, as a value`, async () => {
@@ -103,6 +131,59 @@ for (const name of spawnersUnderTest()) {
     test('a file without "#!" runs through /bin/sh, as execvp does', async () => {
       const outcome = await run({ file: program('no-shebang.sh'), args: ['42'] });
       assert.equal(outcome.kind === 'exited' && outcome.exitCode, 42);
+    });
+
+    test('cwd and umask: the program starts in that directory, with that mask', async () => {
+      const { outcome, out } = await runToFiles({ file: identity, cwd: openDir, umask: 0o027 }, `cwd-umask-${name}`);
+      assert.equal(outcome.kind === 'exited' && outcome.exitCode, 0, out);
+      const [, , , pwd, umask] = out.split('\n');
+      assert.deepEqual([pwd, umask], [openDir, '0027']);
+    });
+
+    test('a cwd that does not exist: spawn-failed ENOENT, as a value', async () => {
+      const outcome = await run({ cwd: path.join(tmp, 'no-such-directory') });
+      assert.deepEqual(outcome.kind === 'spawn-failed' && outcome.errorCode, 'ENOENT');
+    });
+
+    test('runAs: the ids given, no supplementary groups, with cwd and umask', ROOT_ONLY, async () => {
+      const { uid, gid } = nobody();
+      const { outcome, out } = await runToFiles({ file: identity, runAs: { uid, gid }, cwd: openDir, umask: 0o027 }, `run-as-${name}`);
+      assert.equal(outcome.kind === 'exited' && outcome.exitCode, 0, out);
+      // id -G lists the primary group and then the supplementary ones: only the first here.
+      assert.deepEqual(out.split('\n').slice(0, 5), [String(uid), String(gid), String(gid), openDir, '0027']);
+    });
+
+    test('runAs: the timeout still reaches the program (root signals any uid)', ROOT_ONLY, async () => {
+      const { uid, gid } = nobody();
+      const outcome = await run({ file: program('sleep.sh'), args: ['30'], runAs: { uid, gid }, cwd: openDir, timeoutMs: 200 });
+      assert.deepEqual(outcome.kind === 'timed-out' && outcome.signal, 'SIGTERM');
+    });
+
+    const asNobody: ReadonlyArray<readonly [string, () => Partial<RunSpec>, string]> = [
+      ['a missing program', () => ({ file: path.join(openDir, 'no-such-program') }), 'ENOENT'],
+      ['a program without x bit', () => ({ file: program('not-executable.sh') }), 'EACCES'],
+      ['a directory', () => ({ file: openDir }), 'EACCES'],
+      ['a cwd that does not exist', () => ({ file: identity, cwd: path.join(openDir, 'no-such-directory') }), 'ENOENT'],
+    ];
+    for (const [what, overrides, code] of asNobody) {
+      test(`runAs: spawn-failed ${code} for ${what}, as a value`, ROOT_ONLY, async () => {
+        const outcome = await run({ runAs: nobody(), cwd: openDir, ...overrides() });
+        assert.deepEqual(outcome.kind === 'spawn-failed' && outcome.errorCode, code);
+      });
+    }
+
+    test('runAs ids outside 0..2^31-1 are refused as a value, never read as "keep ours"', async () => {
+      for (const runAs of [{ uid: 2 ** 32 - 2, gid: 0 }, { uid: -1, gid: -1 }, { uid: 1.5, gid: 0 }]) {
+        const outcome = await run({ runAs });
+        assert.deepEqual(outcome.kind === 'spawn-failed' && outcome.errorCode, 'ERR_INVALID_ARG_VALUE', JSON.stringify(runAs));
+      }
+    });
+
+    test('umask set: a missing or non-executable program is still a start failure, not an exit', async () => {
+      const missing = await run({ file: path.join(tmp, 'no-such-program'), umask: 0o022 });
+      assert.deepEqual(missing.kind === 'spawn-failed' && missing.errorCode, 'ENOENT');
+      const notExecutable = await run({ file: program('not-executable.sh'), umask: 0o022 });
+      assert.deepEqual(notExecutable.kind === 'spawn-failed' && notExecutable.errorCode, 'EACCES');
     });
 
     test('argv reaches the program exactly, without a shell', async () => {
@@ -147,29 +228,32 @@ for (const name of spawnersUnderTest()) {
       assert.deepEqual([out, err], ['to out\n', 'to err\n']);
     });
 
-    test('the program sees only fds 0 (stdin), 1 and 2', async () => {
-      const { out } = await runToFiles({ file: program('list-fds.sh'), stderrFd: null }, `fds-${name}`);
-      const fds = parseFdListing(out);
-      assert.deepEqual([...fds.keys()].sort(), [0, 1, 2], out);
-      assert.match(fds.get(0) ?? '', name === 'native' ? /^pipe:\[\d+\]$/ : /^socket:\[\d+\]$/);
-      assert.equal(fds.get(1), path.join(tmp, `fds-${name}.out`));
-      assert.equal(fds.get(2), '/dev/null');
-    });
+    // With a cwd the native spawner takes its vfork path, which sets up fds and signals itself.
+    for (const [how, setup] of [['', {}], [', with a cwd', { cwd: tmp }]] as const) {
+      test(`the program sees only fds 0 (stdin), 1 and 2${how}`, async () => {
+        const { out } = await runToFiles({ file: program('list-fds.sh'), stderrFd: null, ...setup }, `fds-${name}`);
+        const fds = parseFdListing(out);
+        assert.deepEqual([...fds.keys()].sort(), [0, 1, 2], out);
+        assert.match(fds.get(0) ?? '', name === 'native' ? /^pipe:\[\d+\]$/ : /^socket:\[\d+\]$/);
+        assert.equal(fds.get(1), path.join(tmp, `fds-${name}.out`));
+        assert.equal(fds.get(2), '/dev/null');
+      });
 
-    test('no signal ignored nor blocked; the program leads its own session and group, without a terminal', async () => {
-      const file = path.join(tmp, `proc-${name}`);
-      const outcome = await run({ file: program('proc-self.sh'), args: [file] });
-      assert.ok(outcome.kind === 'exited');
-      const text = readFileSync(file, 'latin1');
-      // Node ignores SIGPIPE and SIGXFSZ; exec would keep that without a reset.
-      assert.match(text, /^SigIgn:\s*0+$/m);
-      assert.match(text, /^SigBlk:\s*0+$/m);
-      // The last line is /proc/self/stat: "pid (comm) state ppid pgrp session tty_nr ...".
-      const stat = text.trimEnd().split('\n').at(-1) ?? '';
-      const [, , pgrp, session, ttyNr] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-      assert.equal(Number(stat.split(' ')[0]), outcome.pid);
-      assert.deepEqual([pgrp, session, ttyNr], [outcome.pid, outcome.pid, 0]);
-    });
+      test(`no signal ignored nor blocked; the program leads its own session and group, without a terminal${how}`, async () => {
+        const file = path.join(tmp, `proc-${name}`);
+        const outcome = await run({ file: program('proc-self.sh'), args: [file], ...setup });
+        assert.ok(outcome.kind === 'exited');
+        const text = readFileSync(file, 'latin1');
+        // Node ignores SIGPIPE and SIGXFSZ; exec would keep that without a reset.
+        assert.match(text, /^SigIgn:\s*0+$/m);
+        assert.match(text, /^SigBlk:\s*0+$/m);
+        // The last line is /proc/self/stat: "pid (comm) state ppid pgrp session tty_nr ...".
+        const stat = text.trimEnd().split('\n').at(-1) ?? '';
+        const [, , pgrp, session, ttyNr] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+        assert.equal(Number(stat.split(' ')[0]), outcome.pid);
+        assert.deepEqual([pgrp, session, ttyNr], [outcome.pid, outcome.pid, 0]);
+      });
+    }
 
     test('a grandchild holding stdin/stdout does not hold up the run, and dies with the group', async () => {
       const pidFile = path.join(tmp, `grandchild-${name}.pid`);
@@ -207,7 +291,7 @@ for (const name of spawnersUnderTest()) {
     });
 
     test('the interface itself: stdin is destroyed at exit, killGroup after exit is harmless', async () => {
-      const started = await spawner.startProgram({ file: program('sleep.sh'), args: ['30'], env: {}, stdoutFd: null, stderrFd: null });
+      const started = await spawner.startProgram({ file: program('sleep.sh'), args: ['30'], env: {}, stdoutFd: null, stderrFd: null, ...KEEP_OURS });
       assert.ok(started.ok);
       const { program: running } = started;
       running.killGroup('SIGTERM');
@@ -238,7 +322,7 @@ if (spawnersUnderTest().length > 1) {
     const spawners = [useSpawner('child_process'), useSpawner('native')];
     const runs = Array.from({ length: 40 }, async (_, i) => {
       const spawner = spawners[i % 2] as Spawner;
-      const started = await spawner.startProgram({ file: program('exit-with.sh'), args: [String(i)], env: {}, stdoutFd: null, stderrFd: null });
+      const started = await spawner.startProgram({ file: program('exit-with.sh'), args: [String(i)], env: {}, stdoutFd: null, stderrFd: null, ...KEEP_OURS });
       assert.ok(started.ok);
       started.program.stdin.end(`message ${i}\n`);
       const exit = await started.program.exited;

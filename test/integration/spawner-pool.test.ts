@@ -41,6 +41,9 @@ function listFds(outputFile: string): DeliveryTask {
     outputMode: 0o600,
     errorFile: null,
     errorMode: 0o600,
+    runAs: null,
+    cwd: null,
+    umask: null,
   };
 }
 

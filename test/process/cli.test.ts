@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -88,6 +89,7 @@ test('SIGHUP reloads: a new code map applies, a broken file is logged and ignore
   const conf = (reply: string) => `
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
     pipe_transport "t" {
+      allow_root = true
       program_name = "${fixture('programs', 'exit-with.sh')} \${local}"
       domain = ( "example.com" )
       code = [ "3" = "${reply}" ]
@@ -118,6 +120,26 @@ test('SIGHUP reloads: a new code map applies, a broken file is logged and ignore
   }
 });
 
+test('a Listen that cannot bind: nothing is left serving, exit 70', async () => {
+  const busy = net.createServer().listen(0, '127.0.0.1');
+  await once(busy, 'listening');
+  const { port } = busy.address() as net.AddressInfo;
+  try {
+    const file = await writeConf(`
+      ESMTP_Listener { Listen "127.0.0.1:0" { } Listen "127.0.0.1:${port}" { } }
+      pipe_transport "t" { program_name = "/bin/cat" domain = ( "example.com" ) allow_root = true }
+    `);
+    const started = Date.now();
+    const result = await run(['-c', file]);
+    assert.equal(result.code, 70);
+    assert.ok(Date.now() - started < 10_000, 'it exits instead of serving the Listen that bound');
+    assert.match(result.stdout, /"msg":"could not start"/);
+    assert.match(result.stdout, /EADDRINUSE/);
+  } finally {
+    busy.close();
+  }
+});
+
 test('--check on a missing file: exit 78 naming it', async () => {
   const result = await run(['--check', '-c', '/nonexistent/smtpipe.conf']);
   assert.equal(result.code, 78);
@@ -142,7 +164,7 @@ test('SIGTERM with a delivery in flight: it gets its 250, idle sessions 421, exi
   const file = await writeConf(`
     Shutdown_Timeout = 20
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "slow" { program_name = "${fixture('programs', 'sleep.sh')} 1" domain = ( "slow.test" ) }
+    pipe_transport "slow" { allow_root = true program_name = "${fixture('programs', 'sleep.sh')} 1" domain = ( "slow.test" ) }
   `);
   const { child, port, logs } = await startCli(file);
   const busy = await openSession(port);
@@ -166,7 +188,7 @@ test('SIGTERM with a delivery in flight: it gets its 250, idle sessions 421, exi
 test('a second signal forces: the running program is killed, its client gets 451, exit 1', async () => {
   const file = await writeConf(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "slow" { program_name = "${fixture('programs', 'sleep.sh')} 30" domain = ( "slow.test" ) }
+    pipe_transport "slow" { allow_root = true program_name = "${fixture('programs', 'sleep.sh')} 30" domain = ( "slow.test" ) }
   `);
   const { child, port } = await startCli(file);
   const busy = await openSession(port);
@@ -186,7 +208,7 @@ test('a second signal forces: the running program is killed, its client gets 451
 test('a delivery whose client left still holds the drain; a second signal forces it (exit 1)', async () => {
   const file = await writeConf(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "slow" { program_name = "${fixture('programs', 'sleep.sh')} 30" domain = ( "slow.test" ) }
+    pipe_transport "slow" { allow_root = true program_name = "${fixture('programs', 'sleep.sh')} 30" domain = ( "slow.test" ) }
   `);
   const { child, port, logs } = await startCli(file);
   const gone = await openSession(port);

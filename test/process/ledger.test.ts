@@ -237,6 +237,7 @@ test('ledger: 2,000 messages, SIGTERM and restart midway: every message exactly 
     Shutdown_Timeout = 10
     ESMTP_Listener { Listen "127.0.0.1:${port}" { } }
     pipe_transport "ledger" {
+      allow_root = true
       program_name = "${fixture('programs', 'ledger.sh')} ${ledgerFile} 10"
       domain = ( "ledger.test" )
       timeout = 4

@@ -125,6 +125,7 @@ test('1,000 misbehaving runs: no zombie child of the daemon, no process group of
   const cli = await startCli(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
     pipe_transport "misbehave" {
+      allow_root = true
       program_name = "${fixture('programs', 'misbehave.sh')} \${local}"
       domain = ( "misbehave.test" )
       output_file = "{{dir}}/stdout"
@@ -202,9 +203,9 @@ test('1,000 misbehaving runs: no zombie child of the daemon, no process group of
 test('output_file = "/dev/full": the exit status decides (cat fails: 504), the delivery is logged, the daemon serves on', async (t) => {
   const cli = await startCli(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "full" { program_name = "/bin/cat" domain = ( "full.test" ) output_file = "/dev/full" error_file = "/dev/full" }
-    pipe_transport "silent" { program_name = "${fixture('programs', 'exit-with.sh')} 0" domain = ( "silent.test" ) output_file = "/dev/full" }
-    pipe_transport "copy" { program_name = "${fixture('programs', 'cat-to-file.sh')} {{dir}}/\${queue_id}.eml" domain = ( "copy.test" ) }
+    pipe_transport "full" { allow_root = true program_name = "/bin/cat" domain = ( "full.test" ) output_file = "/dev/full" error_file = "/dev/full" }
+    pipe_transport "silent" { allow_root = true program_name = "${fixture('programs', 'exit-with.sh')} 0" domain = ( "silent.test" ) output_file = "/dev/full" }
+    pipe_transport "copy" { allow_root = true program_name = "${fixture('programs', 'cat-to-file.sh')} {{dir}}/\${queue_id}.eml" domain = ( "copy.test" ) }
   `);
   try {
     const client = await openSession(cli.port);
@@ -256,7 +257,7 @@ test('file descriptors exhausted (ulimit -n 128): new sessions refused or 421, e
   const cli = await startCli(
     `
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "copy" { program_name = "${fixture('programs', 'cat-to-file.sh')} {{dir}}/\${queue_id}.eml" domain = ( "copy.test" ) }
+    pipe_transport "copy" { allow_root = true program_name = "${fixture('programs', 'cat-to-file.sh')} {{dir}}/\${queue_id}.eml" domain = ( "copy.test" ) }
   `,
     'ulimit -n 128',
   );

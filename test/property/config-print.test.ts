@@ -13,7 +13,8 @@ import type { Config, ListenerConfig, MappedReply, SourcePosition, TransportConf
 import { fixture, repoRoot } from '../helpers/paths.js';
 
 const FILE = '/virtual/printed.conf';
-const HOST = { hostname: 'mx.test', parallelism: 3 };
+// Unprivileged: loadConfig then resolves no default user, and runAs stays null as parseConfigText leaves it.
+const HOST = { hostname: 'mx.test', parallelism: 3, uid: 1000, gid: 1000 };
 const NOWHERE: SourcePosition = { file: FILE, line: 1, column: 1 };
 
 /** Plain data without positions: Maps become entry arrays, so Map and FrozenMap compare equal. */
@@ -143,6 +144,11 @@ const env = fc
   })
   .map((entries) => Object.fromEntries(entries) as Record<string, string>);
 
+/** user / group as written: a name, or a numeric id (parseConfigText looks neither up). */
+const accountText = fc
+  .oneof(fc.stringMatching(/^[a-z_][a-z0-9._-]{0,15}\$?$/), fc.integer({ min: 0, max: 2 ** 31 - 1 }).map(String))
+  .map((text) => ({ text, position: NOWHERE }));
+
 const transportName = fc.string({ unit: char, minLength: 1, maxLength: 12 }).filter((n) => !/\s/.test(n));
 
 const transportBody = fc.record({
@@ -160,6 +166,11 @@ const transportBody = fc.record({
   returnPathHeader: fc.boolean(),
   deliveredToHeader: fc.boolean(),
   env,
+  user: fc.option(accountText, { nil: null }),
+  group: fc.option(accountText, { nil: null }),
+  allowRoot: fc.boolean(),
+  directory: fc.option(absolutePath.map((text) => ({ text, position: NOWHERE })), { nil: null }),
+  umask: fc.option(fc.integer({ min: 0, max: 0o777 }), { nil: null }),
 });
 
 const transports: fc.Arbitrary<TransportConfig[]> = fc
@@ -172,6 +183,7 @@ const transports: fc.Arbitrary<TransportConfig[]> = fc
       // A domain belongs to one transport: a per-transport last label keeps them apart.
       domains: domains.map((d) => `${d}.t${i}`),
       timeoutMs: timeoutSeconds * 1000,
+      runAs: null,
       position: NOWHERE,
     })),
   );

@@ -104,8 +104,8 @@ before(async () => {
   daemon = await startDaemon(`
     Pool_Threads = 1
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "rec" { ${copy('lf')} domain = ( "rec.test" "rec2.test" ) }
-    pipe_transport "alt" { ${copy('crlf')} domain = ( "alt.test" ) }
+    pipe_transport "rec" { allow_root = true ${copy('lf')} domain = ( "rec.test" "rec2.test" ) }
+    pipe_transport "alt" { allow_root = true ${copy('crlf')} domain = ( "alt.test" ) }
   `);
 });
 after(() => daemon.stop());

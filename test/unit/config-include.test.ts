@@ -4,7 +4,8 @@ import path from 'node:path';
 import { formatDiagnostic, loadConfig, parseConfigText } from '../../src/config/load.js';
 import { fixture } from '../helpers/paths.js';
 
-const host = { hostname: 'mx.test', parallelism: 8 };
+// An unprivileged smtpipe: transports without user keep its ids, nothing is looked up.
+const host = { hostname: 'mx.test', parallelism: 8, uid: 1000, gid: 1000 };
 const where = (d: { file: string; line: number; column: number; code: string }) =>
   `${path.relative(fixture('config'), d.file)}:${d.line}:${d.column} ${d.code}`;
 

@@ -5,7 +5,8 @@ import { formatDiagnostic, loadConfig, parseConfigText } from '../../src/config/
 import { ConfigCode } from '../../src/config/codes.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
 
-const host = { hostname: 'mx.test', parallelism: 8 };
+// An unprivileged smtpipe: transports without user keep its ids, nothing is looked up.
+const host = { hostname: 'mx.test', parallelism: 8, uid: 1000, gid: 1000 };
 
 test('load: a realistic Momentum ecelerity.conf loads, one warning per foreign item', async () => {
   const file = fixture('config', 'ecelerity-full.conf');

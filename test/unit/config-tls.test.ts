@@ -1,6 +1,6 @@
 // TLS_Certificate / TLS_Key as loadConfig reads them: real files, errors at the option.
 import assert from 'node:assert/strict';
-import { chmod, copyFile, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -72,4 +72,20 @@ test('tls: a certificate outside its validity period loads with a warning', asyn
   assert.deepEqual(sink.errors, []);
   assert.deepEqual(sink.warnings.map((w) => w.code), ['WARN_CONFIG_TLS_VALIDITY']);
   assert.match(sink.warnings[0]?.message ?? '', /is valid from 2026-.* to 2126-.*, not now/);
+});
+
+test("tls: a relative path in an included file is taken from that file's directory", async () => {
+  const dir = await dirWith({});
+  await mkdir(path.join(dir, 'listeners'));
+  await copyFile(fixture('tls', 'mx-a.crt'), path.join(dir, 'listeners', 'mx.crt'));
+  await copyFile(fixture('tls', 'mx-a.key'), path.join(dir, 'listeners', 'mx.key'));
+  await writeFile(
+    path.join(dir, 'listeners', 'tls.conf'),
+    'ESMTP_Listener { Listen "127.0.0.1:0" { Use_SSL = true TLS_Certificate = "mx.crt" TLS_Key = "mx.key" } }\n',
+  );
+  const file = path.join(dir, 'smtpipe.conf');
+  await writeFile(file, `include "listeners/tls.conf"\n${TRANSPORT}`);
+  const result = await loadConfig(file, host);
+  assert.ok(result.ok, JSON.stringify(result.ok ? [] : result.errors));
+  assert.match(result.config.listeners[0]?.tls?.certificatePem ?? '', /BEGIN CERTIFICATE/);
 });

@@ -47,6 +47,12 @@ test('transport: defaults', () => {
     returnPathHeader: false,
     deliveredToHeader: false,
     env: {},
+    user: null,
+    group: null,
+    allowRoot: false,
+    directory: null,
+    umask: null,
+    runAs: null,
     position: undefined,
   });
   assert.deepEqual(t.position, { file: 'f.conf', line: 2, column: 1 });
@@ -68,6 +74,11 @@ test('transport: every option set', () => {
     return_path_header = yes
     delivered_to_header = on
     env = [ PATH = "/usr/bin:/bin" "LANG" = C.UTF-8 __proto__ = x ]
+    user = mailer
+    group = "8"
+    allow_root = yes
+    directory = /var/spool/foo
+    umask = 0027
   `);
   assert.equal(t.programName, '/usr/bin/foo --to "a b" ${recipient} ${recipients}');
   assert.deepEqual(t.argvTemplate, ['/usr/bin/foo', '--to', 'a b', '${recipient}', '${recipients}']);
@@ -82,6 +93,13 @@ test('transport: every option set', () => {
   assert.deepEqual([t.receivedHeader, t.returnPathHeader, t.deliveredToHeader], [false, true, true]);
   assert.deepEqual(Object.entries(t.env), [['PATH', '/usr/bin:/bin'], ['LANG', 'C.UTF-8'], ['__proto__', 'x']]);
   assert.equal(Object.getPrototypeOf(t.env), Object.prototype);
+  // As written, with where: the loader resolves them against the host (config-accounts.test.ts).
+  assert.deepEqual([t.user, t.group, t.directory], [
+    { text: 'mailer', position: { file: 'f.conf', line: 18, column: 12 } },
+    { text: '8', position: { file: 'f.conf', line: 19, column: 13 } },
+    { text: '/var/spool/foo', position: { file: 'f.conf', line: 21, column: 17 } },
+  ]);
+  assert.deepEqual([t.allowRoot, t.umask, t.runAs], [true, 0o027, null]);
 });
 
 test('transport: a misspelt option is an error naming it, with a suggestion when close', () => {
@@ -219,6 +237,15 @@ test('transport: value checks for modes, paths, eol, timeout, concurrency', () =
     ['concurrency = 0', 'concurrency: must be at least 1, got 0'],
     ['program_name = ( /bin/cat )', 'program_name: expected a single value, got a list ( ... )'],
     ['domain = [ a = b ]', 'domain: expected a list ( "a" "b" ), got a map [ ... ]'],
+    ['umask = 0999', 'umask: expected an octal umask from 0000 to 0777 like 0027, got "0999"'],
+    ['umask = 02022', 'umask: expected an octal umask from 0000 to 0777 like 0027, got "02022"'],
+    ['directory = spool', 'directory: expected an absolute path, got "spool"'],
+    ['allow_root = maybe', 'allow_root: expected true or false (or yes/no, on/off), got "maybe"'],
+    ['user = "-o"', 'user: "-o" is neither a name (letters, digits, . _ -; not starting with -) nor a numeric uid'],
+    ['user = "mail man"', 'user: "mail man" is neither a name (letters, digits, . _ -; not starting with -) nor a numeric uid'],
+    ['user = 2147483648', 'user: a numeric uid must be at most 2147483647, got 2147483648'],
+    ['group = "wheel$x"', 'group: "wheel$x" is neither a name (letters, digits, . _ -; not starting with -) nor a numeric gid'],
+    ['group = ""', 'group: expected a value, got ""'],
   ];
   for (const [line, message] of cases) {
     const key = line.split(' ')[0] as string;

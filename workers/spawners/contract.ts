@@ -3,6 +3,7 @@
 // test/integration/spawner-contract.test.ts runs the same tests against every spawner.
 
 import type { Writable } from 'node:stream';
+import type { RunAs } from '../../src/config/types.js';
 import type { SpawnerName } from '../../src/pool/spawner.js';
 
 export type { SpawnerName };
@@ -17,6 +18,15 @@ export interface ProgramSpec {
   readonly stdoutFd: number | null;
   /** Same for stderr. */
   readonly stderrFd: number | null;
+  /**
+   * uid and gid to switch to before exec (the caller must be root), with the supplementary
+   * groups emptied; null = keep ours. Switched after chdir, so cwd is entered as we are.
+   */
+  readonly runAs: RunAs | null;
+  /** Working directory; null = ours. A failing chdir is a spawn failure (ENOENT, EACCES...). */
+  readonly cwd: string | null;
+  /** The program's umask; null = ours. */
+  readonly umask: number | null;
 }
 
 export interface ProgramExit {
@@ -55,9 +65,21 @@ export interface Spawner {
   readonly name: SpawnerName;
   /**
    * Starts the program. ENOENT, EACCES and friends are values (ok: false), never throws.
-   * A NUL byte in the file, an argument or the environment is ERR_INVALID_ARG_VALUE.
+   * A NUL byte in the file, an argument, the environment or cwd, and ids runAsProblem
+   * refuses, are ERR_INVALID_ARG_VALUE.
    */
   startProgram(spec: ProgramSpec): Promise<StartResult>;
+}
+
+/**
+ * Why `runAs` cannot be used, or null: ids must be whole numbers from 0 to 2^31-1 (Node's
+ * spawn takes int32; the addon would read a negative id as "keep ours"). The config never
+ * produces others; both spawners refuse them alike, as ERR_INVALID_ARG_VALUE.
+ */
+export function runAsProblem(runAs: RunAs | null): string | null {
+  if (runAs === null) return null;
+  const ok = [runAs.uid, runAs.gid].every((id) => Number.isInteger(id) && id >= 0 && id <= 0x7fffffff);
+  return ok ? null : `uid and gid must be whole numbers from 0 to 2147483647, got ${runAs.uid} and ${runAs.gid}`;
 }
 
 /** The `code` of a Node system error (ENOENT, EPIPE...), if it has one. */

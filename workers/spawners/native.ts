@@ -1,7 +1,8 @@
 // Owns the native addon (native/spawn.c, built into build/Release/smtpipe_spawn.node): the
-// only module that loads it. Wraps one posix_spawn into the RunningProgram of contract.ts
-// and runs the start-up self-test. Must not decide between spawners (select.ts and the
-// pool do) nor log (workers have no logger: reasons are returned as values).
+// only module that loads it. Wraps one spawn (posix_spawn, or vfork when ids, directory or
+// umask change) into the RunningProgram of contract.ts and runs the start-up self-test.
+// Must not decide between spawners (select.ts and the pool do) nor log (workers have no
+// logger: reasons are returned as values).
 //
 // Why it exists: posix_spawn does not copy the daemon's page tables the way fork() does, so
 // its cost stays flat however much memory the daemon holds (REFERENCE.md section 5).
@@ -11,19 +12,26 @@ import net from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
-import { signalGroup, type ProgramExit, type ProgramSpec, type Spawner, type StartResult } from './contract.js';
+import { runAsProblem, signalGroup, type ProgramExit, type ProgramSpec, type Spawner, type StartResult } from './contract.js';
 
 /** What native/spawn.c exports. */
 interface Addon {
-  /** argv[0] is the path run. A negative errno when nothing was started. */
+  /**
+   * argv[0] is the path run. uid, gid, umask -1 and cwd null keep ours; uid and gid come
+   * together. A negative errno when nothing was started.
+   */
   spawn(
     argv: readonly string[],
     envp: readonly string[],
     stdoutFd: number,
     stderrFd: number,
+    uid: number,
+    gid: number,
+    cwd: string | null,
+    umask: number,
     onExit: (exitCode: number, signalNumber: number) => void,
   ): { readonly pid: number; readonly stdinFd: number } | number;
-  /** Spawns /bin/true through the whole path, synchronously; null, or what failed. */
+  /** Spawns /bin/true through both paths, synchronously; null, or what failed. */
   selfTest(): string | null;
 }
 
@@ -62,7 +70,8 @@ export function loadAddon(): AddonLoad {
 
 /**
  * The start-up self-test, for the main thread: the addon loads and spawns /bin/true end to
- * end (posix_spawn, pidfd_open, a libuv poll handle on the pidfd, waitid). null = usable.
+ * end (posix_spawn, pidfd_open, a libuv poll handle on the pidfd, waitid), and once more
+ * through the vfork path (in "/"). null = usable.
  */
 export function probeNativeSpawner(): string | null {
   const loaded = loadAddon();
@@ -80,7 +89,10 @@ export function createNativeSpawner(addon: Addon): Spawner {
 
 function start(addon: Addon, spec: ProgramSpec): StartResult {
   const envp = Object.entries(spec.env).map(([name, value]) => `${name}=${value}`);
-  const nul = [spec.file, ...spec.args, ...envp].find((text) => text.includes('\0'));
+  const { runAs, cwd, umask } = spec;
+  const badIds = runAsProblem(runAs);
+  if (badIds !== null) return { ok: false, errorCode: 'ERR_INVALID_ARG_VALUE', message: badIds };
+  const nul = [spec.file, ...spec.args, ...envp, cwd ?? ''].find((text) => text.includes('\0'));
   if (nul !== undefined) {
     // C strings would silently cut at the NUL; child_process refuses the same way.
     return { ok: false, errorCode: 'ERR_INVALID_ARG_VALUE', message: `a string holds a null byte: ${JSON.stringify(nul)}` };
@@ -100,7 +112,8 @@ function start(addon: Addon, spec: ProgramSpec): StartResult {
         : { exitCode: null, signal: SIGNAL_NAMES.get(signalNumber) ?? 'SIGKILL' },
     );
   };
-  const spawn = (argv: readonly string[]) => addon.spawn(argv, envp, spec.stdoutFd ?? -1, spec.stderrFd ?? -1, onExit);
+  const spawn = (argv: readonly string[]) =>
+    addon.spawn(argv, envp, spec.stdoutFd ?? -1, spec.stderrFd ?? -1, runAs?.uid ?? -1, runAs?.gid ?? -1, cwd, umask ?? -1, onExit);
   let started = spawn([spec.file, ...spec.args]);
   // A file without "#!" that execve refuses: child_process's execvp then hands it to
   // /bin/sh (as Postfix's pipe does); posix_spawn no longer does since glibc 2.15. Same here.

@@ -317,7 +317,8 @@ async function installSlowReader(ctx: BenchContext): Promise<{ script: string; f
   copyFileSync(SLOW_READER_SH, script);
   chmodSync(script, 0o755);
   const fifo = path.join(ctx.workDir, 'release.fifo');
-  const made = await runCommand('mkfifo', ['-m', '0600', fifo], { timeoutMs: 10_000 });
+  // Readable by others: run as root, smtpipe starts the programs as nobody (its default).
+  const made = await runCommand('mkfifo', ['-m', '0604', fifo], { timeoutMs: 10_000 });
   if (made.code !== 0) throw new SkipError(`mkfifo failed: ${made.stderr.trim()}`);
   return { script, fifo };
 }
