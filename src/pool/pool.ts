@@ -47,6 +47,15 @@ export interface PoolWorkerData {
 const WORKER_FILE = new URL('../../workers/deliver.js', import.meta.url).href;
 
 /**
+ * A worker's JS garbage is small and short-lived (task objects, argv and env strings; the
+ * message itself is an external ArrayBuffer). Left to V8, each worker's young generation
+ * grew towards its default ceiling for the first ~40 s of load, which was most of the
+ * daemon's RSS rise at c=200 (about 160 -> 215 MB); capped at 4 MB, RSS is flat from 10 s
+ * on at the same throughput (bench/README.md, "RSS growth").
+ */
+const WORKER_YOUNG_GENERATION_MB = 4;
+
+/**
  * Throws (code ERR_POOL_SPAWNER_UNAVAILABLE) when Spawner = native and the native spawner
  * fails its self-test: a start-up error, before any thread exists.
  */
@@ -67,6 +76,7 @@ export function createDeliveryPool(config: Config): DeliveryPool {
     maxQueue: Number.MAX_SAFE_INTEGER,
     // A worker supervises many children at once: its event loop must never block.
     atomics: 'disabled',
+    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     workerData,
   });
   // A removed transport's queue stays: runs in flight finish on it, and it costs nothing idle.
