@@ -24,6 +24,8 @@ export interface DeliveryRequest {
   /** Banner_Hostname of the receiving listener. */
   readonly receivedBy: string;
   readonly bareNewlines: BareNewlinePolicy;
+  /** TLS protocol and cipher of the session, null in clear (SessionInfo.tls). */
+  readonly tls: string | null;
   /** The wire form of the message in a fresh ArrayBuffer: it is transferred, not copied. */
   readonly message: ArrayBuffer;
 }
@@ -83,6 +85,7 @@ export function createDispatcher(options: {
           envelope,
           receivedBy: request.receivedBy,
           protocol: request.protocol,
+          tls: request.tls,
           date: new Date(),
         }),
         message: request.message,
@@ -139,6 +142,7 @@ function logDelivery(
     session: request.sessionId,
     client: envelope.clientAddress,
     helo: envelope.clientHelo,
+    tls: request.tls,
     sender: envelope.sender,
     recipients: envelope.recipients,
     size: envelope.size,

@@ -9,8 +9,10 @@ export interface TraceContext {
   readonly envelope: Envelope;
   /** Banner_Hostname of the listener that received the message. */
   readonly receivedBy: string;
-  /** 'ESMTP' after EHLO, 'SMTP' after HELO (RFC 3848 protocol names). */
+  /** 'ESMTP' after EHLO, 'SMTP' after HELO, 'ESMTPS' with TLS (RFC 3848 protocol names). */
   readonly protocol: string;
+  /** TLS protocol and cipher, named in a comment as Postfix does; null in clear. */
+  readonly tls: string | null;
   readonly date: Date;
 }
 
@@ -52,8 +54,10 @@ export function buildTraceHeaders(transport: TransportConfig, context: TraceCont
       envelope.recipients.length === 1
         ? `${eol}\tfor <${escapeClientText(envelope.recipients[0] as string, 998)}>; ${date}`
         : `; ${date}`;
+    const [version, cipher] = (context.tls ?? '').split(' ').map((part) => escapeClientText(part, 64));
+    const using = context.tls === null ? '' : `\t(using ${version} with cipher ${cipher})${eol}`;
     header +=
-      `Received: from ${helo} ([${literal}])${eol}` +
+      `Received: from ${helo} ([${literal}])${eol}${using}` +
       `\tby ${context.receivedBy} (smtpipe) with ${context.protocol} id ${envelope.queueId}${tail}${eol}`;
   }
   return header;

@@ -20,6 +20,7 @@ import { createDeliveryPool } from '../pool/pool.js';
 import { createRouter } from '../routing/router.js';
 import { assertUpstreamShape } from '../smtp/connection.js';
 import { canReconfigure, createListener, type Listener } from '../smtp/listener.js';
+import { planListeners } from './listener-plan.js';
 import type { MailPolicy } from '../smtp/policy.js';
 import { computeSessionLimit, createSessionBudget, readFdUsage } from './fd-budget.js';
 import { createMetrics } from './metrics.js';
@@ -119,19 +120,9 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     // What runs keeps the settings only a restart can change, so `config` tells the truth.
     const { threads, tasksPerThread, spawner } = config.pool;
     const next: Config = { ...loaded, pool: { ...loaded.pool, threads, tasksPerThread, spawner }, metricsListen: config.metricsListen };
-    const kept = new Map<Listener, ListenerConfig>();
-    const unmatched = [...listeners];
-    const added: ListenerConfig[] = [];
-    for (const listenerConfig of next.listeners) {
-      const index = unmatched.findIndex((listener) => canReconfigure(listener.config, listenerConfig));
-      const [match] = index === -1 ? [] : unmatched.splice(index, 1);
-      if (match) kept.set(match, listenerConfig);
-      else added.push(listenerConfig);
-    }
-    // Same port, other TLS mode: can only bind once the old server has let go of it.
-    const rebinds = added.filter((a) => unmatched.some((old) => old.config.host === a.host && old.config.port === a.port));
+    const { kept, added, rebound, removed } = planListeners(listeners, next.listeners, canReconfigure);
     const fresh: Listener[] = [];
-    for (const listenerConfig of added.filter((a) => !rebinds.includes(a))) {
+    for (const listenerConfig of added) {
       const listener = newListener(listenerConfig);
       try {
         await listener.listen();
@@ -152,22 +143,24 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       sessionBudget.resize(computeSessionLimit(fdUsage.openFileLimit, fdUsage.fdsInUse, maxPrograms));
       logger.info({ maxPrograms, sessionLimit: sessionBudget.limit }, 'file descriptor budget');
     }
-    for (const listener of unmatched) {
+    for (const listener of removed) {
       retiring.add(listener);
       listener.drain();
       void listener.closed().then(() => retiring.delete(listener));
     }
     listeners = [...kept.keys(), ...fresh];
-    for (const listenerConfig of rebinds) {
+    for (const listenerConfig of rebound) {
       const listener = newListener(listenerConfig);
       if (await listenWithRetry(listener)) listeners.push(listener);
       else logger.error({ listener: listenerConfig.label }, 'reload: could not bind again after the TLS mode changed; this Listen is down until the next reload');
     }
+    // A stop that began while this reload was binding drained the listeners of that moment.
+    if (stopping) for (const listener of listeners) listener.drain();
     return {
       ok: true,
       summary: {
         listeners: listeners.map((l) => l.config.label),
-        removed: unmatched.map((l) => l.config.label),
+        removed: removed.map((l) => l.config.label),
         transports: next.transports.map((t) => t.name),
       },
     };

@@ -330,6 +330,7 @@ function sessionInfo(session: SMTPServerSession, config: ListenerConfig): Sessio
     protocol: session.transmissionType || 'SMTP',
     receivedBy: config.bannerHostname,
     bareNewlines: config.bareNewlines,
+    tls: session.tlsOptions ? `${session.tlsOptions.version} ${session.tlsOptions.standardName || session.tlsOptions.name}` : null,
   };
 }
 

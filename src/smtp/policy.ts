@@ -14,6 +14,8 @@ export interface SessionInfo {
   readonly receivedBy: string;
   /** Bare_Newlines of the listener. */
   readonly bareNewlines: BareNewlinePolicy;
+  /** Protocol and cipher when the session is encrypted ("TLSv1.3 TLS_AES_256_GCM_SHA384"), else null. */
+  readonly tls: string | null;
 }
 
 export interface Transaction {

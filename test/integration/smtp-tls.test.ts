@@ -135,7 +135,9 @@ test('STARTTLS: a real TLS client upgrades, delivers, and the Received: line say
   const queueId = /queued as (\S+)/.exec(reply)?.[1];
   assert.ok(queueId, reply);
   const message = await readFile(path.join(daemon.dir, `${queueId}.eml`), 'latin1');
-  assert.match(message, /^Received: from client\.test [^]*? with ESMTPS id /);
+  assert.match(message, /^Received: from client\.test \(\[127\.0\.0\.1\]\)\n\t\(using TLSv1\.[23] with cipher [A-Z0-9_-]+\)\n\tby [^]*? with ESMTPS id /);
+  const line = daemon.logs.find((l) => l.msg === 'delivery' && l.queueId === queueId);
+  assert.match(String(line?.tls), /^TLSv1\.[23] \S+$/, 'the delivery line says the session was encrypted');
   assert.match(message, /secret/);
   await wire.command('QUIT');
 });

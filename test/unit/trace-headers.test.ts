@@ -14,7 +14,7 @@ const envelope: Envelope = {
   size: 10,
   transport: 't',
 };
-const context = { envelope, receivedBy: 'mx.example.com', protocol: 'ESMTP', date };
+const context = { envelope, receivedBy: 'mx.example.com', protocol: 'ESMTP', tls: null, date };
 
 test('RFC 5322 date', () => {
   assert.equal(formatRfc5322Date(date), 'Wed, 25 Nov 2026 09:05:07 +0000');
@@ -24,6 +24,15 @@ test('Received line with one recipient names it (lf)', () => {
   assert.equal(
     buildTraceHeaders(makeTransport(), context),
     'Received: from client.test ([127.0.0.1])\n\tby mx.example.com (smtpipe) with ESMTP id Q1\n\tfor <bob@example.com>; Wed, 25 Nov 2026 09:05:07 +0000\n',
+  );
+});
+
+test('Received line of an encrypted session names protocol and cipher, as Postfix does', () => {
+  const secure = { ...context, protocol: 'ESMTPS', tls: 'TLSv1.3 TLS_AES_256_GCM_SHA384' };
+  assert.equal(
+    buildTraceHeaders(makeTransport(), secure),
+    'Received: from client.test ([127.0.0.1])\n\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)\n' +
+      '\tby mx.example.com (smtpipe) with ESMTPS id Q1\n\tfor <bob@example.com>; Wed, 25 Nov 2026 09:05:07 +0000\n',
   );
 });
 

@@ -1,0 +1,41 @@
+// planListeners: which running Listens a reload keeps, adds, rebinds and removes.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ListenerConfig } from '../../src/config/types.js';
+import { planListeners } from '../../src/ops/listener-plan.js';
+import { canReconfigure } from '../../src/smtp/listener.js';
+
+const listen = (label: string, implicit = false): ListenerConfig => {
+  const [host = '', port = ''] = label.split(/:(?=\d+$)/);
+  return {
+    label, host: host === '' ? undefined : host, port: Number(port),
+    tls: implicit ? ({ mode: 'implicit' } as ListenerConfig['tls']) : null,
+  } as ListenerConfig;
+};
+const running = (...configs: ListenerConfig[]) => configs.map((config) => ({ config, name: config.label }));
+const labels = (list: readonly { label: string }[]) => list.map((l) => l.label);
+
+test('plan: same address and TLS mode is kept with its new config; the rest is added or removed', () => {
+  const now = running(listen('127.0.0.1:25'), listen('127.0.0.1:26'));
+  const next = [listen('127.0.0.1:25'), listen('127.0.0.1:27')];
+  const plan = planListeners(now, next, canReconfigure);
+  assert.deepEqual([...plan.kept].map(([l, c]) => [l.name, c === next[0]]), [['127.0.0.1:25', true]]);
+  assert.deepEqual(labels(plan.added), ['127.0.0.1:27']);
+  assert.deepEqual(plan.removed.map((l) => l.name), ['127.0.0.1:26']);
+  assert.deepEqual(plan.rebound, []);
+});
+
+test('plan: a Listen that turns Use_SSL on keeps its port but needs a new server, bound after the old closes', () => {
+  const now = running(listen('127.0.0.1:465'));
+  const plan = planListeners(now, [listen('127.0.0.1:465', true)], canReconfigure);
+  assert.equal(plan.kept.size, 0);
+  assert.deepEqual(plan.added, []);
+  assert.deepEqual(labels(plan.rebound), ['127.0.0.1:465']);
+  assert.deepEqual(plan.removed.map((l) => l.name), ['127.0.0.1:465']);
+});
+
+test('plan: with nothing running, every Listen is added', () => {
+  const plan = planListeners([], [listen(':25'), listen('[::1]:25')], canReconfigure);
+  assert.deepEqual(labels(plan.added), [':25', '[::1]:25']);
+  assert.deepEqual([plan.kept.size, plan.rebound.length, plan.removed.length], [0, 0, 0]);
+});
