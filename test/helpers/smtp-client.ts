@@ -25,6 +25,26 @@ export class SmtpClient {
     socket.on('error', () => {});
   }
 
+  /** A client on a socket already connected: a TLS socket (implicit TLS, or after STARTTLS). */
+  static over(socket: net.Socket): SmtpClient {
+    return new SmtpClient(socket);
+  }
+
+  get socket(): net.Socket {
+    return this.#socket;
+  }
+
+  /** Replies received and not yet read. */
+  get unread(): readonly Reply[] {
+    return this.#replies;
+  }
+
+  /** Stops reading, so that the socket can be handed to tls.connect after STARTTLS. */
+  detach(): net.Socket {
+    this.#socket.removeAllListeners('data');
+    return this.#socket;
+  }
+
   /** `localAddress` binds our end, e.g. 127.0.0.5, to tell clients apart on loopback. */
   static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<SmtpClient> {
     return new Promise((resolve, reject) => {

@@ -9,77 +9,15 @@ import { after, before, test } from 'node:test';
 import tls from 'node:tls';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { fixture } from '../helpers/paths.js';
+import { SmtpClient, type Reply } from '../helpers/smtp-client.js';
 
 const CA = { a: await readFile(fixture('tls', 'mx-a.crt')), b: await readFile(fixture('tls', 'mx-b.crt')) };
 
-/** A line-based SMTP client over any duplex socket (plain, then TLS). */
-class Wire {
-  #buffer = '';
-  #waiters: Array<(line: string) => void> = [];
-  #lines: string[] = [];
-  constructor(readonly socket: net.Socket) {
-    socket.setEncoding('latin1');
-    socket.on('data', (data: string) => this.#onData(data));
-    socket.on('error', () => {});
-  }
-
-  #onData(data: string) {
-    this.#buffer += data;
-    let index: number;
-    while ((index = this.#buffer.indexOf('\r\n')) !== -1) {
-      const line = this.#buffer.slice(0, index);
-      this.#buffer = this.#buffer.slice(index + 2);
-      if (/^\d{3}-/.test(line)) continue;
-      const waiter = this.#waiters.shift();
-      if (waiter) waiter(line);
-      else this.#lines.push(line);
-    }
-  }
-
-  /** The final line of the next reply. */
-  reply(): Promise<string> {
-    const queued = this.#lines.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no reply in time')), 10_000);
-      this.#waiters.push((line) => {
-        clearTimeout(timer);
-        resolve(line);
-      });
-    });
-  }
-
-  /** Replies received and not yet read. */
-  get unread(): readonly string[] {
-    return this.#lines;
-  }
-
-  async command(line: string): Promise<string> {
-    this.socket.write(`${line}\r\n`);
-    return this.reply();
-  }
-
-  /** Stops reading here, so the socket can be handed to tls.connect. */
-  detach(): net.Socket {
-    this.socket.removeAllListeners('data');
-    return this.socket;
-  }
+async function deliver(client: SmtpClient, rcpt: string): Promise<string> {
+  return (await client.sendMail('a@origin.test', [rcpt], 'Subject: tls\r\n\r\nsecret')).line;
 }
 
-async function deliver(wire: Wire, rcpt: string): Promise<string> {
-  assert.match(await wire.command('MAIL FROM:<a@origin.test>'), /^250/);
-  assert.match(await wire.command(`RCPT TO:<${rcpt}>`), /^250/);
-  assert.match(await wire.command('DATA'), /^354/);
-  wire.socket.write('Subject: tls\r\n\r\nsecret\r\n.\r\n');
-  return wire.reply();
-}
-
-function connectPlain(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
+const line = async (reply: Promise<Reply>) => (await reply).line;
 
 function upgrade(socket: net.Socket, ca: Buffer, servername: string): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
@@ -89,14 +27,14 @@ function upgrade(socket: net.Socket, ca: Buffer, servername: string): Promise<tl
 }
 
 /** Connects, reads 220, EHLO, STARTTLS, handshake, EHLO again. */
-async function startTls(port: number, ca: Buffer, servername: string): Promise<Wire> {
-  const plain = new Wire(await connectPlain(port));
-  assert.match(await plain.reply(), /^220 /);
-  assert.match(await plain.command('EHLO client.test'), /^250 /);
-  assert.match(await plain.command('STARTTLS'), /^220 /);
-  const wire = new Wire(await upgrade(plain.detach(), ca, servername));
-  assert.match(await wire.command('EHLO client.test'), /^250 /);
-  return wire;
+async function startTls(port: number, ca: Buffer, servername: string): Promise<SmtpClient> {
+  const plain = await SmtpClient.connect(port);
+  assert.match(await line(plain.reply()), /^220 /);
+  assert.match(await line(plain.command('EHLO client.test')), /^250 /);
+  assert.match(await line(plain.command('STARTTLS')), /^220 /);
+  const secure = SmtpClient.over(await upgrade(plain.detach(), ca, servername));
+  assert.match(await line(secure.command('EHLO client.test')), /^250 /);
+  return secure;
 }
 
 let daemon: TestDaemon;
@@ -130,8 +68,8 @@ before(async () => {
 after(() => daemon.stop());
 
 test('STARTTLS: a real TLS client upgrades, delivers, and the Received: line says ESMTPS', async () => {
-  const wire = await startTls(starttlsPort, CA.a, 'mx-a.test');
-  const reply = await deliver(wire, 'someone@tls.test');
+  const client = await startTls(starttlsPort, CA.a, 'mx-a.test');
+  const reply = await deliver(client, 'someone@tls.test');
   const queueId = /queued as (\S+)/.exec(reply)?.[1];
   assert.ok(queueId, reply);
   const message = await readFile(path.join(daemon.dir, `${queueId}.eml`), 'latin1');
@@ -139,33 +77,29 @@ test('STARTTLS: a real TLS client upgrades, delivers, and the Received: line say
   const line = daemon.logs.find((l) => l.msg === 'delivery' && l.queueId === queueId);
   assert.match(String(line?.tls), /^TLSv1\.[23] \S+$/, 'the delivery line says the session was encrypted');
   assert.match(message, /secret/);
-  await wire.command('QUIT');
+  await client.quit();
 });
 
 test('a command pipelined after STARTTLS in the same packet is not executed', async () => {
-  const plain = new Wire(await connectPlain(starttlsPort));
-  assert.match(await plain.reply(), /^220 /);
-  assert.match(await plain.command('EHLO client.test'), /^250 /);
+  const plain = await SmtpClient.connect(starttlsPort);
+  assert.match(await line(plain.reply()), /^220 /);
+  assert.match(await line(plain.command('EHLO client.test')), /^250 /);
   // The CVE-2011-0411 pattern: plaintext injected behind STARTTLS.
-  plain.socket.write('STARTTLS\r\nMAIL FROM:<injected@evil.test>\r\n');
-  assert.match(await plain.reply(), /^220 /);
-  const wire = new Wire(await upgrade(plain.detach(), CA.a, 'mx-a.test'));
-  assert.match(await wire.command('EHLO client.test'), /^250 /);
+  plain.write('STARTTLS\r\nMAIL FROM:<injected@evil.test>\r\n');
+  assert.match(await line(plain.reply()), /^220 /);
+  const secure = SmtpClient.over(await upgrade(plain.detach(), CA.a, 'mx-a.test'));
+  assert.match(await line(secure.command('EHLO client.test')), /^250 /);
   // Had MAIL FROM run, RCPT would be accepted now.
-  assert.match(await wire.command('RCPT TO:<someone@tls.test>'), /^503 /);
+  assert.match(await line(secure.command('RCPT TO:<someone@tls.test>')), /^503 /);
   assert.deepEqual(plain.unread, [], 'no reply was sent to the injected command');
-  await wire.command('QUIT');
+  await secure.command('QUIT');
 });
 
 test('EHLO offers STARTTLS on a Listen that has it', async () => {
-  const plain = new Wire(await connectPlain(starttlsPort));
+  const plain = await SmtpClient.connect(starttlsPort);
   await plain.reply();
-  plain.socket.write('EHLO client.test\r\n');
-  const features: string[] = [];
-  plain.detach().on('data', (d: Buffer | string) => features.push(String(d)));
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.match(features.join(''), /250-STARTTLS/);
-  plain.socket.destroy();
+  assert.match((await plain.command('EHLO client.test')).text, /^STARTTLS$/m);
+  await plain.quit();
 });
 
 test('Use_SSL: TLS from the first byte, then a normal session', async () => {
@@ -173,12 +107,11 @@ test('Use_SSL: TLS from the first byte, then a normal session', async () => {
     const s = tls.connect({ host: '127.0.0.2', port: implicitPort, ca: CA.a, servername: 'mx-a.test' }, () => resolve(s));
     s.once('error', reject);
   });
-  const wire = new Wire(socket);
-  assert.match(await wire.reply(), /^220 /);
-  const ehlo = await wire.command('EHLO client.test');
-  assert.match(ehlo, /^250 /);
-  assert.match(await deliver(wire, 'someone@tls.test'), /^250 2\.0\.0 /);
-  await wire.command('QUIT');
+  const client = SmtpClient.over(socket);
+  assert.match(await line(client.reply()), /^220 /);
+  assert.match(await line(client.command('EHLO client.test')), /^250 /);
+  assert.match(await deliver(client, 'someone@tls.test'), /^250 2\.0\.0 /);
+  await client.quit();
 });
 
 test('a reload swaps the certificate; sessions already encrypted keep going', async () => {
@@ -193,5 +126,5 @@ test('a reload swaps the certificate; sessions already encrypted keep going', as
   assert.match(await deliver(fresh, 'someone@tls.test'), /^250 /);
   // The session that started under certificate A was not dropped.
   assert.match(await deliver(open, 'someone@tls.test'), /^250 /);
-  await Promise.all([open.command('QUIT'), fresh.command('QUIT')]);
+  await Promise.all([open.quit(), fresh.quit()]);
 });
