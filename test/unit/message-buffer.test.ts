@@ -28,3 +28,36 @@ test('discard drops what was kept', () => {
   assert.equal(message.length, 0);
   assert.equal(message.take().byteLength, 0);
 });
+
+test('messages across many segments, chunks larger than a segment, and an exact SIZE come out byte-exact', () => {
+  const random = (n: number, seed: number) => {
+    const out = Buffer.alloc(n);
+    let x = seed;
+    for (let i = 0; i < n; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      out[i] = x >>> 24;
+    }
+    return out;
+  };
+  const cases: Array<[number, number[]]> = [
+    [0, [1024 * 1024 - 1, 1, 1, 3 * 1024 * 1024 + 7, 65536, 5]],
+    [2_500_000, Array.from({ length: 400 }, (_, i) => 6250 + (i % 3) - 1)],
+    [100, [16 * 1024, 16 * 1024 + 1]],
+  ];
+  for (const [declared, sizes] of cases) {
+    const message = new MessageBuffer(declared);
+    const parts = sizes.map((n, i) => random(n, i + 1));
+    for (const part of parts) message.push(part);
+    const whole = Buffer.concat(parts);
+    const taken = message.take();
+    assert.equal(taken.byteLength, whole.length, `declared ${declared}`);
+    assert.ok(Buffer.from(taken).equals(whole), `declared ${declared}`);
+  }
+  // A declared SIZE that turns out exact fills the first segment to the byte: handed over as is.
+  const exact = new MessageBuffer(20_000);
+  exact.push(Buffer.alloc(20_000, 7));
+  assert.equal(exact.take().byteLength, 20_000);
+  // Reusable after take() and discard().
+  exact.push(Buffer.from('again'));
+  assert.equal(Buffer.from(exact.take()).toString(), 'again');
+});
