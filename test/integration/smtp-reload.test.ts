@@ -42,7 +42,7 @@ async function metric(sample: string): Promise<number> {
   return line === undefined ? Number.NaN : Number(line.slice(sample.length + 1));
 }
 
-test('a new code map and domain list under load: nothing fails, new transactions see the new map', async () => {
+test('a new code map and domain list under load: nothing fails, new transactions see the new map', async (t) => {
   let reloadedAt = Number.POSITIVE_INFINITY;
   let stop = false;
   const seen: Array<{ startedAt: number; line: string }> = [];
@@ -66,6 +66,7 @@ test('a new code map and domain list under load: nothing fails, new transactions
 
   const before = seen.filter((s) => s.startedAt < reloadedAt);
   const afterwards = seen.filter((s) => s.startedAt >= reloadedAt);
+  t.diagnostic(`${before.length} transactions started before the reload, ${afterwards.length} after`);
   assert.ok(before.length > 5 && afterwards.length > 5, `load on both sides of the reload (${before.length}/${afterwards.length})`);
   for (const { line } of seen) assert.match(line, /^550 5\.0\.0 mapping (one|two)$/, 'no transaction failed because of the reload');
   for (const { line } of afterwards) assert.equal(line, '550 5.0.0 mapping two');
