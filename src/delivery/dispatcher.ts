@@ -3,29 +3,21 @@
 // Knows no SMTP wire details and spawns nothing itself.
 
 import type { Logger } from 'pino';
-import type { BareNewlinePolicy, TransportConfig } from '../config/types.js';
+import type { TransportConfig } from '../config/types.js';
 import type { DeliveryPool } from '../pool/pool.js';
 import type { DeliveryTask } from '../pool/task.js';
 import { expandArguments, programEnvironment, type Envelope } from './envelope.js';
 import { mapOutcomeToReply, type DeliveryOutcome } from './outcome-reply.js';
+import type { SessionInfo } from '../smtp/policy.js';
 import { formatReply, type SmtpReply } from '../smtp/reply.js';
 import { buildTraceHeaders } from './trace-headers.js';
 import type { QueueIdGenerator } from './queue-id.js';
 
-export interface DeliveryRequest {
+/** What the session knows (client, HELO, TLS, listener settings) plus the transaction. */
+export interface DeliveryRequest extends SessionInfo {
   readonly transport: TransportConfig;
-  readonly sessionId: string;
   readonly sender: string;
   readonly recipients: readonly string[];
-  readonly clientAddress: string;
-  readonly clientHelo: string;
-  /** RFC 3848 protocol name for the Received: line (ESMTP, SMTP). */
-  readonly protocol: string;
-  /** Banner_Hostname of the receiving listener. */
-  readonly receivedBy: string;
-  readonly bareNewlines: BareNewlinePolicy;
-  /** TLS protocol and cipher of the session, null in clear (SessionInfo.tls). */
-  readonly tls: string | null;
   /** The wire form of the message in a fresh ArrayBuffer: it is transferred, not copied. */
   readonly message: ArrayBuffer;
 }
