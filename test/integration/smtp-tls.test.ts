@@ -40,6 +40,7 @@ async function startTls(port: number, ca: Buffer, servername: string): Promise<S
 let daemon: TestDaemon;
 let starttlsPort = 0;
 let implicitPort = 0;
+let proxiedPort = 0;
 
 before(async () => {
   const dir = await (await import('../helpers/daemon.js')).scratchDir();
@@ -52,6 +53,7 @@ before(async () => {
       TLS_Key = "{{dir}}/mx.key"
       Listen "127.0.0.1:0" { SMTP_Extensions = ( "STARTTLS" ) }
       Listen "127.0.0.2:0" { Use_SSL = true }
+      Listen "127.0.0.3:0" { Use_SSL = true Proxy_Protocol = true Proxy_Hosts = ( "127.0.0.1" ) }
     }
     pipe_transport "t" {
       allow_root = true
@@ -61,9 +63,10 @@ before(async () => {
   `,
     dir,
   );
-  const [plain, implicit] = daemon.daemon.listeners;
+  const [plain, implicit, proxied] = daemon.daemon.listeners;
   starttlsPort = plain?.address?.port ?? 0;
   implicitPort = implicit?.address?.port ?? 0;
+  proxiedPort = proxied?.address?.port ?? 0;
 });
 after(() => daemon.stop());
 
@@ -112,6 +115,22 @@ test('Use_SSL: TLS from the first byte, then a normal session', async () => {
   assert.match(await line(client.command('EHLO client.test')), /^250 /);
   assert.match(await deliver(client, 'someone@tls.test'), /^250 2\.0\.0 /);
   await client.quit();
+});
+
+test('Use_SSL behind a PROXY header (HAProxy in TCP mode): header in clear, then TLS', async () => {
+  const raw = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect(proxiedPort, '127.0.0.3', () => resolve(s));
+    s.once('error', reject);
+  });
+  raw.write('PROXY TCP4 198.51.100.9 127.0.0.3 40000 465\r\n');
+  const client = SmtpClient.over(await upgrade(raw, CA.a, 'mx-a.test'));
+  assert.match(await line(client.reply()), /^220 /);
+  assert.match(await line(client.command('EHLO relay.test')), /^250 /);
+  const reply = await deliver(client, 'someone@tls.test');
+  await client.quit();
+  const logged = daemon.logs.find((l) => l.msg === 'delivery' && l.queueId === /queued as (\S+)/.exec(reply)?.[1]);
+  assert.equal(logged?.client, '198.51.100.9');
+  assert.match(String(logged?.tls), /^TLSv1\.[23] /);
 });
 
 test('a reload swaps the certificate; sessions already encrypted keep going', async () => {
