@@ -12,6 +12,7 @@ import type { PoolWorkerData } from '../../src/pool/pool.js';
 import type { DeliveryTask, ProgramOutcome } from '../../src/pool/task.js';
 import { fixture, repoRoot } from './paths.js';
 import { childrenOfThisProcess, procStat } from './processes.js';
+import { makeTask } from './task.js';
 
 export interface TerminateReport {
   /** How each pool.run() settled. */
@@ -54,24 +55,7 @@ export async function runTerminateScenario(spawner: PoolWorkerData['spawner'], d
 }
 
 function task(pidFile: string): DeliveryTask {
-  return {
-    program: fixture('programs', 'family.sh'),
-    args: [pidFile, '30'],
-    env: {},
-    header: '',
-    message: new ArrayBuffer(0),
-    eol: 'crlf',
-    bareNewlines: 'reject',
-    timeoutMs: 60_000,
-    killGraceMs: 1_000,
-    outputFile: null,
-    outputMode: 0o600,
-    errorFile: null,
-    errorMode: 0o600,
-    runAs: null,
-    cwd: null,
-    umask: null,
-  };
+  return makeTask({ program: fixture('programs', 'family.sh'), args: [pidFile, '30'], message: new ArrayBuffer(0), timeoutMs: 60_000 });
 }
 
 /** Polls: there is no event for "a file appeared" or "a process is gone". */

@@ -13,6 +13,7 @@ import type { DeliveryTask } from '../../src/pool/task.js';
 import { probeNativeSpawner } from '../../workers/spawners/native.js';
 import { fixture } from '../helpers/paths.js';
 import { spawnersUnderTest } from '../helpers/spawner.js';
+import { makeTask } from '../helpers/task.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-spawner-pool-'));
 before(() => closeLeakingFds());
@@ -27,24 +28,7 @@ function configWith(spawnerLine: string) {
 }
 
 function listFds(outputFile: string): DeliveryTask {
-  return {
-    program: fixture('programs', 'list-fds.sh'),
-    args: [],
-    env: {},
-    header: '',
-    message: new ArrayBuffer(0),
-    eol: 'crlf',
-    bareNewlines: 'reject',
-    timeoutMs: 10_000,
-    killGraceMs: 1_000,
-    outputFile,
-    outputMode: 0o600,
-    errorFile: null,
-    errorMode: 0o600,
-    runAs: null,
-    cwd: null,
-    umask: null,
-  };
+  return makeTask({ program: fixture('programs', 'list-fds.sh'), message: new ArrayBuffer(0), outputFile, outputMode: 0o600 });
 }
 
 for (const name of spawnersUnderTest()) {
