@@ -1,15 +1,19 @@
-// smtp-server, adapted in three places and nowhere else:
+// smtp-server, adapted in four places and nowhere else:
 // 1. the pause before the 220 greeting is per listener (upstream hard-codes 100 ms in
 //    SMTPConnection.init, which caps a connection-per-message client at 10 msg/s);
 // 2. every connection carries the per-session state our hooks need;
 // 3. a socket can be refused the moment it is accepted, before any PROXY header or TLS
 //    handshake is read (upstream's useProxy list would treat an untrusted peer as a
-//    direct client instead).
+//    direct client instead);
+// 4. the input parser is PipeStream, whose DATA decoding is upstream's at memchr speed
+//    (src/smtp/data-stream.ts).
 // All rely on smtp-server internals; assertUpstreamShape() fails fast if they move.
 
 import type net from 'node:net';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
+import { PipeStream } from './data-stream.js';
 
 /** Per-session state kept by src/smtp; the policy layer sees only `transaction`. */
 export interface SessionState<T> {
@@ -32,6 +36,15 @@ export class PipeConnection<T> extends SMTPConnection {
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
     this.onReply(code);
     super.send(code, data, context);
+  }
+
+  // Mirrors upstream _createParser(), only with our stream class. Called from the
+  // constructor and again after STARTTLS.
+  override _createParser(): SMTPStream {
+    const parser = new PipeStream({ maxCommandLength: this._server.options.maxCommandLength });
+    parser.oncommand = (command, callback) => this._onCommand(command, callback);
+    parser.on('error', (err: Error) => this.send(421, `Error: ${err.message}`));
+    return parser;
   }
 
   // Replaces upstream init(), which waits a fixed 100 ms and checks maxClients (unused
@@ -112,8 +125,12 @@ export class PipeServer<T> extends SMTPServer {
 export function assertUpstreamShape(): void {
   const connection = SMTPConnection.prototype as unknown as Record<string, unknown>;
   const server = SMTPServer.prototype as unknown as Record<string, unknown>;
+  const stream = SMTPStream.prototype as unknown as Record<string, unknown>;
   const missing = [
-    ...['_setListeners', 'connectionReady', 'init', 'send', 'close'].filter((m) => typeof connection[m] !== 'function').map((m) => `SMTPConnection.${m}`),
+    ...['_setListeners', 'connectionReady', 'init', 'send', 'close', '_createParser', '_onCommand']
+      .filter((m) => typeof connection[m] !== 'function')
+      .map((m) => `SMTPConnection.${m}`),
+    ...['_feedDataStream', '_endDataMode', '_countDataBytes'].filter((m) => typeof stream[m] !== 'function').map((m) => `SMTPStream.${m}`),
     ...['connect', '_onError', '_onClientConnect', '_acceptSocket', 'updateSecureContext'].filter((m) => typeof server[m] !== 'function').map((m) => `SMTPServer.${m}`),
   ];
   if (missing.length > 0) {
