@@ -19,45 +19,111 @@ const LF = 0x0a;
 const DOT = 0x2e;
 /** Bytes kept back at the end of a chunk: a terminator may straddle the next one. */
 const HELD_BACK = 4;
+const NOTHING = Buffer.alloc(0);
+
+/**
+ * Upstream's `Buffer.concat([held, chunk])` without the copy: the (at most 4) bytes held
+ * back from the last chunk followed by the new one, addressed as one sequence.
+ */
+class Joined {
+  readonly length: number;
+  constructor(
+    readonly held: Buffer,
+    readonly chunk: Buffer,
+  ) {
+    this.length = held.length + chunk.length;
+  }
+
+  at(i: number): number | undefined {
+    return i < this.held.length ? this.held[i] : this.chunk[i - this.held.length];
+  }
+
+  /** The first "\n." at or after `from`, as the index of its LF; -1 when there is none. */
+  lfDot(from: number): number {
+    const h = this.held.length;
+    for (let i = from; i < h; i += 1) {
+      if (this.held[i] === LF && this.at(i + 1) === DOT) return i;
+    }
+    const found = this.chunk.indexOf(LF_DOT, Math.max(from - h, 0));
+    return found === -1 ? -1 : found + h;
+  }
+
+  /** [from, to) as one Buffer: a view, or a copy when it spans both parts (the rare case). */
+  slice(from: number, to: number): Buffer {
+    const h = this.held.length;
+    if (from >= h) return this.chunk.subarray(from - h, to - h);
+    if (to <= h) return this.held.subarray(from, to);
+    return Buffer.concat([this.held.subarray(from), this.chunk.subarray(0, to - h)]);
+  }
+
+  /**
+   * The content ranges [from, to), in order, as at most two buffers: what lies in the held
+   * bytes (copied, at most 4) and what lies in the chunk, moved together in place, since
+   * dropping escape dots only ever moves bytes towards the front.
+   */
+  gather(ranges: readonly number[]): Buffer[] {
+    const h = this.held.length;
+    const heldParts: Buffer[] = [];
+    let write = -1;
+    let first = -1;
+    for (let r = 0; r < ranges.length; r += 2) {
+      const from = ranges[r]!;
+      const to = ranges[r + 1]!;
+      if (from < h) heldParts.push(this.held.subarray(from, Math.min(to, h)));
+      if (to <= h) continue;
+      const a = Math.max(from, h) - h;
+      const b = to - h;
+      if (write === -1) {
+        first = a;
+        write = a;
+      } else if (write !== a) {
+        this.chunk.copyWithin(write, a, b);
+      }
+      write += b - a;
+    }
+    const out: Buffer[] = [];
+    if (heldParts.length > 0) out.push(Buffer.concat(heldParts));
+    if (write > first) out.push(this.chunk.subarray(first, write));
+    return out;
+  }
+}
 
 export class PipeStream extends SMTPStream {
   override _feedDataStream(input: Buffer, done: Callback): void {
     const dataStream = this._dataStream!;
-    let chunk = input;
-    if (this._lastBytes && this._lastBytes.length > 0) {
-      chunk = Buffer.concat([this._lastBytes, input], this._lastBytes.length + input.length);
-      this._lastBytes = false;
-    }
-    const len = chunk.length;
+    const held = this._lastBytes && this._lastBytes.length > 0 ? this._lastBytes : NOTHING;
+    this._lastBytes = false;
+    const joined = new Joined(held, input);
+    const len = joined.length;
 
     // A lone "." as the first line ends an empty message; ".." there is an escaped dot.
     // Both only while nothing of this DATA was consumed (upstream's _atDataStart).
-    if (this._atDataStart && len >= 3 && chunk[0] === DOT && chunk[1] === CR && chunk[2] === LF) {
-      this._endDataMode(false, chunk.subarray(3), done);
+    if (this._atDataStart && len >= 3 && joined.at(0) === DOT && joined.at(1) === CR && joined.at(2) === LF) {
+      this._endDataMode(false, joined.slice(3, len), done);
       return;
     }
     let start = 0;
-    if (this._atDataStart && len >= 2 && chunk[0] === DOT && chunk[1] === DOT) {
+    if (this._atDataStart && len >= 2 && joined.at(0) === DOT && joined.at(1) === DOT) {
       start = 1;
       this._atDataStart = false;
     }
 
     // Upstream tests each dot at index i in [start + 2, len - 3] of the current piece; the
     // LF before it is therefore searched from start + 1 up to len - 4.
-    const pieces: Buffer[] = [];
+    const ranges: number[] = [];
     let from = start + 1;
     for (;;) {
-      const lf = chunk.indexOf(LF_DOT, from);
+      const lf = joined.lfDot(from);
       if (lf === -1 || lf > len - HELD_BACK) break;
       const dot = lf + 1;
-      if (chunk[dot - 2] === CR && chunk[dot + 1] === CR && chunk[dot + 2] === LF) {
-        pieces.push(chunk.subarray(start, dot)); // content ends with the CRLF before the dot
-        const content = this.#take(pieces);
-        this._endDataMode(content, chunk.subarray(dot + 3), done);
+      if (joined.at(dot - 2) === CR && joined.at(dot + 1) === CR && joined.at(dot + 2) === LF) {
+        ranges.push(start, dot); // content ends with the CRLF before the dot
+        const remainder = joined.slice(dot + 3, len);
+        this._endDataMode(this.#emitAllButLast(joined.gather(ranges)) ?? false, remainder, done);
         return;
       }
-      if (chunk[dot + 1] === DOT) {
-        pieces.push(chunk.subarray(start, dot));
+      if (joined.at(dot + 1) === DOT) {
+        ranges.push(start, dot);
         start = dot + 1; // the escape dot is dropped; the next one is content
         from = start + 1;
       } else {
@@ -66,18 +132,10 @@ export class PipeStream extends SMTPStream {
     }
 
     const keepFrom = Math.max(start, len - HELD_BACK);
-    this._lastBytes = chunk.subarray(keepFrom);
-    if (keepFrom > start) pieces.push(chunk.subarray(start, keepFrom));
-    if (pieces.length === 0) {
-      done();
-      return;
-    }
-    const content = this.#take(pieces);
-    if (!dataStream.writable) {
-      done();
-      return;
-    }
-    if (dataStream.write(content) || dataStream.destroyed) {
+    if (keepFrom > start) ranges.push(start, keepFrom);
+    const last = this.#emitAllButLast(joined.gather(ranges));
+    this._lastBytes = joined.slice(keepFrom, len);
+    if (last === null || !dataStream.writable || dataStream.write(last) || dataStream.destroyed) {
       done();
       return;
     }
@@ -91,10 +149,18 @@ export class PipeStream extends SMTPStream {
     dataStream.once('close', onDrain);
   }
 
-  /** Counts `pieces` as emitted payload and joins them into one buffer. */
-  #take(pieces: Buffer[]): Buffer {
-    const content = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
-    this._countDataBytes(content.length);
-    return content;
+  /**
+   * Counts `parts` as emitted payload and writes all but the last, which it returns for
+   * the caller to write with backpressure or to end the stream with; null when empty.
+   */
+  #emitAllButLast(parts: Buffer[]): Buffer | null {
+    const dataStream = this._dataStream!;
+    let bytes = 0;
+    for (const part of parts) bytes += part.length;
+    this._countDataBytes(bytes);
+    for (let i = 0; i < parts.length - 1; i += 1) {
+      if (dataStream.writable) dataStream.write(parts[i]);
+    }
+    return parts.at(-1) ?? null;
   }
 }

@@ -1,24 +1,26 @@
 // Collects one message's DATA as it arrives, then hands it over as one exact-length
-// ArrayBuffer. smtp-server emits the body in pieces as small as a line (it unstuffs dots
-// line by line): keeping those chunk objects until the end made a 10 MB message cost
-// ~134k retained Buffers, so bytes are copied into segments as they come. Segments never
-// move: growing costs no copy, and take() copies each byte once more (a 10 MB message:
-// 20 MB copied in all, against 35 MB with a doubling buffer, and 2x its size at peak
-// instead of up to 2.6x).
+// ArrayBuffer, copying each byte once. Large chunks (PipeStream emits about one per socket
+// read, each over its own exactly-sized ArrayBuffer) are kept by reference and copied only
+// by take(). Small ones are copied into an arena as they come, so a client that dribbles
+// its message in tiny segments costs arena space, not one retained Buffer per segment.
+// A declared SIZE preallocates the first arena: when exact, take() copies nothing.
 
-const INITIAL_BYTES = 16 * 1024;
-const SEGMENT_BYTES = 1024 * 1024;
+/** Chunks from this size up are kept by reference instead of copied. */
+const REFERENCE_MIN_BYTES = 8 * 1024;
+const FIRST_ARENA_BYTES = 16 * 1024;
+const ARENA_BYTES = 64 * 1024;
+const EMPTY = new Uint8Array(0);
 
 export class MessageBuffer {
-  /** Full segments, in order; `#current` is the one being filled. */
-  #full: Uint8Array<ArrayBuffer>[] = [];
-  #current: Uint8Array<ArrayBuffer>;
-  #used = 0;
+  /** The message in order: views of arenas and referenced chunks. */
+  #parts: Uint8Array[] = [];
+  #arena: Uint8Array<ArrayBuffer>;
+  #arenaUsed = 0;
   #length = 0;
 
-  /** `expectedBytes`: the client's SIZE= declaration, when it made one. */
+  /** `expectedBytes`: the client's SIZE declaration, when it made one. */
   constructor(expectedBytes = 0) {
-    this.#current = new Uint8Array(Math.max(INITIAL_BYTES, expectedBytes));
+    this.#arena = expectedBytes > 0 ? new Uint8Array(expectedBytes) : EMPTY;
   }
 
   get length(): number {
@@ -26,34 +28,34 @@ export class MessageBuffer {
   }
 
   push(chunk: Uint8Array): void {
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (this.#used === this.#current.length) {
-        this.#full.push(this.#current);
-        this.#current = new Uint8Array(Math.max(SEGMENT_BYTES, chunk.length - offset));
-        this.#used = 0;
-      }
-      const n = Math.min(chunk.length - offset, this.#current.length - this.#used);
-      this.#current.set(offset === 0 && n === chunk.length ? chunk : chunk.subarray(offset, offset + n), this.#used);
-      this.#used += n;
-      offset += n;
-    }
+    if (chunk.length === 0) return;
     this.#length += chunk.length;
+    if (chunk.length <= this.#arena.length - this.#arenaUsed) {
+      this.#copy(chunk);
+      return;
+    }
+    if (chunk.length >= REFERENCE_MIN_BYTES) {
+      this.#parts.push(chunk);
+      return;
+    }
+    this.#arena = new Uint8Array(this.#arena === EMPTY ? FIRST_ARENA_BYTES : ARENA_BYTES);
+    this.#arenaUsed = 0;
+    this.#copy(chunk);
   }
 
   /** The message in an ArrayBuffer of exactly its length, owned by nobody else (transferable). */
   take(): ArrayBuffer {
+    const only = this.#parts.length === 1 ? this.#parts[0]! : null;
     let whole: ArrayBuffer;
-    if (this.#full.length === 0 && this.#used === this.#current.length) {
-      whole = this.#current.buffer; // a declared SIZE that was exact: no copy at all
+    if (only !== null && only.buffer === this.#arena.buffer && only.byteLength === this.#arena.buffer.byteLength) {
+      whole = this.#arena.buffer; // a declared SIZE that was exact
     } else {
       const bytes = new Uint8Array(this.#length);
       let at = 0;
-      for (const segment of this.#full) {
-        bytes.set(segment, at);
-        at += segment.length;
+      for (const part of this.#parts) {
+        bytes.set(part, at);
+        at += part.length;
       }
-      bytes.set(this.#current.subarray(0, this.#used), at);
       whole = bytes.buffer;
     }
     this.discard();
@@ -62,9 +64,23 @@ export class MessageBuffer {
 
   /** Drops what was kept (an oversized message is drained, not stored). */
   discard(): void {
-    this.#full = [];
-    this.#current = new Uint8Array(0);
-    this.#used = 0;
+    this.#parts = [];
+    this.#arena = EMPTY;
+    this.#arenaUsed = 0;
     this.#length = 0;
+  }
+
+  /** Appends `chunk` (which fits) to the arena, growing the last part when it ends there. */
+  #copy(chunk: Uint8Array): void {
+    const at = this.#arenaUsed;
+    this.#arena.set(chunk, at);
+    this.#arenaUsed += chunk.length;
+    const last = this.#parts.length - 1;
+    const previous = this.#parts[last];
+    if (previous !== undefined && previous.buffer === this.#arena.buffer && previous.byteOffset + previous.length === at) {
+      this.#parts[last] = this.#arena.subarray(previous.byteOffset, this.#arenaUsed);
+    } else {
+      this.#parts.push(this.#arena.subarray(at, this.#arenaUsed));
+    }
   }
 }

@@ -43,6 +43,9 @@ test('messages across many segments, chunks larger than a segment, and an exact 
     [0, [1024 * 1024 - 1, 1, 1, 3 * 1024 * 1024 + 7, 65536, 5]],
     [2_500_000, Array.from({ length: 400 }, (_, i) => 6250 + (i % 3) - 1)],
     [100, [16 * 1024, 16 * 1024 + 1]],
+    // Socket-sized chunks kept by reference, each followed by the few bytes PipeStream held back.
+    [0, Array.from({ length: 300 }, (_, i) => (i % 2 === 0 ? 65_536 - (i % 7) : 4))],
+    [1_048_576, Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? 3 : 65_536))],
   ];
   for (const [declared, sizes] of cases) {
     const message = new MessageBuffer(declared);
