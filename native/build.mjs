@@ -1,7 +1,8 @@
-// The install step (`npm ci` runs it before prepare): builds native/spawn.c with node-gyp,
-// offline, against the Node headers installed on this machine. It never fails the install:
-// without the addon smtpipe falls back to child_process at run time (Spawner = auto), and
-// says why in its start-up log.
+// The install step (`npm ci` runs it before prepare): builds native/spawn.c and
+// native/line-endings.c with node-gyp, offline, against the Node headers installed on this
+// machine. It never fails the install: without the addons smtpipe falls back to
+// child_process at run time (Spawner = auto, said in its start-up log) and to the
+// JavaScript line-ending scans.
 //
 // Headers: npm_config_nodedir when set (npm passes it from .npmrc or --nodedir), else the
 // first of <prefix of this node>/include/node, /usr, /usr/local that holds node_api.h.
@@ -52,7 +53,7 @@ function build() {
 
 const problem = build();
 if (problem === null) {
-  say('built (build/Release/smtpipe_spawn.node)');
+  say('built (build/Release/smtpipe_spawn.node, smtpipe_line_endings.node)');
 } else {
   say(`${problem}; smtpipe will use child_process (Spawner = auto)`);
 }

@@ -8,6 +8,7 @@ import type { PoolWorkerData } from '../src/pool/pool.js';
 import type { DeliveryTask, ProgramOutcome } from '../src/pool/task.js';
 import { createKillSwitch } from './kill-switch.js';
 import { toLineEnding } from './line-endings.js';
+import { bestScans } from './native-line-endings.js';
 import { runProgram } from './run-program.js';
 import { errorCode } from './spawners/contract.js';
 import { useSpawner } from './spawners/select.js';
@@ -17,6 +18,7 @@ const poolData = workerData as PoolWorkerData | null;
 const killSignal = createKillSwitch(poolData?.killChannel);
 // Chosen by the pool on the main thread; outside a pool the caller picks (select.ts).
 if (poolData?.spawner !== undefined) useSpawner(poolData.spawner);
+const lineEndingScans = bestScans();
 
 export default async function deliver(task: DeliveryTask): Promise<ProgramOutcome> {
   const startedAt = performance.now();
@@ -25,7 +27,7 @@ export default async function deliver(task: DeliveryTask): Promise<ProgramOutcom
     const { path, errorCode: code, message } = outputs;
     return { kind: 'output-failed', path, errorCode: code, message, durationMs: performance.now() - startedAt };
   }
-  const body = toLineEnding(new Uint8Array(task.message), task.eol, task.bareNewlines);
+  const body = toLineEnding(new Uint8Array(task.message), task.eol, task.bareNewlines, lineEndingScans);
   if (body === null) {
     await Promise.all([closeQuietly(outputs.stdout), closeQuietly(outputs.stderr)]);
     return { kind: 'content-rejected', reason: 'bare-newline', durationMs: performance.now() - startedAt };

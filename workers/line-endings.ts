@@ -1,6 +1,8 @@
 // Owns the message's line endings as the program sees them: CRLF (the wire form) or LF,
 // and the Bare_Newlines policy for a CR or LF that is not part of a CRLF. Pure: no I/O, no
-// timers; the common path rewrites the transferred buffer in place (no second copy).
+// timers; the common path rewrites the transferred buffer in place (no second copy). The
+// two scans it is built from come in JavaScript (here) and in C (native/line-endings.c,
+// loaded by native-line-endings.ts), with the same results byte for byte.
 
 import type { BareNewlinePolicy, LineEnding } from '../src/config/types.js';
 
@@ -50,6 +52,24 @@ export function bareNewlinesToCrlf(bytes: Uint8Array): Uint8Array {
   return Buffer.from(text.replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
 }
 
+/** The scans toLineEnding() is built from. */
+export interface LineEndingScans {
+  /**
+   * CRLF -> LF in place; the new length. -1 when a CR or LF outside a CRLF pair remains
+   * and `normalize` is false; under `normalize` each such CR becomes an LF.
+   */
+  toLf(bytes: Uint8Array, normalize: boolean): number;
+  hasBareNewline(bytes: Uint8Array): boolean;
+}
+
+export const javascriptScans: LineEndingScans = {
+  toLf(bytes, normalize) {
+    const out = toLfInPlace(bytes, normalize ? 'normalize' : 'reject');
+    return out === null ? -1 : out.length;
+  },
+  hasBareNewline,
+};
+
 /**
  * The LF form of a wire message in one pass over its LFs, in place: CRLF -> LF, and
  * whether any LF was bare. A CR left afterwards is a bare CR (one native indexOf).
@@ -87,8 +107,16 @@ function toLfInPlace(bytes: Uint8Array, bareNewlines: BareNewlinePolicy): Uint8A
  * DATA only on CRLF.CRLF, so a "\n.\r\n" smuggled in stays content, and the program must
  * never get a line ending it did not ask for.
  */
-export function toLineEnding(wire: Uint8Array, eol: LineEnding, bareNewlines: BareNewlinePolicy): Uint8Array | null {
-  if (eol === 'lf') return toLfInPlace(wire, bareNewlines);
-  if (!hasBareNewline(wire)) return wire;
+export function toLineEnding(
+  wire: Uint8Array,
+  eol: LineEnding,
+  bareNewlines: BareNewlinePolicy,
+  scans: LineEndingScans = javascriptScans,
+): Uint8Array | null {
+  if (eol === 'lf') {
+    const length = scans.toLf(wire, bareNewlines === 'normalize');
+    return length === -1 ? null : wire.subarray(0, length);
+  }
+  if (!scans.hasBareNewline(wire)) return wire;
   return bareNewlines === 'reject' ? null : bareNewlinesToCrlf(wire);
 }
