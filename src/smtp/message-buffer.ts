@@ -50,13 +50,15 @@ export class MessageBuffer {
     if (only !== null && only.buffer === this.#arena.buffer && only.byteLength === this.#arena.buffer.byteLength) {
       whole = this.#arena.buffer; // a declared SIZE that was exact
     } else {
-      const bytes = new Uint8Array(this.#length);
+      // Not zero-filled first: every byte is written just below (for 10 MB that fill
+      // was a third of this copy's time).
+      const bytes = Buffer.allocUnsafeSlow(this.#length);
       let at = 0;
       for (const part of this.#parts) {
         bytes.set(part, at);
         at += part.length;
       }
-      whole = bytes.buffer;
+      whole = bytes.buffer as ArrayBuffer;
     }
     this.discard();
     return whole;
