@@ -159,7 +159,9 @@ test('1,000 misbehaving runs: no zombie child of the daemon, no process group of
     }
     assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} unexpected replies`);
 
-    const deliveries = cli.logs.filter((l) => l.msg === 'delivery');
+    // The log is asynchronous: the last lines may still be in the pipe when the last reply lands.
+    const logged = await pollUntil(() => cli.logs.filter((l) => l.msg === 'delivery'), (lines) => lines.length >= 1000, 5000);
+    const deliveries = logged.value;
     assert.equal(deliveries.length, 1000);
     const pgids = new Set(deliveries.map((l) => Number(l.programPid)));
     assert.equal(pgids.size, 1000, 'every run has its own pid, hence process group');
