@@ -341,8 +341,8 @@ function sessionInfo(session: SMTPServerSession, config: ListenerConfig): Sessio
  */
 function readMessage(stream: SMTPServerDataStream, declaredBytes: number, maxBytes: number): Promise<ArrayBuffer | null> {
   return new Promise((resolve, reject) => {
-    // A declared SIZE only sizes the first allocation, and at most 1 MiB of it: a client
-    // must send bytes, not just announce them, to make us hold memory.
+    // A declared SIZE only sizes the first allocation, made when the first bytes arrive,
+    // and at most 1 MiB of it: announcing a size alone makes us hold nothing.
     const message = new MessageBuffer(Math.min(declaredBytes, maxBytes, PREALLOCATE_MAX_BYTES));
     stream.on('data', (chunk: Buffer) => {
       if (stream.sizeExceeded) message.discard();

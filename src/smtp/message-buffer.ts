@@ -1,9 +1,15 @@
 // Collects one message's DATA as it arrives, then hands it over as one exact-length
-// ArrayBuffer, copying each byte once. Large chunks (PipeStream emits about one per socket
-// read, each over its own exactly-sized ArrayBuffer) are kept by reference and copied only
-// by take(). Small ones are copied into an arena as they come, so a client that dribbles
-// its message in tiny segments costs arena space, not one retained Buffer per segment.
-// A declared SIZE preallocates the first arena: when exact, take() copies nothing.
+// ArrayBuffer, copying each byte once. A chunk that fits in what the current arena has
+// left is copied there; otherwise one of 8 KB or more (PipeStream emits about one per
+// socket read, each over its own exactly-sized ArrayBuffer) is kept by reference and
+// copied only by take(), and a smaller one starts a new arena. A client that dribbles its
+// message in tiny segments thus costs arena space, not one retained Buffer per segment.
+// A declared SIZE sizes the first arena, allocated with the first bytes of the message:
+// when exact, take() copies nothing.
+//
+// Ownership: a chunk pushed here must not be written to afterwards by anyone. PipeStream
+// emits pieces of socket reads it owns (each read has its own ArrayBuffer) and never
+// touches them again.
 
 /** Chunks from this size up are kept by reference instead of copied. */
 const REFERENCE_MIN_BYTES = 8 * 1024;
@@ -14,13 +20,15 @@ const EMPTY = new Uint8Array(0);
 export class MessageBuffer {
   /** The message in order: views of arenas and referenced chunks. */
   #parts: Uint8Array[] = [];
-  #arena: Uint8Array<ArrayBuffer>;
+  #arena: Uint8Array<ArrayBuffer> = EMPTY;
   #arenaUsed = 0;
   #length = 0;
+  /** Size of the first arena: the SIZE declaration, or 0. */
+  #expected: number;
 
   /** `expectedBytes`: the client's SIZE declaration, when it made one. */
   constructor(expectedBytes = 0) {
-    this.#arena = expectedBytes > 0 ? new Uint8Array(expectedBytes) : EMPTY;
+    this.#expected = expectedBytes;
   }
 
   get length(): number {
@@ -30,6 +38,10 @@ export class MessageBuffer {
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.#length += chunk.length;
+    if (this.#expected > 0) {
+      this.#arena = new Uint8Array(this.#expected);
+      this.#expected = 0;
+    }
     if (chunk.length <= this.#arena.length - this.#arenaUsed) {
       this.#copy(chunk);
       return;
@@ -58,6 +70,8 @@ export class MessageBuffer {
         bytes.set(part, at);
         at += part.length;
       }
+      // Every byte of the unzeroed buffer must have been written: it goes to a program.
+      if (at !== this.#length) throw Object.assign(new Error(`bug: MessageBuffer parts hold ${at} bytes, not ${this.#length}`), { code: 'ERR_MESSAGE_BUFFER' });
       whole = bytes.buffer as ArrayBuffer;
     }
     this.discard();
@@ -68,6 +82,7 @@ export class MessageBuffer {
   discard(): void {
     this.#parts = [];
     this.#arena = EMPTY;
+    this.#expected = 0;
     this.#arenaUsed = 0;
     this.#length = 0;
   }

@@ -19,6 +19,9 @@ test('Max_Message_Size: advertised as SIZE; oversize gets 552 5.3.4 and no progr
     assert.match(ehlo.text, /^SIZE 1000$/m);
     const reply = await client.sendMail('a@origin.test', ['x@copy.test'], 'x'.repeat(5000));
     assert.equal(reply.line, '552 5.3.4 message size limit exceeded');
+    // Large enough to arrive in socket-sized chunks, which are kept by reference until the limit trips.
+    const large = await client.sendMail('a@origin.test', ['x@copy.test'], `${'y'.repeat(998)}\r\n`.repeat(2000));
+    assert.equal(large.line, '552 5.3.4 message size limit exceeded');
     // The session goes on and the next message fits.
     assert.equal((await client.sendMail('a@origin.test', ['x@copy.test'], 'small')).code, 250);
     await client.quit();

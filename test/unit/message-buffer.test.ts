@@ -64,3 +64,23 @@ test('messages across many segments, chunks larger than a segment, and an exact 
   exact.push(Buffer.from('again'));
   assert.equal(Buffer.from(exact.take()).toString(), 'again');
 });
+
+test('chunks that fit the current arena are copied at once; larger ones from 8 KB up are kept by reference until take()', () => {
+  // Pins the ownership rule PipeStream relies on: it never writes to a chunk after emitting it.
+  const message = new MessageBuffer();
+  const small = Buffer.alloc(100, 'a');
+  const large = Buffer.alloc(20_000, 'b'); // more than the 16 KB first arena has left
+  message.push(small);
+  message.push(large);
+  small.fill('A');
+  large.fill('B');
+  const taken = Buffer.from(message.take());
+  assert.equal(taken.subarray(0, 100).toString(), 'a'.repeat(100), 'a small chunk was copied');
+  assert.equal(taken.subarray(100).toString(), 'B'.repeat(20_000), 'a large chunk was referenced');
+});
+
+test('a declared SIZE allocates nothing until the first bytes arrive', () => {
+  const message = new MessageBuffer(1024 * 1024);
+  assert.equal(message.length, 0);
+  assert.equal(message.take().byteLength, 0);
+});
