@@ -9,6 +9,7 @@
 //    (src/smtp/data-stream.ts).
 // All rely on smtp-server internals; assertUpstreamShape() fails fast if they move.
 
+import { createHash } from 'node:crypto';
 import type net from 'node:net';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
@@ -121,7 +122,18 @@ export class PipeServer<T> extends SMTPServer {
   }
 }
 
-/** Throws at start-up if an smtp-server upgrade removed what the classes above use. */
+/**
+ * The first 16 hex digits of the sha256 of upstream SMTPStream._feedDataStream's source,
+ * as PipeStream was written against and tested with (smtp-server 3.21.6). PipeStream
+ * replaces that method, so an upstream fix to it (smuggling defences live there) must not
+ * be dropped silently: on a mismatch, review the change, port it to data-stream.ts, run
+ * test/property/data-stream.test.ts, then update this value.
+ */
+const REVIEWED_FEED_DATA_STREAM = '9d8b903f9a3a6354';
+/** The SMTPStream fields PipeStream reads and writes. */
+const STREAM_FIELDS = ['_dataMode', '_dataStream', '_maxBytes', 'dataBytes', '_atDataStart', '_continueCallback', '_lastBytes'];
+
+/** Throws at start-up if an smtp-server upgrade removed or changed what the classes above use. */
 export function assertUpstreamShape(): void {
   const connection = SMTPConnection.prototype as unknown as Record<string, unknown>;
   const server = SMTPServer.prototype as unknown as Record<string, unknown>;
@@ -132,7 +144,12 @@ export function assertUpstreamShape(): void {
       .map((m) => `SMTPConnection.${m}`),
     ...['_feedDataStream', '_endDataMode', '_countDataBytes'].filter((m) => typeof stream[m] !== 'function').map((m) => `SMTPStream.${m}`),
     ...['connect', '_onError', '_onClientConnect', '_acceptSocket', 'updateSecureContext'].filter((m) => typeof server[m] !== 'function').map((m) => `SMTPServer.${m}`),
+    ...STREAM_FIELDS.filter((field) => !(field in new SMTPStream())).map((field) => `SMTPStream#${field}`),
   ];
+  const feed = stream['_feedDataStream'];
+  if (typeof feed === 'function' && createHash('sha256').update(feed.toString()).digest('hex').slice(0, 16) !== REVIEWED_FEED_DATA_STREAM) {
+    missing.push('SMTPStream._feedDataStream as reviewed for src/smtp/data-stream.ts (its source changed)');
+  }
   if (missing.length > 0) {
     throw Object.assign(new Error(`smtp-server no longer provides ${missing.join(', ')}: review src/smtp/connection.ts`), {
       code: 'ERR_SMTP_UPSTREAM_CHANGED',
