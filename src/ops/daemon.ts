@@ -223,9 +223,12 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       const maxPrograms = maxConcurrentPrograms(config);
       sessionBudget = createSessionBudget(computeSessionLimit(openFileLimit, fdsInUse, maxPrograms));
       logger.info({ openFileLimit, fdsInUse, maxPrograms, sessionLimit: sessionBudget.limit }, 'file descriptor budget');
-      const { spawner } = pool;
+      const { spawner, lineEndings } = pool;
       if (spawner.fallbackReason !== null) {
         logger.warn({ reason: spawner.fallbackReason }, 'native spawner unavailable: programs start through child_process');
+      }
+      if (lineEndings.fallbackReason !== null) {
+        logger.warn({ reason: lineEndings.fallbackReason }, 'native line-ending scans unavailable: using the JavaScript ones (slower on large messages)');
       }
       // All or nothing: a daemon serving some of its Listens would look healthy to a
       // supervisor that only sees the process (and /readyz would never turn ready).
@@ -245,6 +248,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
           listeners: addresses.map((a) => `${a.address}:${a.port}`),
           transports: config.transports.map((t) => t.name),
           spawner: spawner.name,
+          lineEndings: lineEndings.name,
           metrics: metricsAddress && `${metricsAddress.address}:${metricsAddress.port}`,
         },
         'listening',

@@ -9,6 +9,7 @@ import PQueue from 'p-queue';
 import { Piscina } from 'piscina';
 import type { Config, TransportConfig } from '../config/types.js';
 import type { DeliveryOutcome } from '../delivery/outcome-reply.js';
+import { loadNativeScans } from '../../workers/native-line-endings.js';
 import { probeNativeSpawner } from '../../workers/spawners/native.js';
 import { resolveSpawner, type SpawnerName, type SpawnerReport } from './spawner.js';
 import type { DeliveryTask, ProgramOutcome } from './task.js';
@@ -30,6 +31,8 @@ export interface DeliveryPool {
   idle(): Promise<void>;
   /** How the workers start programs, and why `auto` fell back (log it at start-up). */
   readonly spawner: SpawnerReport;
+  /** Which line-ending scans the workers use, and why not the C ones (log it at start-up). */
+  readonly lineEndings: { readonly name: 'native' | 'javascript'; readonly fallbackReason: string | null };
   /**
    * Takes a reloaded config's transports (concurrency, new ones) and Pool_Max_Queue.
    * Threads and spawner stay as they started: changing those needs a restart.
@@ -63,6 +66,11 @@ export function createDeliveryPool(config: Config): DeliveryPool {
   const resolution = resolveSpawner(config.pool.spawner, probeNativeSpawner);
   if (!resolution.ok) throw Object.assign(new Error(resolution.reason), { code: 'ERR_POOL_SPAWNER_UNAVAILABLE' });
   const spawner = resolution.report;
+  // Workers load the same file (workers/deliver.ts): what loads here loads there.
+  const nativeScans = loadNativeScans();
+  const lineEndings = nativeScans.scans
+    ? { name: 'native' as const, fallbackReason: null }
+    : { name: 'javascript' as const, fallbackReason: nativeScans.problem };
   // Unique per pool without module state: tests run several daemons in one process.
   const killChannel = `smtpipe-kill-${randomUUID()}`;
   const workerData: PoolWorkerData = { killChannel, spawner: spawner.name };
@@ -116,6 +124,7 @@ export function createDeliveryPool(config: Config): DeliveryPool {
 
   return {
     spawner,
+    lineEndings,
     get waiting() {
       return countWaiting();
     },
