@@ -4,10 +4,20 @@
 // thread. PipeStream keeps upstream's algorithm step for step (the same 4-byte tail held
 // back across chunks, the same start-of-DATA checks, the same terminator test: only
 // CRLF "." CRLF ends DATA) and changes how it searches and writes: candidates come from
-// Buffer.indexOf("\n."), and a chunk's unstuffed pieces go out as one write.
+// Buffer.indexOf("\n."), and a chunk's unstuffed pieces are moved together in place and
+// go out in at most two writes (the bytes held back from the last chunk, then the rest).
 // test/property/data-stream.test.ts feeds random inputs, cut at random points, to this
 // class and to upstream's own and requires the same bytes out and the same remainder left
 // for command mode: the smuggling defences are upstream's, not a re-derivation.
+//
+// Two differences in timing, none in bytes: a chunk is counted (byteLength, sizeExceeded)
+// before its pieces are written, so a 'data' handler sees the size limit trip up to one
+// chunk earlier than upstream's; and backpressure is obeyed after every chunk, where
+// upstream ignores it for the pieces between stuffed dots.
+//
+// The input chunks are ours to edit: each socket (or TLS) read arrives on its own
+// ArrayBuffer and smtp-server pipes it to this parser alone. Tapping the socket's 'data'
+// elsewhere would see edited bytes.
 
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 
