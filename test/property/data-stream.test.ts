@@ -192,8 +192,8 @@ test('PipeStream = upstream on a 1 MB message in socket-sized chunks, every 16th
   for (let i = 0; lines.length * 80 < 1_048_576; i += 1) lines.push(`${i % 16 === 0 ? '..' : ''}${'m'.repeat(76)}\r\n`);
   const wire = Buffer.from(`${lines.join('')}.\r\nQUIT\r\n`, 'latin1');
   const chunkOffsets = Array.from({ length: Math.ceil(wire.length / 65_536) }, (_, i) => i * 65_536 + (i % 5));
-  const { peakBuffered: _upstreamPeak, ...expected } = await decode(SMTPStream, cut(wire, chunkOffsets), undefined);
-  const { peakBuffered: _peak, ...actual } = await decode(PipeStream, cut(wire, chunkOffsets), undefined);
+  const expected = { ...(await decode(SMTPStream, cut(wire, chunkOffsets), undefined)), peakBuffered: 0 };
+  const actual = { ...(await decode(PipeStream, cut(wire, chunkOffsets), undefined)), peakBuffered: 0 };
   assert.deepEqual(actual, expected);
   assert.equal(actual.events.length, 2);
   assert.deepEqual(actual.events[1], { command: 'QUIT' });
