@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import tls from 'node:tls';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { fixture } from '../helpers/paths.js';
-import { SmtpClient, type Reply } from '../helpers/smtp-client.js';
+import { dotStuff, openSession, SmtpClient, type Reply } from '../helpers/smtp-client.js';
 
 const CA = { a: await readFile(fixture('tls', 'mx-a.crt')), b: await readFile(fixture('tls', 'mx-b.crt')) };
 
@@ -95,19 +95,25 @@ test('STARTTLS: a real TLS client upgrades, delivers, and the Received: line say
   await client.quit();
 });
 
-test('a 2 MB message full of stuffed dots arrives byte-exact over STARTTLS and over Use_SSL', async () => {
-  // TLS hands the parser records, not socket reads: the DATA decoder keeps chunks by
-  // reference and edits them in place, so every byte is checked at the program.
-  const lines: string[] = ['Subject: big', ''];
+test('a 2 MB message full of stuffed dots arrives byte-exact over plain TCP, STARTTLS and Use_SSL, with a command pipelined behind it', async () => {
+  // TLS hands the parser records, plain TCP socket reads: the DATA decoder keeps chunks by
+  // reference and edits them in place, so every byte is checked at the program. The
+  // message starts with a dot line, and NOOP follows the final dot in the same write.
+  const lines: string[] = ['.first line', 'Subject: big', ''];
   for (let i = 0; lines.length < 40_000; i += 1) lines.push(i % 7 === 0 ? `.line ${i}` : i % 11 === 0 ? '.' : `line ${i} ${'x'.repeat(i % 70)}`);
   const body = lines.join('\r\n');
-  const clients = [await startTls(starttlsPort, CA.a, 'mx-a.test'), await implicitTls()];
+  const clients = [await openSession(starttlsPort), await startTls(starttlsPort, CA.a, 'mx-a.test'), await implicitTls()];
   for (const client of clients) {
-    const reply = (await client.sendMail('a@origin.test', ['someone@tls.test'], body)).line;
+    assert.equal((await client.command('MAIL FROM:<a@origin.test>')).code, 250);
+    assert.equal((await client.command('RCPT TO:<someone@tls.test>')).code, 250);
+    assert.equal((await client.command('DATA')).code, 354);
+    client.write(`${dotStuff(body)}.\r\nNOOP\r\n`);
+    const reply = (await client.reply()).line;
+    assert.match((await client.reply()).line, /^250 /, 'the pipelined NOOP was read after the message');
     const queueId = /queued as (\S+)/.exec(reply)?.[1];
     assert.ok(queueId, reply);
     const message = await readFile(path.join(daemon.dir, `${queueId}.eml`), 'latin1');
-    const delivered = message.slice(message.indexOf('Subject: big'));
+    const delivered = message.slice(message.indexOf('.first line'));
     assert.equal(delivered, `${body.replaceAll('\r\n', '\n')}\n`);
     await client.quit();
   }
