@@ -73,18 +73,27 @@ static bool has_bare_newline(const uint8_t *p, size_t n) {
   return false;
 }
 
+/*
+ * Reads `want` arguments into argv, the first a Uint8Array; false (with a JS TypeError
+ * pending, naming `usage`) otherwise.
+ */
+static bool read_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage, uint8_t **data,
+                      size_t *length) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    napi_throw_type_error(env, NULL, usage);
+    return false;
+  }
+  return bytes_of(env, argv[0], data, length);
+}
+
 /* toLf(bytes: Uint8Array, normalize: boolean): number */
 static napi_value ToLf(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
-    napi_throw_type_error(env, NULL, "toLf(bytes, normalize)");
-    return NULL;
-  }
   uint8_t *data = NULL;
   size_t length = 0;
-  if (!bytes_of(env, argv[0], &data, &length)) return NULL;
   bool normalize = false;
+  if (!read_args(env, info, 2, argv, "toLf(bytes, normalize)", &data, &length)) return NULL;
   if (napi_get_value_bool(env, argv[1], &normalize) != napi_ok) {
     napi_throw_type_error(env, NULL, "normalize must be a boolean");
     return NULL;
@@ -96,15 +105,10 @@ static napi_value ToLf(napi_env env, napi_callback_info info) {
 
 /* hasBareNewline(bytes: Uint8Array): boolean */
 static napi_value HasBareNewline(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
-    napi_throw_type_error(env, NULL, "hasBareNewline(bytes)");
-    return NULL;
-  }
   uint8_t *data = NULL;
   size_t length = 0;
-  if (!bytes_of(env, argv[0], &data, &length)) return NULL;
+  if (!read_args(env, info, 1, argv, "hasBareNewline(bytes)", &data, &length)) return NULL;
   napi_value result;
   if (napi_get_boolean(env, length > 0 && has_bare_newline(data, length), &result) != napi_ok) return NULL;
   return result;
