@@ -138,13 +138,14 @@ export function assertUpstreamShape(): void {
   const connection = SMTPConnection.prototype as unknown as Record<string, unknown>;
   const server = SMTPServer.prototype as unknown as Record<string, unknown>;
   const stream = SMTPStream.prototype as unknown as Record<string, unknown>;
+  const freshStream = new SMTPStream();
   const missing = [
     ...['_setListeners', 'connectionReady', 'init', 'send', 'close', '_createParser', '_onCommand']
       .filter((m) => typeof connection[m] !== 'function')
       .map((m) => `SMTPConnection.${m}`),
     ...['_feedDataStream', '_endDataMode', '_countDataBytes'].filter((m) => typeof stream[m] !== 'function').map((m) => `SMTPStream.${m}`),
     ...['connect', '_onError', '_onClientConnect', '_acceptSocket', 'updateSecureContext'].filter((m) => typeof server[m] !== 'function').map((m) => `SMTPServer.${m}`),
-    ...STREAM_FIELDS.filter((field) => !(field in new SMTPStream())).map((field) => `SMTPStream#${field}`),
+    ...STREAM_FIELDS.filter((field) => !(field in freshStream)).map((field) => `SMTPStream#${field}`),
   ];
   const feed = stream['_feedDataStream'];
   if (typeof feed === 'function' && createHash('sha256').update(feed.toString()).digest('hex').slice(0, 16) !== REVIEWED_FEED_DATA_STREAM) {
