@@ -104,6 +104,26 @@ function judge(name: string, value: number | null, goal: string, pass: (v: numbe
 
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
 
+/**
+ * The most a system can reach when it must do the work of two others that each alone
+ * reach `a` and `b` on the same CPUs: 1 / (1/a + 1/b). smtpipe does the SMTP front end's
+ * work (the ceiling) and the programs' (the loop) on one machine.
+ */
+export function sharedCpuBound(a: number, b: number): number {
+  return 1 / (1 / a + 1 / b);
+}
+
+/**
+ * "; front end + programs on these CPUs: at most 0.55x (smtpipe at 69 % of it)", from the
+ * ceiling's and the loop's rates at the same point, both in the unit of `own`; '' without
+ * a ceiling result.
+ */
+function boundNote(own: number, ceiling: number | undefined, loop: number): string {
+  if (ceiling === undefined || ceiling <= 0 || loop <= 0) return '';
+  const bound = sharedCpuBound(ceiling, loop);
+  return `; front end + programs on these CPUs: at most ${fmt(bound / loop, 2)}x (smtpipe at ${fmt((100 * own) / bound)}% of it)`;
+}
+
 /** Every target for every smtpipe spawner present in the run, then the resources group's. */
 export function evaluateTargets(results: RunResults): TargetResult[] {
   return [...matrixTargets(results), growthTarget(results.resources)];
@@ -160,7 +180,10 @@ function matrixTargets(results: RunResults): TargetResult[] {
         own && cLoop ? own.msgsPerSecond / cLoop.spawnsPerSecond : null,
         `>= ${GOALS.vsCLoop}x`,
         (v) => v >= GOALS.vsCLoop,
-        own && cLoop ? `${fmt(own.msgsPerSecond)} msgs/s vs ${fmt(cLoop.spawnsPerSecond)} spawns/s` : '',
+        own && cLoop
+          ? `${fmt(own.msgsPerSecond)} msgs/s vs ${fmt(cLoop.spawnsPerSecond)} spawns/s` +
+              boundNote(own.msgsPerSecond, findMeasurement(results, SYSTEM.ceiling, c, size)?.msgsPerSecond, cLoop.spawnsPerSecond)
+          : '',
         own ? `no ${LOOP_NAME['c-posix_spawn']} result at c=${c}` : ownMissing,
       ),
     );
@@ -190,7 +213,10 @@ function matrixTargets(results: RunResults): TargetResult[] {
           base && base.bytesPerSecond > 0 ? m.bytesPerSecond / base.bytesPerSecond : null,
           `>= ${GOALS.bandwidth * 100}%`,
           (v) => v >= GOALS.bandwidth,
-          base ? `${fmt(m.bytesPerSecond / 1048576, 1)} vs ${fmt(base.bytesPerSecond / 1048576, 1)} MB/s` : '',
+          base
+            ? `${fmt(m.bytesPerSecond / 1048576, 1)} vs ${fmt(base.bytesPerSecond / 1048576, 1)} MB/s` +
+                boundNote(m.bytesPerSecond, findMeasurement(results, SYSTEM.ceiling, m.point.connections, m.point.size)?.bytesPerSecond, base.bytesPerSecond)
+            : '',
           `no ${loopName} result with 10m stdin at c=${m.point.connections}`,
         ),
       );

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LOOP_NAME, SYSTEM } from '../../bench/compare/names.js';
-import { computeRatios, evaluateTargets, formatTarget, type RunResults } from '../../bench/compare/targets.js';
+import { computeRatios, evaluateTargets, formatTarget, sharedCpuBound, type RunResults } from '../../bench/compare/targets.js';
 import type { LoopKind, Measurement, MemoryResult, SpawnLoopResult, Verdict } from '../../bench/compare/types.js';
 
 const SIZES: Record<string, number> = { '2k': 2048, '100k': 102_400, '10m': 10_485_760 };
@@ -126,4 +126,19 @@ test('formatTarget prints verdict, name, value and goal on one line', () => {
     'FAIL  c=50 2k: a / b = 1.23 (>= 1.8x; 12 vs 10 msgs/s)',
   );
   assert.equal(formatTarget({ verdict: 'SKIP', name: 'x', value: null, goal: '>= 2x', detail: 'no data' }), 'SKIP  x = - (>= 2x; no data)');
+});
+
+test('the C-loop and bandwidth targets say the bound that the ceiling and the loop set together', () => {
+  assert.equal(sharedCpuBound(2000, 1500), 1 / (1 / 2000 + 1 / 1500));
+  const run = passingRun();
+  const withCeiling: RunResults = { ...run, measurements: [...run.measurements, m(SYSTEM.ceiling, 50, '2k', 2000), m(SYSTEM.ceiling, 10, '10m', 20)] };
+  const targets = evaluateTargets(withCeiling);
+  const cLoop = targets.find((t) => t.name === `c=50 2k: ${NATIVE} / ${LOOP_NAME['c-posix_spawn']}`);
+  // bound = 1 / (1/2000 + 1/1500) = 857.1 msgs/s = 0.57x the loop; 1000 msgs/s is 117 % of it
+  assert.match(cLoop?.detail ?? '', /front end \+ programs on these CPUs: at most 0\.57x \(smtpipe at 117% of it\)$/);
+  const bandwidth = targets.find((t) => t.name.startsWith('c=10 10m:'));
+  // ceiling 20 x 10 MB/s, loop 10 x 10 MB/s: bound 6.67 msgs/s worth = 0.67x; smtpipe's 6 is 90 %
+  assert.match(bandwidth?.detail ?? '', /at most 0\.67x \(smtpipe at 90% of it\)$/);
+  // Without a ceiling result the detail has no bound.
+  assert.doesNotMatch(evaluateTargets(run).find((t) => t.name === cLoop?.name)?.detail ?? '', /front end/);
 });
