@@ -22,22 +22,27 @@ async function withPem(listener: ListenerConfig, sink: DiagnosticSink, now: Date
   // A relative path is taken from the directory of the file that holds the option, as
   // an include's is. Positions name that file as the user can open it from here.
   const resolve = (file: string, at: SourcePosition) => path.resolve(path.dirname(at.file), file);
-  const [certificatePem, keyPem] = await Promise.all([
-    readPem(resolve(tls.certificateFile, tls.certificatePosition), 'TLS_Certificate', tls.certificatePosition, sink),
-    readPem(resolve(tls.keyFile, tls.keyPosition), 'TLS_Key', tls.keyPosition, sink),
-  ]);
-  if (certificatePem === undefined || keyPem === undefined) return listener;
-  if (!checkPair(tls, certificatePem, keyPem, sink, now)) return listener;
-  return { ...listener, tls: { ...tls, certificatePem, keyPem } };
+  const files = [
+    { option: 'TLS_Certificate', file: resolve(tls.certificateFile, tls.certificatePosition), at: tls.certificatePosition },
+    { option: 'TLS_Key', file: resolve(tls.keyFile, tls.keyPosition), at: tls.keyPosition },
+  ];
+  const [certificatePem, keyPem] = await Promise.all(files.map(({ file }) => readPem(file)));
+  // Reported in file order once both reads are over, whichever finished first.
+  [certificatePem, keyPem].forEach((result, i) => {
+    const { option, file, at } = files[i]!;
+    if (result?.error !== undefined) sink.error(ConfigCode.TLS, at, `${option}: cannot read ${file} (${result.error})`);
+  });
+  if (certificatePem?.pem === undefined || keyPem?.pem === undefined) return listener;
+  if (!checkPair(tls, certificatePem.pem, keyPem.pem, sink, now)) return listener;
+  return { ...listener, tls: { ...tls, certificatePem: certificatePem.pem, keyPem: keyPem.pem } };
 }
 
-async function readPem(file: string, option: string, at: SourcePosition, sink: DiagnosticSink) {
+/** The file's text, or the errno code that kept it from being read. */
+async function readPem(file: string): Promise<{ pem: string; error?: undefined } | { pem?: undefined; error: string }> {
   try {
-    return await readFile(file, 'utf8');
+    return { pem: await readFile(file, 'utf8') };
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    sink.error(ConfigCode.TLS, at, `${option}: cannot read ${file} (${code})`);
-    return undefined;
+    return { error: (error as NodeJS.ErrnoException).code ?? 'error' };
   }
 }
 
