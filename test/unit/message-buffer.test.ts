@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { MessageBuffer } from '../../src/smtp/message-buffer.js';
 
 test('chunks of every size come out byte-exact in one exact-length, transferable ArrayBuffer', () => {
@@ -80,7 +82,19 @@ test('chunks that fit the current arena are copied at once; larger ones from 8 K
 });
 
 test('a declared SIZE allocates nothing until the first bytes arrive', () => {
-  const message = new MessageBuffer(1024 * 1024);
-  assert.equal(message.length, 0);
-  assert.equal(message.take().byteLength, 0);
+  // Collect first: garbage from the tests above must not shrink the count in between.
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const arrayBuffers = () => {
+    gc();
+    gc(); // backing stores are freed by a sweeper: the second pass finishes the first's
+    return process.memoryUsage().arrayBuffers;
+  };
+  const before = arrayBuffers();
+  const announced = Array.from({ length: 64 }, () => new MessageBuffer(1024 * 1024));
+  const announcedOnly = arrayBuffers();
+  assert.ok(announcedOnly - before < 1024 * 1024, '64 announced MiB were not allocated');
+  for (const message of announced) message.push(Buffer.from('x'));
+  assert.ok(arrayBuffers() - announcedOnly >= 63 * 1024 * 1024, 'the first byte allocates the declared size');
+  assert.equal(Buffer.from(announced[0]!.take()).toString(), 'x');
 });
