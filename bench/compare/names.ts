@@ -6,6 +6,7 @@ import type { LoopKind } from './types.js';
 export const SYSTEM = {
   ceiling: 'ceiling (smtp-server)',
   naive: 'naive (smtp-server + spawn)',
+  naiveNative: 'naive (smtp-server + native spawn)',
   smtpipe: (spawner: string) => `smtpipe (${spawner})`,
   smtpSink: 'smtp-sink (postfix)',
   postfixQueued: 'postfix (queued)',

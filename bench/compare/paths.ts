@@ -9,6 +9,7 @@ export const REPO_ROOT = at('../../../');
 export const SMTPIPE_CLI = at('../../src/ops/cli.js');
 export const CEILING_SERVER = at('./servers/ceiling.js');
 export const NAIVE_SERVER = at('./servers/naive.js');
+export const NAIVE_NATIVE_SERVER = at('./servers/naive-native.js');
 export const STDIN_BANDWIDTH_JS = at('./stdin-bandwidth.js');
 /** The spawner engineer's loop (bench/spawn-loop.ts), used for the small-stdin spawn limits. */
 export const SHARED_SPAWN_LOOP_JS = at('../spawn-loop.js');

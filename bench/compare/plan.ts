@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import type { LoadPoint } from './types.js';
 
-export const SCENARIOS = ['spawn', 'ceiling', 'naive', 'smtpipe', 'smtp-sink', 'postfix', 'haraka', 'memory', 'resources'] as const;
+export const SCENARIOS = ['spawn', 'ceiling', 'naive', 'naive-native', 'smtpipe', 'smtp-sink', 'postfix', 'haraka', 'memory', 'resources'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface RunOptions {
@@ -58,6 +58,11 @@ export interface Plan {
   readonly mode: 'default' | 'full';
   /** Every SMTP system runs every point, in this order. */
   readonly points: readonly LoadPoint[];
+  /**
+   * The points the targets are judged at (c=50 2k, and every 10m point): the only ones the
+   * reference systems run, which explain a target rather than compete on the chart.
+   */
+  readonly targetPoints: readonly LoadPoint[];
   /** Spawn loops with small stdin, one per concurrency the chart shows. */
   readonly spawnLoops: readonly LoadPoint[];
   /** Spawn loops writing a large message into stdin: the bandwidth baseline per large point. */
@@ -153,6 +158,7 @@ export function buildPlan(options: Pick<RunOptions, 'full' | 'seconds'>): Plan {
   return {
     mode: options.full ? 'full' : 'default',
     points,
+    targetPoints: points.filter((p) => (p.connections === 50 && p.size === '2k') || p.size === '10m'),
     spawnLoops: CONNECTIONS.map((c) => point(c, '2k', d(3))),
     bandwidthLoops: large.map((p) => ({ ...p })),
     memory: { point: point(50, '2k', d(8)), heldMessages: 200, heldSize: '1m', heldSizeBytes: sizeToBytes('1m') },

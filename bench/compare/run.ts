@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { throughputChart, renderChartSvg } from './chart-svg.js';
 import { buildPlan, parseRunArgs, USAGE, wants, type RunOptions } from './plan.js';
+import { SYSTEM } from './names.js';
 import { REPO_ROOT } from './paths.js';
 import { stopAll } from './processes.js';
 import { renderReportMarkdown } from './report-md.js';
@@ -16,7 +17,7 @@ import { harakaSystem } from './scenarios/haraka.js';
 import { runMemoryScenario } from './scenarios/memory.js';
 import { runResourcesScenario } from './scenarios/resources.js';
 import { postfixSystem } from './scenarios/postfix.js';
-import { ceilingSystem, naiveSystem, smtpSinkSystem } from './scenarios/simple-servers.js';
+import { ceilingSystem, naiveNativeSystem, naiveSystem, smtpSinkSystem } from './scenarios/simple-servers.js';
 import { runSmtpSystem, type SmtpSystem } from './scenarios/smtp-matrix.js';
 import { hasSpawnerOption, smtpipeSystem, type SpawnerChoice } from './scenarios/smtpipe.js';
 import { runSpawnLimits } from './scenarios/spawn-limits.js';
@@ -25,6 +26,7 @@ import type { HostInfo, Measurement, MemoryResult, ResourcesResult, RunReport, S
 
 const FAIRNESS_NOTES = [
   'ceiling and naive use smtpipe\'s own smtp-server subclass (src/smtp/connection.ts, PipeServer) with greetingPauseMs 0: stock smtp-server waits a hard-coded 100 ms before every 220, which alone would cap a one-connection-per-message client at 10 msgs/s per connection. Reverse DNS is off everywhere: disableReverseLookup (Node servers), smtpd_peername_lookup = no (Postfix), a lookup_rdns hook (Haraka).',
+  `${SYSTEM.naiveNative} is the naive design with smtpipe's native spawner on the main thread: DATA streamed into the program's stdin, no pool, no policy, no log line, no metrics. It runs only at the target points (c=50 2k, 10m), as the reference for smtpipe's C-loop and bandwidth targets: what smtp-server and the spawner reach without smtpipe's own path.`,
   'The generator runs on the same machine (2 cores here) and competes with the server for CPU; the machine is shared and noisy. Compare ratios within one run, not absolute figures across runs.',
   'smtpipe runs its shipped defaults (Pool_Threads = CPUs up to 4, transport concurrency 16, Pool_Max_Queue 1000), logging one JSON line per delivery to a file; only Max_Message_Size is raised (50 MB) for the 10 MB messages.',
   'Postfix: a private instance (bench/postfix/setup.sh), default_process_limit 250, the default per-destination concurrency (20) for the pipe(8) transport, its own mail log through postlogd. pipe(8) cannot give a program /dev/null as stdout (it reads the output, stops after a bounded excerpt, and cat then dies of EPIPE and the message bounces), so its service runs /bin/sh -c \'exec /bin/cat >/dev/null\': one more exec per message than the other systems. "postfix (e2e)" counts until pipe(8) delivered every accepted message; "postfix (queued)" is only smtpd accepting into the queue.',
@@ -84,6 +86,8 @@ async function runAll(options: RunOptions): Promise<RunReport> {
     if (wants(options, 'postfix')) systems.push(postfixSystem);
     if (wants(options, 'haraka')) systems.push(harakaSystem);
     for (const system of systems) measurements.push(...(await runSmtpSystem(ctx, system, plan.points)));
+    // A reference, not a competitor: at the target points only (targets.ts reads it).
+    if (wants(options, 'naive-native')) measurements.push(...(await runSmtpSystem(ctx, naiveNativeSystem, plan.targetPoints)));
 
     if (wants(options, 'memory')) {
       for (const spawner of spawners) memory.push(await runMemoryScenario(ctx, spawner));

@@ -61,6 +61,7 @@ export interface RatioRow {
 /** The comparison columns, in report order. */
 export const RATIO_COLUMNS = [
   SYSTEM.naive,
+  SYSTEM.naiveNative,
   SYSTEM.haraka,
   SYSTEM.postfixE2e,
   SYSTEM.postfixQueued,
@@ -124,6 +125,15 @@ function boundNote(own: number, ceiling: number | undefined, loop: number): stri
   return `; front end + programs on these CPUs: at most ${fmt(bound / loop, 2)}x (smtpipe at ${fmt((100 * own) / bound)}% of it)`;
 }
 
+/**
+ * "; smtp-server + native spawn alone (naive-native): 0.40x (smtpipe at 90% of it)": how
+ * near the leanest design on the same spawner gets, measured in the same run; '' without it.
+ */
+function referenceNote(own: number, reference: number | undefined, loop: number): string {
+  if (reference === undefined || reference <= 0 || loop <= 0) return '';
+  return `; smtp-server + native spawn, no pool (naive-native): ${fmt(reference / loop, 2)}x (smtpipe at ${fmt((100 * own) / reference)}% of it)`;
+}
+
 /** Every target for every smtpipe spawner present in the run, then the resources group's. */
 export function evaluateTargets(results: RunResults): TargetResult[] {
   return [...matrixTargets(results), growthTarget(results.resources)];
@@ -182,7 +192,8 @@ function matrixTargets(results: RunResults): TargetResult[] {
         (v) => v >= GOALS.vsCLoop,
         own && cLoop
           ? `${fmt(own.msgsPerSecond)} msgs/s vs ${fmt(cLoop.spawnsPerSecond)} spawns/s` +
-              boundNote(own.msgsPerSecond, findMeasurement(results, SYSTEM.ceiling, c, size)?.msgsPerSecond, cLoop.spawnsPerSecond)
+              boundNote(own.msgsPerSecond, findMeasurement(results, SYSTEM.ceiling, c, size)?.msgsPerSecond, cLoop.spawnsPerSecond) +
+              referenceNote(own.msgsPerSecond, findMeasurement(results, SYSTEM.naiveNative, c, size)?.msgsPerSecond, cLoop.spawnsPerSecond)
           : '',
         own ? `no ${LOOP_NAME['c-posix_spawn']} result at c=${c}` : ownMissing,
       ),
@@ -215,7 +226,8 @@ function matrixTargets(results: RunResults): TargetResult[] {
           (v) => v >= GOALS.bandwidth,
           base
             ? `${fmt(m.bytesPerSecond / 1048576, 1)} vs ${fmt(base.bytesPerSecond / 1048576, 1)} MB/s` +
-                boundNote(m.bytesPerSecond, findMeasurement(results, SYSTEM.ceiling, m.point.connections, m.point.size)?.bytesPerSecond, base.bytesPerSecond)
+                boundNote(m.bytesPerSecond, findMeasurement(results, SYSTEM.ceiling, m.point.connections, m.point.size)?.bytesPerSecond, base.bytesPerSecond) +
+                referenceNote(m.bytesPerSecond, findMeasurement(results, SYSTEM.naiveNative, m.point.connections, m.point.size)?.bytesPerSecond, base.bytesPerSecond)
             : '',
           `no ${loopName} result with 10m stdin at c=${m.point.connections}`,
         ),

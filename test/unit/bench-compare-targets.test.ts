@@ -142,3 +142,26 @@ test('the C-loop and bandwidth targets say the bound that the ceiling and the lo
   // Without a ceiling result the detail has no bound.
   assert.doesNotMatch(evaluateTargets(run).find((t) => t.name === cLoop?.name)?.detail ?? '', /front end/);
 });
+
+test('the C-loop and bandwidth targets say how near the naive design on the native spawner gets', () => {
+  const run = passingRun();
+  const withReference: RunResults = {
+    ...run,
+    // The reference runs at the target points only; smtpipe also at c=1.
+    measurements: [...run.measurements, m(NATIVE, 1, '2k', 100), m(SYSTEM.naiveNative, 50, '2k', 750), m(SYSTEM.naiveNative, 10, '10m', 8)],
+  };
+  const targets = evaluateTargets(withReference);
+  const cLoop = targets.find((t) => t.name === `c=50 2k: ${NATIVE} / ${LOOP_NAME['c-posix_spawn']}`);
+  // 750 / 1500 spawns/s = 0.50x; smtpipe's 1000 msgs/s is 133 % of it
+  assert.match(cLoop?.detail ?? '', /; smtp-server \+ native spawn, no pool \(naive-native\): 0\.50x \(smtpipe at 133% of it\)$/);
+  const bandwidth = targets.find((t) => t.name.startsWith('c=10 10m:'));
+  // 8 of the loop's 10 messages' worth = 0.80x; smtpipe's 6 is 75 %
+  assert.match(bandwidth?.detail ?? '', /naive-native\): 0\.80x \(smtpipe at 75% of it\)$/);
+  assert.doesNotMatch(evaluateTargets(run).find((t) => t.name === cLoop?.name)?.detail ?? '', /naive-native/);
+  // The reference is a column of the ratio table too (null where it did not run).
+  const row = computeRatios(withReference).find((r) => r.system === NATIVE && r.connections === 50 && r.size === '2k');
+  assert.equal(row?.ratios.get(SYSTEM.naiveNative), 1000 / 750);
+  const other = computeRatios(withReference).find((r) => r.system === NATIVE && r.connections === 1);
+  assert.ok(other);
+  assert.equal(other.ratios.get(SYSTEM.naiveNative), null);
+});

@@ -1,11 +1,12 @@
 // The single-process systems: smtp-server as a ceiling (accept and discard), the naive
-// smtp-server + child_process.spawn design, and Postfix's smtp-sink as a second ceiling.
+// smtp-server + child_process.spawn design and the same with smtpipe's native spawner,
+// and Postfix's smtp-sink as a second ceiling.
 // Each is one child process in its own group, stopped by ManagedProcess.stop().
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SYSTEM } from '../names.js';
-import { CEILING_SERVER, NAIVE_SERVER, POSTFIX_SETUP } from '../paths.js';
+import { CEILING_SERVER, NAIVE_NATIVE_SERVER, NAIVE_SERVER, POSTFIX_SETUP } from '../paths.js';
 import { freePort, runCommand, startProcess, waitForPort, type ManagedProcess } from '../processes.js';
 import { SkipError, type BenchContext } from './context.js';
 import type { SmtpSystem, StartedSystem } from './smtp-matrix.js';
@@ -42,6 +43,7 @@ function nodeServer(name: string, file: string, args: (ctx: BenchContext) => str
 
 export const ceilingSystem = nodeServer(SYSTEM.ceiling, CEILING_SERVER, () => []);
 export const naiveSystem = nodeServer(SYSTEM.naive, NAIVE_SERVER, (ctx) => ['--program', ctx.program]);
+export const naiveNativeSystem = nodeServer(SYSTEM.naiveNative, NAIVE_NATIVE_SERVER, (ctx) => ['--program', ctx.program]);
 
 export const smtpSinkSystem: SmtpSystem = {
   name: SYSTEM.smtpSink,
