@@ -116,15 +116,16 @@ test('plan: resources is a scenario of its own, on by default; growth windows fo
   assert.ok(resources.listenerSessions > resources.idleSessions);
   assert.deepEqual([resources.large.messages, resources.large.size, resources.large.sampleIntervalMs], [200, '10m', 100]);
   assert.ok(resources.large.maxMessageBytes > resources.large.sizeBytes);
-  assert.deepEqual(resources.growth.point, { connections: 200, size: '2k', sizeBytes: 2048, durationSeconds: 60 });
-  assert.equal(resources.growth.fitFromSeconds, 10);
-  assert.deepEqual(resources.growth.checkpointSeconds, [10, 30, 60]);
+  // 20 s of warm-up, then the 60 s the target judges.
+  assert.deepEqual(resources.growth.point, { connections: 200, size: '2k', sizeBytes: 2048, durationSeconds: 80 });
+  assert.equal(resources.growth.fitFromSeconds, 20);
+  assert.deepEqual(resources.growth.checkpointSeconds, [20, 50, 80]);
   assert.equal(resources.growth.sampleIntervalMs, 1000);
   // The group's own time: ~10 s of idle sessions, the 2 GB transfer (~30-45 s here), the growth run.
-  assert.ok(resources.growth.point.durationSeconds + 15 + 45 <= 130);
+  assert.ok(resources.growth.point.durationSeconds + 15 + 45 <= 150);
 
-  assert.deepEqual(buildPlan({ full: true, seconds: 6 }).resources.growth.checkpointSeconds, [1, 3, 6]);
-  assert.equal(growthPlan({ connections: 200, size: '2k', sizeBytes: 2048, durationSeconds: 120 }).fitFromSeconds, 20);
+  assert.deepEqual(buildPlan({ full: true, seconds: 8 }).resources.growth.checkpointSeconds, [2, 5, 8]);
+  assert.equal(growthPlan({ connections: 200, size: '2k', sizeBytes: 2048, durationSeconds: 120 }).fitFromSeconds, 30);
 });
 
 test('the resources configs load with the real parser: 2000 sessions; 20 MB messages and 200 held programs', () => {
