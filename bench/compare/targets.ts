@@ -126,8 +126,9 @@ function boundNote(own: number, ceiling: number | undefined, loop: number): stri
 }
 
 /**
- * "; smtp-server + native spawn alone (naive-native): 0.40x (smtpipe at 90% of it)": how
- * near the leanest design on the same spawner gets, measured in the same run; '' without it.
+ * "; smtp-server + native spawn, no pool (naive-native): 0.40x (smtpipe at 90% of it)":
+ * how near the leanest design on the same spawner gets, measured in the same run; ''
+ * without it.
  */
 function referenceNote(own: number, reference: number | undefined, loop: number): string {
   if (reference === undefined || reference <= 0 || loop <= 0) return '';

@@ -1,7 +1,7 @@
 // The resources group: the smtpipe process's memory (RSS, PSS) with 1,000 idle sessions,
 // with 200 x 10 MB messages in flight at once, and across an 80 s steady run (the last
-// 60 s judged). One fresh daemon per scenario (each figure starts from a cold process), with the native spawner;
-// when that cannot run here, the default Spawner, with a note. Only the daemon process is
+// 60 s judged). One fresh daemon per scenario (each figure starts from a cold process),
+// with the native spawner; when that cannot run here, the default Spawner, with a note. Only the daemon process is
 // measured (its worker threads included), not the programs it runs.
 
 import { chmodSync, closeSync, constants as fsConstants, copyFileSync, openSync } from 'node:fs';

@@ -13,7 +13,17 @@ const { port, program } = parseServerArgs(process.argv.slice(2));
 const loaded = loadAddon();
 if (!loaded.ok) throw new Error(`native spawner unavailable: ${loaded.reason}`);
 const spawner = createNativeSpawner(loaded.addon);
-const spec = { file: program, args: [], env: { PATH: '/usr/bin:/bin' }, stdoutFd: null, stderrFd: null, runAs: null, cwd: null, umask: null };
+// Output to /dev/null, no identity, directory or umask change: as naive.ts's child.
+const spec = {
+  file: program,
+  args: [],
+  env: { PATH: '/usr/bin:/bin' },
+  stdoutFd: null,
+  stderrFd: null,
+  runAs: null,
+  cwd: null,
+  umask: null,
+};
 
 const server = new PipeServer<never>({
   greetingPauseMs: 0,
