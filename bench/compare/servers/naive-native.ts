@@ -47,6 +47,8 @@ const server = new PipeServer<never>({
           stdin.on('error', () => {});
           stream.pipe(stdin);
           return exited.then(({ exitCode, signal }) => {
+            // As in naive.ts: unpiped before the resume that drains the rest of DATA.
+            stream.unpipe(stdin);
             stream.resume();
             if (exitCode === 0) callback(null, '2.0.0 Ok: delivered');
             else fail(`program ended with ${signal ?? `exit status ${exitCode}`}`);

@@ -33,6 +33,9 @@ const server = new PipeServer<never>({
       });
       child.once('exit', (code, signal) => {
         // smtp-server holds the reply until DATA was read to the end; keep it flowing.
+        // Unpiped first: stdin's later 'close' would otherwise unpipe, and so pause, DATA
+        // after this resume, and a program that did not read it all left the client hanging.
+        stream.unpipe(child.stdin);
         stream.resume();
         answer(code === 0 ? null : new Error(`4.3.0 program ended with ${signal ?? `exit status ${code}`}`));
       });
