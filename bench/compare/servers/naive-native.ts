@@ -2,11 +2,11 @@
 // program is started on the main thread at DATA, DATA is piped into its stdin, the reply
 // waits for the exit. No pool, no policy, no log line, no metrics. It is the leanest
 // smtp-server design that uses the same spawner, so smtpipe's distance to it is what
-// smtpipe's own path (session -> pool -> worker -> reply) costs. Same fairness as naive.ts.
+// smtpipe's own path (session -> pool -> worker -> reply) costs. Fairness: fixture.ts.
 
-import { PipeServer } from '../../../src/smtp/connection.js';
 import { createNativeSpawner, loadAddon } from '../../../workers/spawners/native.js';
 import { parseServerArgs } from './args.js';
+import { serveFixture } from './fixture.js';
 
 const { port, program } = parseServerArgs(process.argv.slice(2));
 
@@ -25,43 +25,27 @@ const spec = {
   umask: null,
 };
 
-const server = new PipeServer<never>({
-  greetingPauseMs: 0,
-  smtp: {
-    name: 'naive-native.localdomain',
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    authOptional: true,
-    disableReverseLookup: true,
-    logger: false,
-    onData(stream, _session, callback) {
-      const fail = (text: string) => {
-        // smtp-server holds the reply until DATA was read to the end; keep it flowing.
+serveFixture('naive-native', port, (stream, _session, callback) => {
+  const fail = (text: string) => {
+    // smtp-server holds the reply until DATA was read to the end; keep it flowing.
+    stream.resume();
+    callback(Object.assign(new Error(`4.3.0 ${text}`), { responseCode: 451 }));
+  };
+  spawner.startProgram(spec).then(
+    (started) => {
+      if (!started.ok) return fail(`program could not be started: ${started.message}`);
+      const { stdin, exited } = started.program;
+      // EPIPE when the program does not read everything: its exit status decides.
+      stdin.on('error', () => {});
+      stream.pipe(stdin);
+      return exited.then(({ exitCode, signal }) => {
+        // As in naive.ts: unpiped before the resume that drains the rest of DATA.
+        stream.unpipe(stdin);
         stream.resume();
-        callback(Object.assign(new Error(`4.3.0 ${text}`), { responseCode: 451 }));
-      };
-      spawner.startProgram(spec).then(
-        (started) => {
-          if (!started.ok) return fail(`program could not be started: ${started.message}`);
-          const { stdin, exited } = started.program;
-          // EPIPE when the program does not read everything: its exit status decides.
-          stdin.on('error', () => {});
-          stream.pipe(stdin);
-          return exited.then(({ exitCode, signal }) => {
-            // As in naive.ts: unpiped before the resume that drains the rest of DATA.
-            stream.unpipe(stdin);
-            stream.resume();
-            if (exitCode === 0) callback(null, '2.0.0 Ok: delivered');
-            else fail(`program ended with ${signal ?? `exit status ${exitCode}`}`);
-          });
-        },
-        (err: Error) => fail(err.message),
-      );
+        if (exitCode === 0) callback(null, '2.0.0 Ok: delivered');
+        else fail(`program ended with ${signal ?? `exit status ${exitCode}`}`);
+      });
     },
-  },
+    (err: Error) => fail(err.message),
+  );
 });
-server.on('error', () => {
-  // A client reset mid-session is routine under load; nothing to do about it here.
-});
-server.listen(port, '127.0.0.1');
-// A benchmark fixture: no drain, the orchestrator stops it between systems.
-process.once('SIGTERM', () => process.exit(0));
