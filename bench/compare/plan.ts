@@ -81,7 +81,7 @@ bench/results/<date>.md, .json and .svg.
 Flags:
   --full            the whole matrix: connections 1, 10, 50, 200 x sizes 2k, 100k, 10m
                     (default: 2k at every connection count, c=50 at 100k, c=10 at 10m;
-                    about 10 minutes on 2 cores)
+                    about 12 minutes on 2 cores)
   --only LIST       comma-separated scenarios: ${SCENARIOS.join(', ')}
                     (resources: smtpipe's RSS with 1,000 idle sessions, with 200 x 10 MB in
                     flight, and over an 80 s run; about 2.5 minutes)

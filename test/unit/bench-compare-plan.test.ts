@@ -33,7 +33,8 @@ test('default plan: every connection count at 2k, c=50 at 100k, c=10 at 10m, wit
   assert.deepEqual(plan.targetPoints.map((p) => `${p.connections}@${p.size}`), ['50@2k', '10@10m']);
   // 7 SMTP rows (ceiling, naive, smtpipe x2, smtp-sink, postfix, haraka) and the reference
   // system at the target points, ~4 s of start, warm-up and pauses per system and 2 s per
-  // point; loops and memory on top: about 10 minutes, as USAGE says.
+  // point; loops and memory on top (about 12 minutes in all, as USAGE says, with the
+  // resources group and the installs of Postfix and Haraka).
   const rowSeconds = (points: readonly LoadPoint[]) => points.reduce((sum, p) => sum + p.durationSeconds + 2, 4);
   const smtpSeconds = 7 * rowSeconds(plan.points) + rowSeconds(plan.targetPoints);
   const loopSeconds = 2 * plan.spawnLoops.reduce((sum, p) => sum + p.durationSeconds + 1, 0) + plan.spawnLoops.reduce((s, p) => s + p.durationSeconds, 0);
