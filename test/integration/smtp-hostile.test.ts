@@ -162,6 +162,31 @@ for (const verb of ['EHLO', 'HELO']) {
   });
 }
 
+test('an argument whose leading "-" would come from a macro value: 554 5.7.0, no program runs, warn logged', async () => {
+  // The null sender is empty, so "\${sender}-bounce" would begin with the operator's "-":
+  // the only way left to reach the backstop now that addresses and EHLO names are checked.
+  const daemon = await startDaemon(`
+    ESMTP_Listener { Listen "127.0.0.1:0" { } }
+    pipe_transport "copy" { allow_root = true program_name = "${fixture('programs', 'print-args.sh')} {{dir}}/args \${sender}-bounce" domain = ( "copy.test" ) }
+  `);
+  try {
+    const client = await openSession(daemon.port);
+    const reply = await client.sendMail('', ['x@copy.test'], 'bounce');
+    assert.equal(reply.line, '554 5.7.0 refused: client text would begin a program argument with "-"');
+    // The same transport runs for a sender that leads with its own text.
+    assert.equal((await client.sendMail('a@origin.test', ['x@copy.test'], 'ok')).code, 250);
+    await client.quit();
+    assert.equal(await readFile(path.join(daemon.dir, 'args'), 'utf8'), 'a@origin.test-bounce\n');
+    assert.equal(daemon.logs.filter((line) => line.msg === 'delivery').length, 1, 'one program run: the second message');
+    const refused = daemon.logs.filter((line) => line.msg === 'delivery refused: client text would begin a program argument with "-"');
+    assert.equal(refused.length, 1);
+    assert.equal(refused[0]?.level, 40);
+    assert.equal(refused[0]?.argument, 2, 'argv[2]');
+  } finally {
+    await daemon.stop();
+  }
+});
+
 test('HELO with control characters cannot split the Received: line', async () => {
   const daemon = await startDaemon(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
