@@ -71,7 +71,8 @@ export function createDispatcher(options: {
       };
       const expanded = expandArguments(transport.argvTemplate, envelope);
       if (expanded.injectedOption) {
-        // Unreachable through the checks at HELO, MAIL and RCPT; if one ever fails, no run.
+        // Client text cannot get here past the checks at HELO, MAIL and RCPT; an empty
+        // value before the template's own "-" can (`${sender}-x`, null sender). No run.
         logger.warn(
           {
             ...summarizeEnvelope(envelope),
