@@ -1,6 +1,7 @@
 // Envelope address checks (RFC 5321 4.1.2, 4.5.3.1) and the canonical form programs get.
 // Pure. smtp-server's own parser is lenient (it accepts `$(id)@x`, `a;b@x`, 65-octet
 // local parts) and turns punycode domains into Unicode; this module is the strict gate.
+// Quoted local parts (`"foo bar"@x`, `"x@y"@z`) pass in their quoted form.
 
 import { domainToASCII } from 'node:url';
 import type { SmtpReply } from '../smtp/reply.js';
@@ -16,8 +17,11 @@ const QUOTED_STRING = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
 const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const NON_ASCII = /[\u0080-\u{10ffff}]/u;
 
+/** RFC 5321 4.5.3.1.1, for recipients only (see checkAddress). */
 const MAX_LOCAL_PART = 64;
 const MAX_DOMAIN = 255;
+/** RFC 5321 4.5.3.1.3: a path is at most 256 octets, "<" and ">" included. */
+const MAX_ADDRESS = 254;
 
 function refuse(role: AddressRole, text: string): AddressCheck {
   // 5.1.7 bad sender's mailbox syntax, 5.1.3 bad destination mailbox syntax (RFC 3463).
@@ -29,24 +33,60 @@ function refuse(role: AddressRole, text: string): AddressCheck {
  * Checks an address as smtp-server parsed it (source route already dropped) and returns
  * the form used from here on: the domain in ASCII (A-labels), the local part unchanged.
  * The null sender '' passes for the sender only.
+ *
+ * The 64-octet local part limit (RFC 5321 4.5.3.1.1) applies to recipients, which name
+ * mailboxes here. A sender's local part may be longer, up to the path limit: return paths
+ * rewritten by SRS, VERP and BATV often are, Postfix relays them, and RFC 5321 4.5.3.1
+ * asks for no limits "to the maximum extent possible" (peer-interop G3).
  */
 export function checkAddress(address: string, role: AddressRole): AddressCheck {
   if (address === '') return role === 'sender' ? { ok: true, address } : refuse(role, 'empty address');
   // A leading "-" would read as an option to many programs (argument injection).
   if (address.startsWith('-')) return refuse(role, 'must not begin with "-"');
-  const at = address.lastIndexOf('@');
-  if (at <= 0) return refuse(role, 'no domain');
+  const at = localPartEnd(address);
+  if (at <= 0) return refuse(role, at === 0 || !address.includes('@') ? 'no domain' : 'bad local part syntax');
   const local = address.slice(0, at);
   const domain = address.slice(at + 1);
   if (NON_ASCII.test(local)) {
     // SMTPUTF8 is not offered (RFC 6531 3.4): 8-bit local parts are refused.
     return { ok: false, reply: { code: 553, text: '5.6.7 non-ASCII address without SMTPUTF8' } };
   }
-  if (local.length > MAX_LOCAL_PART) return refuse(role, `local part longer than ${MAX_LOCAL_PART} octets`);
+  if (role === 'recipient' && local.length > MAX_LOCAL_PART) return refuse(role, `local part longer than ${MAX_LOCAL_PART} octets`);
   if (!DOT_STRING.test(local) && !QUOTED_STRING.test(local)) return refuse(role, 'bad local part syntax');
   const asciiDomain = checkDomain(domain);
   if (asciiDomain === null) return refuse(role, 'bad domain syntax');
-  return { ok: true, address: `${local}@${asciiDomain}` };
+  const checked = `${local}@${asciiDomain}`;
+  if (checked.length > MAX_ADDRESS) return refuse(role, `longer than ${MAX_ADDRESS} octets`);
+  return { ok: true, address: checked };
+}
+
+/**
+ * Where the local part ends: at the "@" after a quoted string's closing quote (a quoted
+ * local part may hold "@", `"x@y"@z`), else at the first "@" (atext has none; a domain
+ * literal may). -1 when there is no such "@".
+ */
+export function localPartEnd(address: string): number {
+  if (!address.startsWith('"')) return address.indexOf('@');
+  for (let i = 1; i < address.length; i++) {
+    const c = address[i];
+    if (c === '\\') i += 1;
+    else if (c === '"') return address[i + 1] === '@' ? i + 1 : -1;
+  }
+  return -1;
+}
+
+/**
+ * The key under which two addresses name the same recipient, compared case-insensitively
+ * as smtp-server keys its envelope. The address itself keeps its case (RFC 5321 2.4 says
+ * to preserve it); only repeats are found this way, and RFC 5321 2.4 discourages mailboxes
+ * that differ only in case. A quoted local part is compared by its content (RFC 5321
+ * 4.1.2: `"a"@x` and `a@x` are the same mailbox, `\b` is `b`). For checked addresses.
+ */
+export function recipientKey(address: string): string {
+  const at = localPartEnd(address);
+  const local = address.slice(0, at);
+  const content = local.startsWith('"') ? local.slice(1, -1).replace(/\\(.)/g, '$1') : local;
+  return `${content}@${address.slice(at + 1)}`.toLowerCase();
 }
 
 /** A host name (IDNs converted to A-labels) or an address literal; null when neither. */

@@ -69,9 +69,25 @@ export function createDispatcher(options: {
         size: request.message.byteLength,
         transport: transport.name,
       };
+      const expanded = expandArguments(transport.argvTemplate, envelope);
+      if (expanded.injectedOption) {
+        // Client text cannot get here past the checks at HELO, MAIL and RCPT; an empty
+        // value before the template's own "-" can (`${sender}-x`, null sender). No run.
+        logger.warn(
+          {
+            ...summarizeEnvelope(envelope),
+            session: request.sessionId,
+            argument: expanded.injectedOption.index,
+            template: expanded.injectedOption.template,
+            reply: formatReply(REPLY_INJECTED_OPTION),
+          },
+          'delivery refused: client text would begin a program argument with "-"',
+        );
+        return REPLY_INJECTED_OPTION;
+      }
       const task: DeliveryTask = {
         program: transport.argvTemplate[0] as string,
-        args: expandArguments(transport.argvTemplate, envelope),
+        args: expanded.args,
         env: programEnvironment(transport, envelope),
         header: buildTraceHeaders(transport, {
           envelope,
@@ -117,6 +133,27 @@ export function createDispatcher(options: {
   };
 }
 
+/** Permanent: the same envelope would be refused again (RFC 3463 5.7.0, security). */
+const REPLY_INJECTED_OPTION: SmtpReply = { code: 554, text: '5.7.0 refused: client text would begin a program argument with "-"' };
+
+/** At most this many recipients are named in a log line; the count says how many there were. */
+const LOGGED_RECIPIENTS = 10;
+
+/** The envelope fields of a log line, its size bounded whatever the client sent. */
+function summarizeEnvelope(envelope: Envelope) {
+  const { recipients } = envelope;
+  return {
+    queueId: envelope.queueId,
+    client: envelope.clientAddress,
+    helo: envelope.clientHelo,
+    sender: envelope.sender,
+    recipients: recipients.length > LOGGED_RECIPIENTS ? recipients.slice(0, LOGGED_RECIPIENTS) : recipients,
+    recipientCount: recipients.length,
+    size: envelope.size,
+    transport: envelope.transport,
+  };
+}
+
 /** errno codes that mean "the machine is short of something", not "the config is wrong". */
 const RESOURCE_SHORTAGE = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM', 'ENOSPC']);
 
@@ -129,16 +166,18 @@ function logDelivery(
   reply: SmtpReply,
   durationMs: number,
 ): void {
+  const { queueId, client, helo, sender, recipients, recipientCount, size, transport } = summarizeEnvelope(envelope);
   const line = {
-    queueId: envelope.queueId,
+    queueId,
     session: request.sessionId,
-    client: envelope.clientAddress,
-    helo: envelope.clientHelo,
+    client,
+    helo,
     tls: request.tls,
-    sender: envelope.sender,
-    recipients: envelope.recipients,
-    size: envelope.size,
-    transport: envelope.transport,
+    sender,
+    recipients,
+    recipientCount,
+    size,
+    transport,
     program: task.program,
     outcome: outcome.kind,
     programPid: 'pid' in outcome ? outcome.pid : null,
@@ -152,6 +191,9 @@ function logDelivery(
   };
   if (outcome.kind === 'content-rejected') {
     logger.info(line, 'delivery refused: bare CR or LF in content');
+  } else if (outcome.kind === 'spawn-failed' && outcome.errorCode === 'E2BIG') {
+    // RCPT refuses what would not fit (exec-size.ts); this is a machine with less room.
+    logger.warn(line, 'delivery failed: argument list too long');
   } else if ((outcome.kind === 'spawn-failed' || outcome.kind === 'output-failed') && RESOURCE_SHORTAGE.has(outcome.errorCode)) {
     logger.warn(line, 'delivery failed: resource shortage');
   } else if (outcome.kind === 'spawn-failed' || outcome.kind === 'output-failed') {

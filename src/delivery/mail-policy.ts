@@ -1,5 +1,6 @@
 // What smtpipe decides at MAIL, RCPT and DATA (the MailPolicy of src/smtp): address
-// checks, routing to one transport per transaction, then the dispatcher.
+// checks, routing to one transport per transaction, one entry per distinct recipient,
+// an argv+env the kernel will take, then the dispatcher. Counts no RCPT commands (src/smtp).
 
 import type { Router } from '../routing/router.js';
 import { splitAddress } from '../routing/router.js';
@@ -7,8 +8,9 @@ import type { MailPolicy, SessionInfo, Transaction } from '../smtp/policy.js';
 import type { SmtpReply } from '../smtp/reply.js';
 import type { TransportConfig } from '../config/types.js';
 import type { Dispatcher } from './dispatcher.js';
-import { checkAddress } from './address.js';
+import { checkAddress, recipientKey } from './address.js';
 import { usesPerRecipientMacro } from './envelope.js';
+import { createExecBudget, type ExecBudget } from './exec-size.js';
 
 const REPLY_RELAY_DENIED: SmtpReply = { code: 550, text: '5.7.1 relaying denied' };
 const REPLY_OTHER_TRANSPORT: SmtpReply = {
@@ -16,6 +18,11 @@ const REPLY_OTHER_TRANSPORT: SmtpReply = {
   text: '4.5.3 recipient for another transport: send it in a new transaction',
 };
 const REPLY_ONE_RECIPIENT: SmtpReply = { code: 452, text: '4.5.3 one recipient per transaction: send it in a new transaction' };
+// RFC 5321 4.5.3.1.10: 452 for "too many recipients"; the client sends the rest later.
+const REPLY_ARGS_TOO_BIG: SmtpReply = {
+  code: 452,
+  text: '4.5.3 too many recipients for one program run: send the rest in a new transaction',
+};
 
 export function createMailPolicy(router: Router, dispatcher: Dispatcher): MailPolicy {
   // Computed once per config, not per message.
@@ -35,7 +42,10 @@ export function createMailPolicy(router: Router, dispatcher: Dispatcher): MailPo
       if (!checkedSender.ok) return checkedSender.reply;
       const sender = checkedSender.address;
       let transport: TransportConfig | undefined;
+      let budget: ExecBudget | undefined;
       const recipients: string[] = [];
+      // Both grow only by a distinct accepted recipient; src/smtp bounds the RCPT commands.
+      const seen = new Set<string>();
       return {
         addRecipient(rawAddress) {
           const checked = checkAddress(rawAddress, 'recipient');
@@ -44,8 +54,15 @@ export function createMailPolicy(router: Router, dispatcher: Dispatcher): MailPo
           const route = router.route(splitAddress(address).domain);
           if (!route) return REPLY_RELAY_DENIED;
           if (transport && route !== transport) return REPLY_OTHER_TRANSPORT;
+          // A repeat is acknowledged (it is a valid recipient) but delivered to once.
+          const key = recipientKey(address);
+          if (seen.has(key)) return undefined;
           if (transport && isSingleRecipient(transport)) return REPLY_ONE_RECIPIENT;
+          const sized = budget ?? createExecBudget(route, { sender, clientAddress: session.clientAddress, clientHelo: session.clientHelo });
+          if (!sized.tryAdd(address)) return REPLY_ARGS_TOO_BIG;
+          budget = sized;
           transport = route;
+          seen.add(key);
           recipients.push(address);
           return undefined;
         },

@@ -1,4 +1,4 @@
-// smtp-server, adapted in four places and nowhere else:
+// smtp-server, adapted in six places and nowhere else:
 // 1. the pause before the 220 greeting is per listener (upstream hard-codes 100 ms in
 //    SMTPConnection.init, which caps a connection-per-message client at 10 msg/s);
 // 2. every connection carries the per-session state our hooks need;
@@ -6,7 +6,11 @@
 //    handshake is read (upstream's useProxy list would treat an untrusted peer as a
 //    direct client instead);
 // 4. the input parser is PipeStream, whose DATA decoding is upstream's at memchr speed
-//    (src/smtp/data-stream.ts).
+//    (src/smtp/data-stream.ts);
+// 5. HELO/EHLO take only a domain or an address literal (RFC 5321 4.1.1.1; upstream
+//    takes any text without control characters, which reaches programs as ${client_helo});
+// 6. MAIL FROM / RCPT TO accept quoted local parts (RFC 5321 4.1.2) that upstream's
+//    _parseAddressCommand refuses (`"foo bar"@x`, `"foo..bar"@x`, `"x@y"@z`).
 // All rely on smtp-server internals; assertUpstreamShape() fails fast if they move.
 
 import { createHash } from 'node:crypto';
@@ -15,6 +19,8 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { PipeStream } from './data-stream.js';
+import { isHeloArgument } from './helo-syntax.js';
+import { maskQuotedLocalPart } from './path-syntax.js';
 
 /** Per-session state kept by src/smtp; the policy layer sees only `transaction`. */
 export interface SessionState<T> {
@@ -56,6 +62,36 @@ export class PipeConnection<T> extends SMTPConnection {
       else this.connectionReady();
     });
   }
+
+  override handler_HELO(command: Buffer, callback: () => void): void {
+    if (refuseHelo(this, command)) return callback();
+    super.handler_HELO(command, callback);
+  }
+
+  override handler_EHLO(command: Buffer, callback: () => void): void {
+    if (refuseHelo(this, command)) return callback();
+    super.handler_EHLO(command, callback);
+  }
+
+  // Upstream parses the rest (parameters, source route, domain, length) of a line whose
+  // quoted local part is masked; the local part then comes back exactly as sent.
+  override _parseAddressCommand(rawName: string, rawCommand: Buffer | string): ReturnType<SMTPConnection['_parseAddressCommand']> {
+    const masked = maskQuotedLocalPart((rawCommand ?? '').toString());
+    if (!masked) return super._parseAddressCommand(rawName, rawCommand);
+    const parsed = super._parseAddressCommand(rawName, masked.command);
+    if (parsed && parsed.address) parsed.address = masked.localPart + parsed.address.slice(parsed.address.indexOf('@'));
+    return parsed;
+  }
+}
+
+const REPLY_BAD_HELO = '5.5.2 syntax error in HELO/EHLO argument: domain or address literal required';
+
+/** Sends 501 and returns true unless the command carries exactly one valid argument. */
+function refuseHelo(connection: SMTPConnection, command: Buffer): boolean {
+  const parts = command.toString().trim().split(/\s+/);
+  if (parts.length === 2 && isHeloArgument(parts[1] as string)) return false;
+  connection.send(501, REPLY_BAD_HELO, false);
+  return true;
 }
 
 export interface PipeServerOptions {
@@ -140,7 +176,7 @@ export function assertUpstreamShape(): void {
   const stream = SMTPStream.prototype as unknown as Record<string, unknown>;
   const freshStream = new SMTPStream();
   const missing = [
-    ...['_setListeners', 'connectionReady', 'init', 'send', 'close', '_createParser', '_onCommand']
+    ...['_setListeners', 'connectionReady', 'init', 'send', 'close', '_createParser', '_onCommand', 'handler_HELO', 'handler_EHLO', '_parseAddressCommand']
       .filter((m) => typeof connection[m] !== 'function')
       .map((m) => `SMTPConnection.${m}`),
     ...['_feedDataStream', '_endDataMode', '_countDataBytes'].filter((m) => typeof stream[m] !== 'function').map((m) => `SMTPStream.${m}`),

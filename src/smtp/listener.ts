@@ -133,6 +133,8 @@ export function createListener(
   let draining = false;
   let serverClosed = false;
   const waiters: Array<() => void> = [];
+  /** RCPT commands per transaction (Max_Recipients_Per_Message); a new MAIL starts a new key. */
+  const rcptCommands = new WeakMap<Transaction, number>();
 
   const settleIfClosed = () => {
     if (serverClosed && sessionIds.size === 0) waiters.splice(0).forEach((resolve) => resolve());
@@ -206,11 +208,15 @@ export function createListener(
         const state = server.connectionOf(session)?.state;
         const transaction = state?.transaction;
         if (!state || !transaction) return callback(toRejection(REPLY_NO_TRANSACTION));
+        // Every RCPT that gets here counts, refused or repeated: RFC 5321 4.5.3.1.8 and
+        // 4.5.3.1.10 speak of a limit on "the number of RCPT commands", and counting only
+        // what was accepted (smtp-server's envelope keeps one entry per address) would let
+        // a client send RCPTs without end. The first past the limit and all later get 452.
+        const count = (rcptCommands.get(transaction) ?? 0) + 1;
+        rcptCommands.set(transaction, count);
+        if (count > config.maxRecipientsPerMessage) return callback(toRejection(REPLY_TOO_MANY_RECIPIENTS));
         const badParameter = unknownParameter(address.args, NO_PARAMETERS);
         if (badParameter) return callback(toRejection(badParameter));
-        if (session.envelope.rcptTo.length >= config.maxRecipientsPerMessage) {
-          return callback(toRejection(REPLY_TOO_MANY_RECIPIENTS));
-        }
         if (config.maxRecipientsPerConnection > 0 && state.recipients >= config.maxRecipientsPerConnection) {
           return callback(toRejection(REPLY_SESSION_RECIPIENTS));
         }

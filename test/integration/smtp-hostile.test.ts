@@ -67,7 +67,11 @@ const envelopeCases: Array<[string, RegExp]> = [
   ['MAIL FROM:<a\0b@origin.test>', /^501 /],
   ['MAIL FROM:<a@b@origin.test>', /^501 /],
   ['MAIL FROM:<a@origin.test.>', /^501 /],
-  [`MAIL FROM:<${'a'.repeat(65)}@origin.test>`, /^553 5\.1\.7 /],
+  // A sender's local part may pass 64 octets (SRS, VERP; peer-interop G3), not the path limit.
+  [`MAIL FROM:<${'a'.repeat(65)}@origin.test>`, /^250 /],
+  [`MAIL FROM:<${'a'.repeat(250)}@origin.test>`, /^501 /],
+  ['MAIL FROM:<"a b"@origin.test>', /^250 /],
+  ['MAIL FROM:<"unterminated@origin.test>', /^(501|553) /],
   ['MAIL FROM:<\xc3\xa9a@origin.test>', /^553 5\.6\.7 /],
   ['MAIL FROM:<a@origin.test> FOO=bar', /^555 5\.5\.4 /],
   ['MAIL FROM:<a@origin.test> SMTPUTF8', /^555 5\.5\.4 /],
@@ -91,6 +95,10 @@ const recipientCases: Array<[string, RegExp]> = [
   ['RCPT TO:<x@copy.test> NOTIFY=NEVER', /^555 5\.5\.4 /],
   ['RCPT TO:<$(reboot)@copy.test>', /^553 5\.1\.3 /],
   ['RCPT TO:<-f@copy.test>', /^553 5\.1\.3 /],
+  [`RCPT TO:<${'a'.repeat(65)}@copy.test>`, /^553 5\.1\.3 /], // RFC 5321 4.5.3.1.1 for our mailboxes
+  ['RCPT TO:<"unterminated@copy.test>', /^(501|553) /],
+  ['RCPT TO:<"a"b@copy.test>', /^(501|553) /],
+  ['RCPT TO:<"a\tb"@copy.test>', /^(501|553) /],
 ];
 
 for (const [command, expected] of recipientCases) {
@@ -138,6 +146,45 @@ test('DATA lines over 998 octets and NUL bytes pass through unchanged', async ()
   await client.quit();
   const queueId = /queued as ([0-9A-Z]+)$/.exec(reply.line)?.[1] as string;
   assert.equal(await readFile(path.join(strict.dir, `${queueId}.eml`), 'latin1'), `Subject: long\n\n${long}\nnul\0byte\n`);
+});
+
+for (const verb of ['EHLO', 'HELO']) {
+  test(`${verb} --output=/etc/passwd: 501 5.5.2, and no transaction can start (option injection)`, async () => {
+    const before = (await runs(strict)).length;
+    const client = await SmtpClient.connect(strict.port);
+    assert.equal((await client.reply()).code, 220);
+    const helo = await client.command(`${verb} --output=/etc/passwd`);
+    assert.equal(helo.line, '501 5.5.2 syntax error in HELO/EHLO argument: domain or address literal required');
+    const reply = await client.sendMail('a@origin.test', ['x@copy.test'], 'Subject: s\r\n\r\nb');
+    assert.equal(reply.code, 503, 'MAIL needs an accepted HELO/EHLO');
+    await client.quit();
+    assert.equal((await runs(strict)).length, before);
+  });
+}
+
+test('an argument whose leading "-" would come from a macro value: 554 5.7.0, no program runs, warn logged', async () => {
+  // The null sender is empty, so "\${sender}-bounce" would begin with the operator's "-":
+  // the only way left to reach the backstop now that addresses and EHLO names are checked.
+  const daemon = await startDaemon(`
+    ESMTP_Listener { Listen "127.0.0.1:0" { } }
+    pipe_transport "copy" { allow_root = true program_name = "${fixture('programs', 'print-args.sh')} {{dir}}/args \${sender}-bounce" domain = ( "copy.test" ) }
+  `);
+  try {
+    const client = await openSession(daemon.port);
+    const reply = await client.sendMail('', ['x@copy.test'], 'bounce');
+    assert.equal(reply.line, '554 5.7.0 refused: client text would begin a program argument with "-"');
+    // The same transport runs for a sender that leads with its own text.
+    assert.equal((await client.sendMail('a@origin.test', ['x@copy.test'], 'ok')).code, 250);
+    await client.quit();
+    assert.equal(await readFile(path.join(daemon.dir, 'args'), 'utf8'), 'a@origin.test-bounce\n');
+    assert.equal(daemon.logs.filter((line) => line.msg === 'delivery').length, 1, 'one program run: the second message');
+    const refused = daemon.logs.filter((line) => line.msg === 'delivery refused: client text would begin a program argument with "-"');
+    assert.equal(refused.length, 1);
+    assert.equal(refused[0]?.level, 40);
+    assert.equal(refused[0]?.argument, 2, 'argv[2]');
+  } finally {
+    await daemon.stop();
+  }
 });
 
 test('HELO with control characters cannot split the Received: line', async () => {

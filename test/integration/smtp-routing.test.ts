@@ -90,3 +90,32 @@ test('the null sender is accepted and passed as an empty argument', async () => 
   assert.equal(await readFile(path.join(daemon.dir, `${queueId}.args`), 'utf8'), '\nx@list.test\n');
   await client.quit();
 });
+
+// RFC 5321 4.1.2 quoted local parts (peer-interop B3): smtp-server's own parser refused
+// the first three; each reaches the program as one argument, quotes kept, and routes by
+// the domain after the closing quote.
+const QUOTED = ['"foo bar"@list.test', '"foo..bar"@list.test', '"x@y"@list.test', '"a\\"b"@list.test', '"<a>, b"@x.lists.test'];
+
+test('quoted local parts are accepted and reach argv as one element each, in quoted form', async () => {
+  const client = await openSession(daemon.port);
+  assert.equal((await client.command('MAIL FROM:<"sender name"@origin.test>')).code, 250);
+  for (const address of QUOTED.slice(0, 3)) assert.equal((await client.command(`RCPT TO:<${address}>`)).code, 250, address);
+  assert.equal((await client.command('DATA')).code, 354);
+  client.write('hi\r\n.\r\n');
+  const reply = await client.reply();
+  assert.equal(reply.code, 250);
+  assert.deepEqual(await argsOf(reply.line), ['"sender name"@origin.test', ...QUOTED.slice(0, 3)]);
+  // Max_Recipients_Per_Message is 3 here: the other two in a second transaction.
+  const second = await client.sendMail('a@origin.test', QUOTED.slice(3), 'hi');
+  assert.equal(second.code, 250);
+  assert.deepEqual(await argsOf(second.line), ['a@origin.test', ...QUOTED.slice(3)]);
+  await client.quit();
+});
+
+test('a quoted local part with a per-recipient macro: ${recipient} is the quoted address', async () => {
+  const client = await openSession(daemon.port);
+  const reply = await client.sendMail('a@origin.test', ['"x@y"@single.test'], 'hi');
+  assert.equal(reply.code, 250);
+  assert.deepEqual(await argsOf(reply.line), ['"x@y"@single.test']);
+  await client.quit();
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkAddress } from '../../src/delivery/address.js';
+import { checkAddress, recipientKey } from '../../src/delivery/address.js';
 import { formatReply } from '../../src/smtp/reply.js';
 
 // [address as smtp-server hands it over, role, expected: canonical address or reply line]
@@ -23,7 +23,21 @@ const cases: Array<[string, 'sender' | 'recipient', string]> = [
   ['"a b"@example.com', 'recipient', '"a b"@example.com'],
   ['"a"b"@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad local part syntax'],
   ['"a\\"b"@example.com', 'recipient', '"a\\"b"@example.com'],
-  ['a@b@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad local part syntax'],
+  ['a@b@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad domain syntax'],
+  // RFC 5321 4.1.2 quoted local parts, kept in their quoted form (peer-interop B3).
+  ['"foo bar"@example.com', 'recipient', '"foo bar"@example.com'],
+  ['"foo..bar"@example.com', 'recipient', '"foo..bar"@example.com'],
+  ['"x@y"@example.com', 'recipient', '"x@y"@example.com'],
+  ['"x@y"@bücher.example', 'recipient', '"x@y"@xn--bcher-kva.example'],
+  ['"<a>"@example.com', 'recipient', '"<a>"@example.com'],
+  ['""@example.com', 'recipient', '""@example.com'],
+  ['"unterminated@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad local part syntax'],
+  ['"a"b@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad local part syntax'],
+  ['"a\\\\"@example.com', 'recipient', '"a\\\\"@example.com'], // an escaped backslash ends the quote
+  ['"a\\\\"b"@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad local part syntax'],
+  ['"a\\"@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad local part syntax'], // unterminated
+  ['"x@y"@[bogus@z]', 'recipient', '553 5.1.3 recipient address rejected: bad domain syntax'],
+  ['"-f"@example.com', 'recipient', '"-f"@example.com'], // the quote leads: never an option
   ['a@[127.0.0.1]', 'sender', 'a@[127.0.0.1]'],
   ['a@[IPv6:::1]', 'sender', 'a@[IPv6:::1]'],
   ['a@[bogus]', 'sender', '553 5.1.7 sender address rejected: bad domain syntax'],
@@ -32,6 +46,12 @@ const cases: Array<[string, 'sender' | 'recipient', string]> = [
   ['a@exa_mple.com', 'recipient', '553 5.1.3 recipient address rejected: bad domain syntax'],
   [`${'a'.repeat(64)}@example.com`, 'recipient', `${'a'.repeat(64)}@example.com`],
   [`${'a'.repeat(65)}@example.com`, 'recipient', '553 5.1.3 recipient address rejected: local part longer than 64 octets'],
+  [`"${'a'.repeat(63)}"@example.com`, 'recipient', '553 5.1.3 recipient address rejected: local part longer than 64 octets'],
+  // A sender's local part may be longer (SRS, VERP, BATV; peer-interop G3), up to the path limit.
+  [`${'a'.repeat(65)}@example.com`, 'sender', `${'a'.repeat(65)}@example.com`],
+  [`SRS0=Hx7q=TT=originating-domain.example.com=firstname.lastname.department@example.com`, 'sender', 'SRS0=Hx7q=TT=originating-domain.example.com=firstname.lastname.department@example.com'],
+  [`${'a'.repeat(242)}@example.com`, 'sender', `${'a'.repeat(242)}@example.com`],
+  [`${'a'.repeat(243)}@example.com`, 'sender', '553 5.1.7 sender address rejected: longer than 254 octets'],
   [`a@${'b'.repeat(64)}.com`, 'recipient', '553 5.1.3 recipient address rejected: bad domain syntax'],
   ['éa@example.com', 'recipient', '553 5.6.7 non-ASCII address without SMTPUTF8'],
   ['a@bücher.example', 'recipient', 'a@xn--bcher-kva.example'],
@@ -43,5 +63,21 @@ for (const [address, role, expected] of cases) {
   test(`${role} ${JSON.stringify(address)} -> ${expected}`, () => {
     const result = checkAddress(address, role);
     assert.equal(result.ok ? result.address : formatReply(result.reply), expected);
+  });
+}
+
+// [a, b, same recipient?]
+const keyCases: Array<[string, string, boolean]> = [
+  ['Victim@example.com', 'victim@EXAMPLE.com', true],
+  ['"a.b"@example.com', 'a.b@example.com', true],
+  ['"a\\b"@example.com', '"ab"@example.com', true],
+  ['"foo bar"@example.com', '"FOO BAR"@example.com', true],
+  ['"x@y"@example.com', 'x@y.example.com', false],
+  ['a@example.com', 'a@example.org', false],
+];
+
+for (const [a, b, same] of keyCases) {
+  test(`recipientKey: ${a} and ${b} are ${same ? 'one recipient' : 'two'}`, () => {
+    assert.equal(recipientKey(a) === recipientKey(b), same);
   });
 }

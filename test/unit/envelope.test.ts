@@ -26,13 +26,46 @@ const cases: Array<[string[], string[]]> = [
 
 for (const [template, expected] of cases) {
   test(`expandArguments ${JSON.stringify(template.slice(1))}`, () => {
-    assert.deepEqual(expandArguments(template, envelope), expected);
+    assert.deepEqual(expandArguments(template, envelope), { args: expected, injectedOption: null });
   });
 }
 
 test('a macro value is never split or re-expanded', () => {
   const hostile = { ...envelope, sender: 'a b ${recipient} $(rm -rf /)@x' };
-  assert.deepEqual(expandArguments(['/p', '${sender}'], hostile), ['a b ${recipient} $(rm -rf /)@x']);
+  assert.deepEqual(expandArguments(['/p', '${sender}'], hostile).args, ['a b ${recipient} $(rm -rf /)@x']);
+});
+
+// Defence in depth: the checks at HELO, MAIL and RCPT keep "-" out of these values; if one
+// ever slipped through, the argument that would start with it is reported (never run).
+// [template, envelope change, expected: argv index of the first injected option or null]
+const injectionCases: Array<[string[], Partial<Envelope>, { index: number; template: string } | null]> = [
+  [['/p', '${client_helo}'], { clientHelo: '--output=/etc/passwd' }, { index: 1, template: '${client_helo}' }],
+  [['/p', '-f', '${sender}'], { sender: '-oQ/tmp@x' }, { index: 2, template: '${sender}' }],
+  [['/p', '${sender}-bounce'], { sender: '' }, { index: 1, template: '${sender}-bounce' }], // empty value, operator's "-" leads
+  [['/p', '${recipients}'], { recipients: ['a@x', '-f@x'] }, { index: 2, template: '${recipients}' }],
+  [['/p', 'x', '${recipients}'], { recipients: ['a@x', 'b@x', '-c'] }, { index: 4, template: '${recipients}' }],
+  [['/p', '${local}'], { recipients: ['-x@y'] }, { index: 1, template: '${local}' }],
+  [['/p', '${client_address}'], { clientAddress: '-1' }, { index: 1, template: '${client_address}' }],
+  // The operator's own options stay options, whatever follows them.
+  [['/p', '--helo=${client_helo}'], { clientHelo: '-x' }, null],
+  [['/p', '-f${sender}'], { sender: '-x@y' }, null],
+  [['/p', '--', '${sender}'], { sender: 'a@x' }, null],
+  [['/p', 'h=${client_helo}'], { clientHelo: '-x' }, null], // "-" not at the start of the argument
+  [['/p', '${sender}'], { sender: '' }, null],
+];
+
+for (const [template, change, expected] of injectionCases) {
+  test(`expandArguments reports an option from client text: ${JSON.stringify(template.slice(1))} ${JSON.stringify(change)}`, () => {
+    assert.deepEqual(expandArguments(template, { ...envelope, ...change }).injectedOption, expected);
+  });
+}
+
+test('${recipients} with 500,000 recipients expands without overflowing the stack', () => {
+  const recipients = Array.from({ length: 500_000 }, (_, i) => `r${i}@example.com`);
+  const { args, injectedOption } = expandArguments(['/p', '${recipients}'], { ...envelope, recipients });
+  assert.equal(args.length, 500_000);
+  assert.equal(args[499_999], 'r499999@example.com');
+  assert.equal(injectedOption, null);
 });
 
 test('per-recipient macros are detected', () => {
