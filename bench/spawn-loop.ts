@@ -42,7 +42,7 @@ async function measure(spawner: SpawnerName, heldMb: number, concurrency: number
   const loop = async (): Promise<void> => {
     while (performance.now() < stopAt) {
       const outcome = await runProgram({
-        file: '/bin/cat', args: [], env: {}, stdoutFd: null, stderrFd: null, runAs: null, cwd: null, umask: null,
+        file: '/bin/cat', args: [], env: {}, stdout: null, stderr: null, runAs: null, cwd: null, umask: null,
         header: '', body: BODY, timeoutMs: 10_000, killGraceMs: 1_000,
       });
       const ok = outcome.kind === 'exited' && outcome.exitCode === 0 && outcome.stdinError === null;

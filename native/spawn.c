@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -105,14 +106,25 @@ static int lift(int fd, int *lifted) {
     }                          \
   } while (0)
 
-/* What a program gets besides argv, envp and stdio. -1 and NULL keep ours. */
+/* output_file or error_file: opened by the child, in the program's identity. */
+typedef struct {
+  const char *path; /* NULL: /dev/null */
+  int mode;         /* for a file the open creates, minus the program's umask */
+} output_t;
+
+/* What a program gets besides argv, envp and stdin. -1 and NULL keep ours. */
 typedef struct {
   int uid, gid; /* both or neither: set, they come with an empty supplementary group list */
   const char *cwd;
   int umask;
+  output_t outputs[2]; /* stdout, stderr */
 } setup_t;
 
-static const setup_t KEEP_OURS = {-1, -1, NULL, -1};
+static const setup_t KEEP_OURS = {-1, -1, NULL, -1, {{NULL, 0}, {NULL, 0}}};
+
+/* Why an output file was refused, beside the errnos (which end at 4095, MAX_ERRNO). */
+#define OUTPUT_NOT_REGULAR 4096 /* a FIFO, socket, device: what a shell would block on */
+#define OUTPUT_HARD_LINKED 4097 /* st_nlink > 1: the same file may be reachable elsewhere */
 
 /* posix_spawn for the common case: nothing of setup_t changes. `sources` are above 2 (or
  * -1 for /dev/null). Returns 0 or an errno, exec failures included (glibc reports them). */
@@ -171,19 +183,52 @@ typedef struct {
   const char *file;
   char *const *argv;
   char *const *envp;
-  int fds[3]; /* above 2, close-on-exec */
+  int fds[3]; /* above 2, close-on-exec; /dev/null for an output opened by the child */
   const setup_t *setup;
   int sigrtmin; /* SIGRTMIN is a glibc function call: read in the parent */
   sigset_t none;
 } child_job_t;
+
+/* What the vfork child leaves in the parent's memory when it fails, before it exits. */
+typedef struct {
+  int err;    /* an errno, or OUTPUT_NOT_REGULAR / OUTPUT_HARD_LINKED */
+  int target; /* 1 or 2: opening that output failed; 0: any other step (exec included) */
+} child_report_t;
+
+/* In the vfork child, after the id switch and the umask: opens an output as a shell's
+ * `>>path` would, in the program's own identity, so a path the program's user controls
+ * gives it nothing it could not open itself. O_NOFOLLOW: no symbolic link as the last
+ * component (ELOOP). O_NONBLOCK: a FIFO without reader fails with ENXIO instead of blocking
+ * (and with one, like a device, is refused below). A hard-linked file is refused too: it
+ * may be someone else's file under a second name. Raw syscalls only; statx has the same
+ * struct on every architecture. Returns 0 or why. */
+static int open_output(const output_t *output, int target) {
+  struct statx st;
+  int err = 0;
+  int fd = (int)syscall(SYS_openat, AT_FDCWD, output->path,
+                        O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+                            O_NOCTTY,
+                        output->mode);
+  if (fd < 0) return errno;
+  if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_NLINK, &st) != 0) err = errno;
+  else if (!S_ISREG(st.stx_mode)) err = OUTPUT_NOT_REGULAR;
+  else if (st.stx_nlink != 1) err = OUTPUT_HARD_LINKED;
+  /* F_SETFL replaces the status flags: O_APPEND stays, O_NONBLOCK goes. */
+  else if (syscall(SYS_fcntl, fd, F_SETFL, O_APPEND) != 0) err = errno;
+  /* fd is above 2 (0-2 are taken by then); dup3 without flags drops close-on-exec. */
+  else if (syscall(SYS_dup3, fd, target, 0) < 0) err = errno;
+  syscall(SYS_close, fd);
+  return err;
+}
 
 /* The vfork child. It runs on the parent's stack, in the daemon's memory, while the daemon's
  * other threads go on running: so system calls only, nothing that takes a lock or writes
  * shared state. Above all not glibc's setuid/setgid/setgroups: in a multi-threaded process
  * they make every thread change its ids too (POSIX ids are per process; the kernel's are
  * per thread), and here "every thread" would be the daemon's. Returns the errno of the
- * first failed step; returns only on failure. */
-static int child_exec(const child_job_t *job) {
+ * first failed step (with *failed_target set when that was opening an output); returns
+ * only on failure. */
+static int child_exec(const child_job_t *job, volatile int *failed_target) {
   /* Every signal is blocked (the parent blocked them all around vfork), so no handler of
    * Node's can run here; set every disposition to the default before unblocking, so none
    * ever will, and so that an ignored SIGPIPE does not survive exec. sigaction() is glibc's
@@ -209,6 +254,15 @@ static int child_exec(const child_job_t *job) {
     if (syscall(SYS_SETGID, job->setup->gid) != 0) return errno;
     if (syscall(SYS_SETUID, job->setup->uid) != 0) return errno;
   }
+  /* Only now, as the program and with its umask, as a shell redirection would. */
+  for (int target = 1; target < 3; target++) {
+    const output_t *output = &job->setup->outputs[target - 1];
+    int err = output->path == NULL ? 0 : open_output(output, target);
+    if (err != 0) {
+      *failed_target = target;
+      return err;
+    }
+  }
   /* Last, all dispositions being the defaults now; exec keeps the mask. */
   if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &job->none, NULL, _NSIG / 8) != 0) return errno;
   syscall(SYS_execve, job->file, job->argv, job->envp);
@@ -231,26 +285,29 @@ static int open_devnull(void) {
  * variables stay out of the child's reach (and out of -Wclobbered's). The child never
  * returns from here. */
 __attribute__((noinline)) static pid_t vfork_and_exec(const child_job_t *job,
-                                                      volatile int *child_err) {
+                                                      volatile child_report_t *report) {
   pid_t pid = vfork();
   if (pid == 0) {
-    *child_err = child_exec(job);
+    report->err = child_exec(job, &report->target);
     _exit(127);
   }
   return pid;
 }
 
-/* glibc's posix_spawn cannot change ids, directory or umask (no such attributes), hence
- * this second path, taken only when setup asks for one. vfork, not fork: the child borrows
- * the daemon's memory instead of copying its page tables, so the cost stays as flat as
- * posix_spawn's, which is itself clone(CLONE_VM | CLONE_VFORK) in glibc. Same contract as
- * spawn_plain: 0, or the errno of the step that failed (the child is reaped then). */
+/* glibc's posix_spawn cannot change ids, directory or umask, nor open a file after those
+ * (no such attributes), hence this second path, taken only when setup asks for one. vfork,
+ * not fork: the child borrows the daemon's memory instead of copying its page tables, so
+ * the cost stays as flat as posix_spawn's, which is itself clone(CLONE_VM | CLONE_VFORK) in
+ * glibc. Same contract as spawn_plain: 0, or the errno of the step that failed (the child
+ * is reaped then), with *failed_target 1 or 2 when that step was opening an output. */
 static int spawn_with_setup(const char *file, char *const argv[], char *const envp[],
-                            const int sources[3], const setup_t *setup, pid_t *pid_out) {
+                            const int sources[3], const setup_t *setup, pid_t *pid_out,
+                            int *failed_target) {
   child_job_t job = {.file = file, .argv = argv, .envp = envp, .setup = setup};
   int devnull = -1, err = 0;
   sigset_t all, old;
-  volatile int child_err = 0; /* written by the child, in our memory, before it ends */
+  /* Written by the child, in our memory, before it ends. */
+  volatile child_report_t report = {.err = 0, .target = 0};
   job.sigrtmin = SIGRTMIN;
   sigemptyset(&job.none);
   for (int target = 0; target < 3; target++) {
@@ -266,35 +323,42 @@ static int spawn_with_setup(const char *file, char *const argv[], char *const en
     if (devnull >= 0) close(devnull);
     return err;
   }
-  pid_t pid = vfork_and_exec(&job, &child_err);
+  pid_t pid = vfork_and_exec(&job, &report);
   if (pid < 0) err = errno;
   /* Restores what the same call just saved: it cannot fail. */
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, _NSIG / 8);
   if (devnull >= 0) close(devnull);
   if (err != 0) return err;
-  if (child_err != 0) {
+  if (report.err != 0) {
     /* Our child, exited already (vfork returned): reap it by pid, never waitpid(-1). */
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
     }
-    return child_err;
+    *failed_target = report.target;
+    return report.err;
   }
   *pid_out = pid;
   return 0;
 }
 
+/* An output file too: only the child may open it, after the id switch. */
 static int changes_anything(const setup_t *setup) {
-  return setup->uid >= 0 || setup->cwd != NULL || setup->umask >= 0;
+  return setup->uid >= 0 || setup->cwd != NULL || setup->umask >= 0 ||
+         setup->outputs[0].path != NULL || setup->outputs[1].path != NULL;
 }
 
-/* Returns 0 or an errno. out_fd/err_fd < 0 mean /dev/null. */
-static int start_child(const char *file, char *const argv[], char *const envp[], int out_fd,
-                       int err_fd, const setup_t *setup, started_t *out) {
+/* Returns 0 or an errno; *failed_target is 1 or 2 when opening that output was the step
+ * that failed (the errno then may be OUTPUT_NOT_REGULAR or OUTPUT_HARD_LINKED), else 0.
+ * An output without a path gets /dev/null. */
+static int start_child(const char *file, char *const argv[], char *const envp[],
+                       const setup_t *setup, started_t *out, int *failed_target) {
   int pipe_fds[2], lifted[3] = {-1, -1, -1}, err = 0;
   pid_t pid = -1;
 
+  *failed_target = 0;
   /* Close-on-exec from birth: a spawn in another thread must not inherit this pipe. */
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return errno;
-  int sources[3] = {pipe_fds[0], out_fd, err_fd};
+  /* stdout and stderr start on /dev/null; the child replaces one with its file. */
+  int sources[3] = {pipe_fds[0], -1, -1};
   for (int target = 0; target < 3; target++) {
     if (sources[target] < 0) continue;
     if (lift(sources[target], &lifted[target]) < 0) {
@@ -304,8 +368,9 @@ static int start_child(const char *file, char *const argv[], char *const envp[],
     if (lifted[target] >= 0) sources[target] = lifted[target];
   }
   if (err == 0) {
-    err = changes_anything(setup) ? spawn_with_setup(file, argv, envp, sources, setup, &pid)
-                                  : spawn_plain(file, argv, envp, sources, &pid);
+    err = changes_anything(setup)
+              ? spawn_with_setup(file, argv, envp, sources, setup, &pid, failed_target)
+              : spawn_plain(file, argv, envp, sources, &pid);
   }
   for (int i = 0; i < 3; i++)
     if (lifted[i] >= 0) close(lifted[i]);
@@ -507,42 +572,86 @@ static int copy_optional_string(napi_env env, napi_value value, char **out) {
   return 0;
 }
 
-/* spawn(argv: string[], envp: string[], stdoutFd, stderrFd, uid, gid, cwd: string | null,
- * umask, onExit(code, signo)): argv[0] is the path run; uid, gid and umask -1 keep ours.
- * Returns { pid, stdinFd }, or a negative errno (ENOENT, EACCES, EPERM...: exec and setup
+/* An output's path (string | null) and mode (0-0777) from JS. 0 or -1. */
+static int get_output(napi_env env, napi_value path, napi_value mode, output_t *out,
+                      char **owned) {
+  int32_t m;
+  if (copy_optional_string(env, path, owned) != 0 ||
+      napi_get_value_int32(env, mode, &m) != napi_ok || m < 0 || m > 0777)
+    return -1;
+  out->path = *owned;
+  out->mode = m;
+  return 0;
+}
+
+/* { outputFd: 1 | 2, error }: opening that output failed; error is an errno or one of
+ * OUTPUT_NOT_REGULAR, OUTPUT_HARD_LINKED. NULL if the object could not be built. */
+static napi_value output_failure(napi_env env, int target, int err) {
+  napi_value result, value;
+  if (napi_create_object(env, &result) != napi_ok ||
+      napi_create_int32(env, target, &value) != napi_ok ||
+      napi_set_named_property(env, result, "outputFd", value) != napi_ok ||
+      napi_create_int32(env, err, &value) != napi_ok ||
+      napi_set_named_property(env, result, "error", value) != napi_ok)
+    return NULL;
+  return result;
+}
+
+/* spawn(argv: string[], envp: string[], stdoutPath: string | null, stdoutMode,
+ * stderrPath: string | null, stderrMode, uid, gid, cwd: string | null, umask,
+ * onExit(code, signo)): argv[0] is the path run; uid, gid and umask -1 keep ours; a null
+ * path is /dev/null, a path is opened by the child once it is the program (open_output).
+ * Returns { pid, stdinFd }; { outputFd, error } when an output was refused or could not be
+ * opened (nothing ran); else a negative errno (ENOENT, EACCES, EPERM...: exec and setup
  * failures come back through the result on both paths). Bad arguments throw. */
 static napi_value js_spawn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 9;
-  napi_value args[9], result, value;
+  size_t argc = 11;
+  napi_value args[11], result, value;
   napi_valuetype type;
   instance_t *inst;
-  int32_t out_fd, err_fd, uid, gid, mask;
-  char *cwd = NULL;
+  int32_t uid, gid, mask;
+  char *cwd = NULL, *paths[2] = {NULL, NULL};
+  setup_t setup = KEEP_OURS;
   started_t st;
-  if (napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL) != napi_ok || argc != 9 ||
-      napi_get_value_int32(env, args[2], &out_fd) != napi_ok ||
-      napi_get_value_int32(env, args[3], &err_fd) != napi_ok ||
-      napi_get_value_int32(env, args[4], &uid) != napi_ok ||
-      napi_get_value_int32(env, args[5], &gid) != napi_ok ||
-      napi_get_value_int32(env, args[7], &mask) != napi_ok ||
-      napi_typeof(env, args[8], &type) != napi_ok || type != napi_function ||
+  if (napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL) != napi_ok || argc != 11 ||
+      napi_get_value_int32(env, args[6], &uid) != napi_ok ||
+      napi_get_value_int32(env, args[7], &gid) != napi_ok ||
+      napi_get_value_int32(env, args[9], &mask) != napi_ok ||
+      napi_typeof(env, args[10], &type) != napi_ok || type != napi_function ||
       napi_get_instance_data(env, (void **)&inst) != napi_ok || (uid < 0) != (gid < 0) ||
-      mask > 0777 || copy_optional_string(env, args[6], &cwd) != 0)
+      mask > 0777 || get_output(env, args[2], args[3], &setup.outputs[0], &paths[0]) != 0 ||
+      get_output(env, args[4], args[5], &setup.outputs[1], &paths[1]) != 0 ||
+      copy_optional_string(env, args[8], &cwd) != 0) {
+    free(paths[0]);
+    free(paths[1]);
     return throw_error(env, "spawn: bad arguments");
+  }
   char **argv = copy_strings(env, args[0]);
   char **envp = argv == NULL ? NULL : copy_strings(env, args[1]);
   if (envp == NULL || argv[0] == NULL) {
     free(argv);
     free(envp);
     free(cwd);
+    free(paths[0]);
+    free(paths[1]);
     return throw_error(env, "spawn: argv and envp must be arrays of strings, argv not empty");
   }
-  setup_t setup = {.uid = uid, .gid = gid, .cwd = cwd, .umask = mask < 0 ? -1 : mask};
-  int err = start_child(argv[0], argv, envp, out_fd, err_fd, &setup, &st);
+  setup.uid = uid;
+  setup.gid = gid;
+  setup.cwd = cwd;
+  setup.umask = mask < 0 ? -1 : mask;
+  int failed_target = 0;
+  int err = start_child(argv[0], argv, envp, &setup, &st, &failed_target);
   free(argv);
   free(envp);
   free(cwd);
-  if (err == 0) err = watch_child(env, inst, &st, args[8]);
+  free(paths[0]);
+  free(paths[1]);
+  if (err != 0 && failed_target != 0) {
+    result = output_failure(env, failed_target, err);
+    return result != NULL ? result : throw_error(env, "spawn: could not build the result");
+  }
+  if (err == 0) err = watch_child(env, inst, &st, args[10]);
   if (err != 0) {
     napi_create_int32(env, -err, &result);
     return result;
@@ -568,7 +677,8 @@ static void probe_once(instance_t *inst, const setup_t *setup, const char *path,
   char *argv[] = {"/bin/true", NULL}, *envp[] = {NULL};
   started_t st;
   siginfo_t info;
-  int err = start_child(argv[0], argv, envp, -1, -1, setup, &st);
+  int failed_target;
+  int err = start_child(argv[0], argv, envp, setup, &st, &failed_target);
   if (err != 0) {
     snprintf(reason, size, "spawning /bin/true (%s): %s", path, strerror(err));
     return;

@@ -1,6 +1,7 @@
 // Owns the policy of one program run: feed stdin, enforce the timeout (SIGTERM, then
 // SIGKILL after the grace), wait until the program is reaped, then kill what it left in
-// its process group. Must not open files or start processes itself (workers/spawners/ does).
+// its process group. Must not open files or start processes itself (workers/spawners/ does,
+// output_file and error_file included: in the program's identity, never as the daemon).
 //
 // States: spawning -> running -> (timeout: terminating -> killing) -> reaped -> group killed.
 // The run never ends before the program is reaped, so no zombie outlives a task.
@@ -8,6 +9,7 @@
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { ProgramOutcome } from '../src/pool/task.js';
+import type { StartFailure } from './spawners/contract.js';
 import { errorCode, startProgram, type ProgramSpec } from './spawners/select.js';
 
 export interface RunSpec extends ProgramSpec {
@@ -21,8 +23,8 @@ export interface RunSpec extends ProgramSpec {
   readonly killSignal?: AbortSignal;
 }
 
-/** Every outcome except output-failed, which is decided before a run starts. */
-export type RunOutcome = Exclude<ProgramOutcome, { kind: 'output-failed' }>;
+/** Every outcome except content-rejected, which is decided before a run starts. */
+export type RunOutcome = Exclude<ProgramOutcome, { kind: 'content-rejected' }>;
 
 /**
  * Runs the program once. Operational failures are outcomes; only bugs throw.
@@ -34,10 +36,7 @@ export type RunOutcome = Exclude<ProgramOutcome, { kind: 'output-failed' }>;
 export async function runProgram(spec: RunSpec): Promise<RunOutcome> {
   const startedAt = performance.now();
   const started = await startProgram(spec);
-  if (!started.ok) {
-    const { errorCode: code, message } = started;
-    return { kind: 'spawn-failed', errorCode: code, message, durationMs: performance.now() - startedAt };
-  }
+  if (!started.ok) return startFailed(spec, started, performance.now() - startedAt);
   const { program } = started;
   const { pid } = program;
 
@@ -69,6 +68,8 @@ export async function runProgram(spec: RunSpec): Promise<RunOutcome> {
   // Settles at once: Node destroys stdin when the program exits.
   const stdinError = await stdinResult;
 
+  // child_process's wrapper shell refused an output and exited: the program never ran.
+  if (exit.startFailure !== undefined) return startFailed(spec, exit.startFailure, durationMs);
   if (timedOut) {
     return { kind: 'timed-out', pid, timeoutMs: spec.timeoutMs, signal: exit.signal, durationMs };
   }
@@ -77,6 +78,18 @@ export async function runProgram(spec: RunSpec): Promise<RunOutcome> {
   }
   if (exit.exitCode === null) throw new Error('bug: exit without exitCode nor signal');
   return { kind: 'exited', pid, exitCode: exit.exitCode, durationMs, stdinError };
+}
+
+/**
+ * spawn-failed, or output-failed when opening output_file / error_file was what failed:
+ * then the message names the option and the path ("output_file /x: is a symbolic link").
+ */
+function startFailed(spec: ProgramSpec, failure: StartFailure, durationMs: number): RunOutcome {
+  const { errorCode: code, message, output } = failure;
+  if (output === undefined) return { kind: 'spawn-failed', errorCode: code, message, durationMs };
+  const path = spec[output]?.path ?? '';
+  const option = output === 'stdout' ? 'output_file' : 'error_file';
+  return { kind: 'output-failed', path, errorCode: code, message: `${option} ${path}: ${message}`, durationMs };
 }
 
 /**

@@ -2,7 +2,7 @@
 // the transport's user, group, directory and umask. Switching ids needs root (CI is root).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmod, copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,6 +16,8 @@ describe('per-transport privileges over SMTP', ROOT_ONLY, () => {
   let daemon: TestDaemon;
   /** Any user may enter it and run the copy of print-identity.sh inside. */
   let openDir: string;
+  /** Owned by nobody: output_file is opened as the program's user, who must be able to create it. */
+  let outDir: string;
   const [, , nobodyUid, nobodyGid] = execFileSync('getent', ['passwd', 'nobody'], { encoding: 'utf8' }).split(':');
 
   before(async () => {
@@ -24,20 +26,23 @@ describe('per-transport privileges over SMTP', ROOT_ONLY, () => {
     const identity = path.join(openDir, 'print-identity.sh');
     await copyFile(fixture('programs', 'print-identity.sh'), identity);
     await chmod(identity, 0o755);
-    // output_file is opened by smtpipe (root) in {{dir}}, which nobody could not enter.
+    outDir = await mkdtemp(path.join(os.tmpdir(), 'smtpipe-privileges-out-'));
+    await chmod(outDir, 0o755);
+    await chown(outDir, Number(nobodyUid), Number(nobodyGid));
     daemon = await startDaemon(`
       ESMTP_Listener { Listen "127.0.0.1:0" { } }
       pipe_transport "nobody" {
-        program_name = "${identity}" domain = ( "nobody.test" ) output_file = "{{dir}}/nobody.out"
+        program_name = "${identity}" domain = ( "nobody.test" ) output_file = "${outDir}/nobody.out"
         user = "nobody" directory = "${openDir}" umask = 0027
       }
-      pipe_transport "default" { program_name = "${identity}" domain = ( "default.test" ) output_file = "{{dir}}/default.out" }
-      pipe_transport "root" { program_name = "${identity}" domain = ( "root.test" ) output_file = "{{dir}}/root.out" allow_root = true }
+      pipe_transport "default" { program_name = "${identity}" domain = ( "default.test" ) output_file = "${outDir}/default.out" }
+      pipe_transport "root" { program_name = "${identity}" domain = ( "root.test" ) output_file = "${outDir}/root.out" allow_root = true }
     `);
   });
   after(async () => {
     await daemon?.stop();
     await rm(openDir, { recursive: true, force: true });
+    await rm(outDir, { recursive: true, force: true });
   });
 
   /** Delivers one message to `domain`; returns the reply code and what the program printed. */
@@ -45,7 +50,7 @@ describe('per-transport privileges over SMTP', ROOT_ONLY, () => {
     const client = await openSession(daemon.port);
     try {
       const reply = await client.sendMail('sender@origin.test', [`someone@${domain}`], 'Subject: who\r\n\r\nhello\r\n');
-      const out = await readFile(path.join(daemon.dir, `${domain.split('.')[0]}.out`), 'utf8');
+      const out = await readFile(path.join(outDir, `${domain.split('.')[0]}.out`), 'utf8');
       return { code: reply.code, lines: out.split('\n').slice(0, 5) };
     } finally {
       await client.quit();

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
@@ -40,11 +40,17 @@ function nobody(): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+/** Where a program running as nobody may create its output files (opened as nobody). */
+const nobodyDir = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-spawner-nobody-'));
+chmodSync(nobodyDir, 0o755);
+if (process.getuid?.() === 0) chownSync(nobodyDir, nobody().uid, nobody().gid);
+
 // As the daemon's start-up does: the test runner hands us fds without close-on-exec.
 before(() => closeLeakingFds());
 after(() => {
   rmSync(tmp, { recursive: true, force: true });
   rmSync(openDir, { recursive: true, force: true });
+  rmSync(nobodyDir, { recursive: true, force: true });
 });
 
 function run(overrides: Partial<RunSpec>): Promise<RunOutcome> {
@@ -52,8 +58,8 @@ function run(overrides: Partial<RunSpec>): Promise<RunOutcome> {
     file: program('exit-with.sh'),
     args: [],
     env: {},
-    stdoutFd: null,
-    stderrFd: null,
+    stdout: null,
+    stderr: null,
     runAs: null,
     cwd: null,
     umask: null,
@@ -65,19 +71,18 @@ function run(overrides: Partial<RunSpec>): Promise<RunOutcome> {
   });
 }
 
-/** Runs with stdout (and stderr) going to files of ours; returns the outcome and the files. */
-async function runToFiles(overrides: Partial<RunSpec>, name: string): Promise<{ outcome: RunOutcome; out: string; err: string }> {
-  const outFile = path.join(tmp, `${name}.out`);
-  const errFile = path.join(tmp, `${name}.err`);
-  const stdoutFd = openSync(outFile, 'w');
-  const stderrFd = openSync(errFile, 'w');
-  try {
-    const outcome = await run({ stdoutFd, stderrFd, ...overrides });
-    return { outcome, out: readFileSync(outFile, 'latin1'), err: readFileSync(errFile, 'latin1') };
-  } finally {
-    closeSync(stdoutFd);
-    closeSync(stderrFd);
-  }
+/**
+ * Runs with stdout (and stderr) going to fresh files in `dir`, which the program's user
+ * must be able to create; returns the outcome and the files ('' for one not written).
+ */
+async function runToFiles(overrides: Partial<RunSpec>, name: string, dir = tmp): Promise<{ outcome: RunOutcome; out: string; err: string }> {
+  const outFile = path.join(dir, `${name}.out`);
+  const errFile = path.join(dir, `${name}.err`);
+  rmSync(outFile, { force: true });
+  rmSync(errFile, { force: true });
+  const outcome = await run({ stdout: { path: outFile, mode: 0o600 }, stderr: { path: errFile, mode: 0o600 }, ...overrides });
+  const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'latin1') : '');
+  return { outcome, out: read(outFile), err: read(errFile) };
 }
 
 /** `ls -l /proc/self/fd` lines -> fd -> target, without ls's own directory fd. */
@@ -147,7 +152,7 @@ for (const name of spawnersUnderTest()) {
 
     test('runAs: the ids given, no supplementary groups, with cwd and umask', ROOT_ONLY, async () => {
       const { uid, gid } = nobody();
-      const { outcome, out } = await runToFiles({ file: identity, runAs: { uid, gid }, cwd: openDir, umask: 0o027 }, `run-as-${name}`);
+      const { outcome, out } = await runToFiles({ file: identity, runAs: { uid, gid }, cwd: openDir, umask: 0o027 }, `run-as-${name}`, nobodyDir);
       assert.equal(outcome.kind === 'exited' && outcome.exitCode, 0, out);
       // id -G lists the primary group and then the supplementary ones: only the first here.
       assert.deepEqual(out.split('\n').slice(0, 5), [String(uid), String(gid), String(gid), openDir, '0027']);
@@ -231,7 +236,7 @@ for (const name of spawnersUnderTest()) {
     // With a cwd the native spawner takes its vfork path, which sets up fds and signals itself.
     for (const [how, setup] of [['', {}], [', with a cwd', { cwd: tmp }]] as const) {
       test(`the program sees only fds 0 (stdin), 1 and 2${how}`, async () => {
-        const { out } = await runToFiles({ file: program('list-fds.sh'), stderrFd: null, ...setup }, `fds-${name}`);
+        const { out } = await runToFiles({ file: program('list-fds.sh'), stderr: null, ...setup }, `fds-${name}`);
         const fds = parseFdListing(out);
         assert.deepEqual([...fds.keys()].sort(), [0, 1, 2], out);
         assert.match(fds.get(0) ?? '', name === 'native' ? /^pipe:\[\d+\]$/ : /^socket:\[\d+\]$/);
@@ -291,7 +296,7 @@ for (const name of spawnersUnderTest()) {
     });
 
     test('the interface itself: stdin is destroyed at exit, killGroup after exit is harmless', async () => {
-      const started = await spawner.startProgram({ file: program('sleep.sh'), args: ['30'], env: {}, stdoutFd: null, stderrFd: null, ...KEEP_OURS });
+      const started = await spawner.startProgram({ file: program('sleep.sh'), args: ['30'], env: {}, stdout: null, stderr: null, ...KEEP_OURS });
       assert.ok(started.ok);
       const { program: running } = started;
       running.killGroup('SIGTERM');
@@ -322,7 +327,7 @@ if (spawnersUnderTest().length > 1) {
     const spawners = [useSpawner('child_process'), useSpawner('native')];
     const runs = Array.from({ length: 40 }, async (_, i) => {
       const spawner = spawners[i % 2] as Spawner;
-      const started = await spawner.startProgram({ file: program('exit-with.sh'), args: [String(i)], env: {}, stdoutFd: null, stderrFd: null, ...KEEP_OURS });
+      const started = await spawner.startProgram({ file: program('exit-with.sh'), args: [String(i)], env: {}, stdout: null, stderr: null, ...KEEP_OURS });
       assert.ok(started.ok);
       started.program.stdin.end(`message ${i}\n`);
       const exit = await started.program.exited;

@@ -202,11 +202,11 @@ test('1,000 misbehaving runs: no zombie child of the daemon, no process group of
   }
 });
 
-test('output_file = "/dev/full": the exit status decides (cat fails: 504), the delivery is logged, the daemon serves on', async (t) => {
+test('output_file = "/dev/full", a device: refused (451, program not run), logged with the path, the daemon serves on', async (t) => {
   const cli = await startCli(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
     pipe_transport "full" { allow_root = true program_name = "/bin/cat" domain = ( "full.test" ) output_file = "/dev/full" error_file = "/dev/full" }
-    pipe_transport "silent" { allow_root = true program_name = "${fixture('programs', 'exit-with.sh')} 0" domain = ( "silent.test" ) output_file = "/dev/full" }
+    pipe_transport "silent" { allow_root = true program_name = "${fixture('programs', 'exit-with.sh')} 0" domain = ( "silent.test" ) error_file = "/dev/full" }
     pipe_transport "copy" { allow_root = true program_name = "${fixture('programs', 'cat-to-file.sh')} {{dir}}/\${queue_id}.eml" domain = ( "copy.test" ) }
   `);
   try {
@@ -217,16 +217,16 @@ test('output_file = "/dev/full": the exit status decides (cat fails: 504), the d
     }
     await client.quit();
     t.diagnostic(`replies: ${JSON.stringify(replies)}`);
-    assert.equal(replies[0], '504 5.5.0 pipe transport gave exit status 1');
-    assert.match(replies[1] as string, /^250 2\.0\.0 Ok: queued as /, 'a program that writes nothing is not hurt by a full output file');
+    const refused = '451 4.3.0 pipe transport output file unavailable';
+    assert.deepEqual([replies[0], replies[1], replies[3]], [refused, refused, refused]);
     assert.match(replies[2] as string, /^250 /);
-    assert.equal(replies[3], '504 5.5.0 pipe transport gave exit status 1');
     assert.match(replies[4] as string, /^250 /);
-    const full = cli.logs.filter((l) => l.msg === 'delivery' && l.transport === 'full');
+    const full = cli.logs.filter((l) => l.transport === 'full');
     assert.deepEqual(
-      full.map((l) => [l.outcome, l.exitCode, l.reply]),
-      Array.from({ length: 2 }, () => ['exited', 1, '504 5.5.0 pipe transport gave exit status 1']),
+      full.map((l) => [l.level, l.outcome, l.programPid, l.error]),
+      Array.from({ length: 2 }, () => [50, 'output-failed', null, 'output_file /dev/full: is not a regular file (a FIFO, socket or device) (ERR_OUTPUT_NOT_REGULAR)']),
     );
+    assert.match(String(cli.logs.find((l) => l.transport === 'silent')?.error), /^error_file \/dev\/full: is not a regular file/);
   } finally {
     assert.equal(await cli.stop(), 0);
   }

@@ -8,16 +8,22 @@
 //
 // Privileges: libuv's child does chdir, then setgroups(0, NULL), setgid, setuid, as the
 // native spawner does. Node has no umask option, and process.umask() would change the whole
-// daemon (and throws in a worker), so a umask goes through `/bin/sh -c 'umask N && exec
-// "$0" "$@"'`: the one shell smtpipe ever runs, with the program and its arguments as
-// positional parameters, never in the script. A missing or unexecutable program would then
-// show as the shell's exit 127 or 126, a code-mapped *exit*; access(X_OK) first turns the
-// common cases back into ENOENT/EACCES start failures (451). It checks as smtpipe, not as
-// the program's user: a file only root may run still comes back as 126.
+// daemon (and throws in a worker), so a umask goes through the wrapper shell of
+// shell-wrapper.ts. A missing or unexecutable program would then show as the shell's exit
+// 127 or 126, a code-mapped *exit*; access(X_OK) first turns the common cases back into
+// ENOENT/EACCES start failures (451). It checks as smtpipe, not as the program's user: a
+// file only root may run still comes back as 126.
+//
+// Outputs: Node cannot open a file in the child. A program that runs as we do (runAs null)
+// gets files we open ourselves (output-files.ts: no symlink, FIFO, device nor hard link).
+// For one that runs as another user the wrapper shell opens them after the id switch, as
+// the program's user: it follows no symbolic link it did not check, but cannot refuse a
+// hard link nor close the race between check and open (shell-wrapper.ts). It grants no
+// privilege either way: it opens nothing the program could not open itself.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, constants } from 'node:fs/promises';
-import type { Writable } from 'node:stream';
+import { access, constants, type FileHandle } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
 import {
   errorCode,
   runAsProblem,
@@ -28,26 +34,54 @@ import {
   type Spawner,
   type StartResult,
 } from './contract.js';
+import { closeQuietly, openOutputAsUs, ourUmask } from './output-files.js';
+import { readRefusal, wrapInShell } from './shell-wrapper.js';
 
 export const childProcessSpawner: Spawner = {
   name: 'child_process',
   async startProgram(spec) {
     const badIds = runAsProblem(spec.runAs);
     if (badIds !== null) return { ok: false, errorCode: 'ERR_INVALID_ARG_VALUE', message: badIds };
-    if (spec.umask !== null) {
+    const shellOpens = spec.runAs !== null && (spec.stdout !== null || spec.stderr !== null);
+    if (spec.umask !== null || shellOpens) {
       try {
         await access(spec.file, constants.X_OK);
       } catch (err) {
         return failure(err);
       }
     }
-    return start(spec);
+    if (shellOpens) {
+      // The shell must restore the program's umask after creating files with their modes.
+      const [file, args] = wrapInShell({ ...spec, umask: spec.umask ?? (await ourUmask()) });
+      return start(spec, file, args, ['ignore', 'ignore'], true);
+    }
+    const [file, args] = spec.umask === null ? [spec.file, spec.args] : wrapInShell({ ...spec, stdout: null, stderr: null });
+    const handles: FileHandle[] = [];
+    const fds: Array<number | 'ignore'> = [];
+    try {
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const output = spec[stream];
+        const opened = output === null ? null : await openOutputAsUs(stream, output, spec.umask);
+        if (opened?.ok === false) return opened;
+        if (opened !== null) handles.push(opened.handle);
+        fds.push(opened?.handle.fd ?? 'ignore');
+      }
+      return await start(spec, file, args, fds, false);
+    } finally {
+      // The program holds its own copies (spawn() returns once it exec'd).
+      await Promise.all(handles.map(closeQuietly));
+    }
   },
 };
 
-function start(spec: ProgramSpec): Promise<StartResult> {
+function start(
+  spec: ProgramSpec,
+  file: string,
+  args: readonly string[],
+  outputs: ReadonlyArray<number | 'ignore'>,
+  shellOpens: boolean,
+): Promise<StartResult> {
   let child: ChildProcess;
-  const [file, args] = spec.umask === null ? [spec.file, spec.args] : withUmask(spec.umask, spec.file, spec.args);
   try {
     child = spawn(file, args, {
       shell: false,
@@ -55,7 +89,8 @@ function start(spec: ProgramSpec): Promise<StartResult> {
       // killGroup reaches its children too, and it has no controlling terminal.
       detached: true,
       env: { ...spec.env },
-      stdio: ['pipe', spec.stdoutFd ?? 'ignore', spec.stderrFd ?? 'ignore'],
+      // fd 3: the wrapper shell's refusals (shell-wrapper.ts), closed before it execs.
+      stdio: ['pipe', ...outputs, ...(shellOpens ? ['pipe' as const] : [])],
       // libuv empties the supplementary groups whenever uid or gid is set.
       ...(spec.runAs === null ? {} : { uid: spec.runAs.uid, gid: spec.runAs.gid }),
       ...(spec.cwd === null ? {} : { cwd: spec.cwd }),
@@ -72,9 +107,14 @@ function start(spec: ProgramSpec): Promise<StartResult> {
   stdin.on('error', ignoreStdinError);
   // 'exit', never 'close': a grandchild holding the program's pipes delays 'close' for
   // as long as it lives. Node destroys stdin just before it emits 'exit'.
-  const exited = new Promise<ProgramExit>((resolve) => {
+  const exit = new Promise<ProgramExit>((resolve) => {
     child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
   });
+  // Bounded: only the shell holds fd 3, and it closes it before exec (or dies).
+  const refusal = shellOpens ? readToEnd(child.stdio[3] as Readable).then(readRefusal) : Promise.resolve(null);
+  const exited = Promise.all([exit, refusal]).then(([status, startFailure]) =>
+    startFailure === null ? status : { ...status, startFailure },
+  );
   return new Promise<StartResult>((resolve) => {
     const onSpawn = (): void => {
       child.off('error', onError);
@@ -84,6 +124,7 @@ function start(spec: ProgramSpec): Promise<StartResult> {
     const onError = (err: Error): void => {
       child.off('spawn', onSpawn);
       stdin.destroy();
+      child.stdio[3]?.destroy();
       resolve(failure(err));
     };
     child.once('spawn', onSpawn);
@@ -91,10 +132,16 @@ function start(spec: ProgramSpec): Promise<StartResult> {
   });
 }
 
-/** The umask fallback (see the module comment). `umask` is a number, so the script is fixed text. */
-function withUmask(umask: number, file: string, args: readonly string[]): [string, readonly string[]] {
-  const script = `umask ${umask.toString(8).padStart(4, '0')} && exec "$0" "$@"`;
-  return ['/bin/sh', ['-c', script, file, ...args]];
+/** Everything a stream yields until its end, as text; never rejects. */
+function readToEnd(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return new Promise((resolve) => {
+    const done = (): void => resolve(Buffer.concat(chunks).toString('utf8'));
+    // 'close' follows 'end', and also an error (then what arrived still counts).
+    stream.once('close', done);
+    stream.on('error', () => {});
+  });
 }
 
 function createRunningProgram(child: ChildProcess, stdin: Writable, exited: Promise<ProgramExit>): RunningProgram {

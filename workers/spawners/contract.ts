@@ -8,16 +8,27 @@ import type { SpawnerName } from '../../src/pool/spawner.js';
 
 export type { SpawnerName };
 
+/**
+ * A file the program's stdout or stderr is appended to. Opened for every run (log rotation
+ * recreates it), in the program's own identity as a shell's `>>` would be, never through a
+ * symbolic link; a FIFO, socket, device, directory or hard-linked file there is refused.
+ * Created with `mode` minus the program's umask; an existing file keeps its mode.
+ */
+export interface OutputFile {
+  readonly path: string;
+  readonly mode: number;
+}
+
 export interface ProgramSpec {
   /** Absolute path of the program; run by execve, never through a shell nor a PATH search. */
   readonly file: string;
   readonly args: readonly string[];
   /** The program's whole environment: nothing is inherited from ours. */
   readonly env: Readonly<Record<string, string>>;
-  /** An open fd the program gets as stdout (it holds its own dup); null = /dev/null. */
-  readonly stdoutFd: number | null;
+  /** Where the program's stdout goes; null = /dev/null. */
+  readonly stdout: OutputFile | null;
   /** Same for stderr. */
-  readonly stderrFd: number | null;
+  readonly stderr: OutputFile | null;
   /**
    * uid and gid to switch to before exec (the caller must be root), with the supplementary
    * groups emptied; null = keep ours. Switched after chdir, so cwd is entered as we are.
@@ -32,6 +43,11 @@ export interface ProgramSpec {
 export interface ProgramExit {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
+  /**
+   * Set when what ran was not the program but child_process's wrapper shell, which refused
+   * or failed to open an output and exited instead of exec'ing the program.
+   */
+  readonly startFailure?: StartFailure;
 }
 
 export interface RunningProgram {
@@ -57,9 +73,20 @@ export interface RunningProgram {
   killGroup(signal: NodeJS.Signals): void;
 }
 
-export type StartResult =
-  | { readonly ok: true; readonly program: RunningProgram }
-  | { readonly ok: false; readonly errorCode: string; readonly message: string };
+export interface StartFailure {
+  readonly ok: false;
+  readonly errorCode: string;
+  readonly message: string;
+  /**
+   * Set when opening that output was what failed (refused, see OutputFile, or an open
+   * error): the program did not run. errorCode is then an errno code (ELOOP for a
+   * symbolic link, EISDIR, EACCES...), ERR_OUTPUT_NOT_REGULAR or ERR_OUTPUT_HARDLINKED,
+   * and message says why without naming the path.
+   */
+  readonly output?: 'stdout' | 'stderr';
+}
+
+export type StartResult = { readonly ok: true; readonly program: RunningProgram } | StartFailure;
 
 export interface Spawner {
   readonly name: SpawnerName;

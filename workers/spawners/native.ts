@@ -1,6 +1,7 @@
 // Owns the native addon (native/spawn.c, built into build/Release/smtpipe_spawn.node): the
-// only module that loads it. Wraps one spawn (posix_spawn, or vfork when ids, directory or
-// umask change) into the RunningProgram of contract.ts and runs the start-up self-test.
+// only module that loads it. Wraps one spawn (posix_spawn, or vfork when ids, directory,
+// umask or an output file are set: the child opens outputs as the program) into the
+// RunningProgram of contract.ts and runs the start-up self-test.
 // Must not decide between spawners (select.ts and the pool do) nor log (workers have no
 // logger: reasons are returned as values).
 //
@@ -13,24 +14,28 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
 import { runAsProblem, signalGroup, type ProgramExit, type ProgramSpec, type Spawner, type StartResult } from './contract.js';
+import { HARD_LINKED, NOT_REGULAR, outputFailure } from './output-files.js';
 
 /** What native/spawn.c exports. */
 interface Addon {
   /**
    * argv[0] is the path run. uid, gid, umask -1 and cwd null keep ours; uid and gid come
-   * together. A negative errno when nothing was started.
+   * together; a null path is /dev/null. A negative errno when nothing was started, or
+   * { outputFd, error } when opening that output failed (error: an errno or OUTPUT_ERRORS).
    */
   spawn(
     argv: readonly string[],
     envp: readonly string[],
-    stdoutFd: number,
-    stderrFd: number,
+    stdoutPath: string | null,
+    stdoutMode: number,
+    stderrPath: string | null,
+    stderrMode: number,
     uid: number,
     gid: number,
     cwd: string | null,
     umask: number,
     onExit: (exitCode: number, signalNumber: number) => void,
-  ): { readonly pid: number; readonly stdinFd: number } | number;
+  ): { readonly pid: number; readonly stdinFd: number } | { readonly outputFd: 1 | 2; readonly error: number } | number;
   /** Spawns /bin/true through both paths, synchronously; null, or what failed. */
   selfTest(): string | null;
 }
@@ -39,6 +44,12 @@ export type AddonLoad = { readonly ok: true; readonly addon: Addon } | { readonl
 
 /** From dist/workers/spawners/ up to the package root, where node-gyp builds. */
 const ADDON_FILE = fileURLToPath(new URL('../../../build/Release/smtpipe_spawn.node', import.meta.url));
+
+/** native/spawn.c's codes beyond the errnos (OUTPUT_NOT_REGULAR, OUTPUT_HARD_LINKED). */
+const OUTPUT_ERRORS: ReadonlyMap<number, string> = new Map([
+  [4096, NOT_REGULAR],
+  [4097, HARD_LINKED],
+]);
 
 /** What glibc's execvp runs a file without "#!" with. */
 const BOURNE_SHELL = '/bin/sh';
@@ -92,7 +103,8 @@ function start(addon: Addon, spec: ProgramSpec): StartResult {
   const { runAs, cwd, umask } = spec;
   const badIds = runAsProblem(runAs);
   if (badIds !== null) return { ok: false, errorCode: 'ERR_INVALID_ARG_VALUE', message: badIds };
-  const nul = [spec.file, ...spec.args, ...envp, cwd ?? ''].find((text) => text.includes('\0'));
+  const paths = [spec.stdout?.path ?? '', spec.stderr?.path ?? ''];
+  const nul = [spec.file, ...spec.args, ...envp, cwd ?? '', ...paths].find((text) => text.includes('\0'));
   if (nul !== undefined) {
     // C strings would silently cut at the NUL; child_process refuses the same way.
     return { ok: false, errorCode: 'ERR_INVALID_ARG_VALUE', message: `a string holds a null byte: ${JSON.stringify(nul)}` };
@@ -112,8 +124,21 @@ function start(addon: Addon, spec: ProgramSpec): StartResult {
         : { exitCode: null, signal: SIGNAL_NAMES.get(signalNumber) ?? 'SIGKILL' },
     );
   };
+  const { stdout, stderr } = spec;
   const spawn = (argv: readonly string[]) =>
-    addon.spawn(argv, envp, spec.stdoutFd ?? -1, spec.stderrFd ?? -1, runAs?.uid ?? -1, runAs?.gid ?? -1, cwd, umask ?? -1, onExit);
+    addon.spawn(
+      argv,
+      envp,
+      stdout?.path ?? null,
+      stdout?.mode ?? 0,
+      stderr?.path ?? null,
+      stderr?.mode ?? 0,
+      runAs?.uid ?? -1,
+      runAs?.gid ?? -1,
+      cwd,
+      umask ?? -1,
+      onExit,
+    );
   let started = spawn([spec.file, ...spec.args]);
   // A file without "#!" that execve refuses: child_process's execvp then hands it to
   // /bin/sh (as Postfix's pipe does); posix_spawn no longer does since glibc 2.15. Same here.
@@ -121,6 +146,10 @@ function start(addon: Addon, spec: ProgramSpec): StartResult {
   if (typeof started === 'number') {
     const code = getSystemErrorName(started);
     return { ok: false, errorCode: code, message: `spawn ${spec.file} ${code}` };
+  }
+  if ('outputFd' in started) {
+    const { outputFd, error } = started;
+    return outputFailure(outputFd === 1 ? 'stdout' : 'stderr', OUTPUT_ERRORS.get(error) ?? getSystemErrorName(-error));
   }
   const { pid, stdinFd } = started;
   // A pipe fd becomes a libuv stream: same Writable behaviour as child_process's stdin.
