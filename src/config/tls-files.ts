@@ -1,13 +1,14 @@
 // Reads TLS_Certificate / TLS_Key of every TLS listener into the config snapshot and
 // checks that they form a usable pair, so `--check`, start-up and SIGHUP all refuse a
 // bad certificate the same way: with file:line:col, before anything serves with it.
+// Only regular files are read (src/config/regular-file.ts).
 
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { ConfigCode } from './codes.js';
 import type { DiagnosticSink } from './diagnostics.js';
+import { readRegularFile } from './regular-file.js';
 import type { Config, ListenerConfig, ListenerTls, SourcePosition } from './types.js';
 
 /** Returns the config with PEM text filled in; problems go to `sink`. */
@@ -26,24 +27,19 @@ async function withPem(listener: ListenerConfig, sink: DiagnosticSink, now: Date
     { option: 'TLS_Certificate', file: resolve(tls.certificateFile, tls.certificatePosition), at: tls.certificatePosition },
     { option: 'TLS_Key', file: resolve(tls.keyFile, tls.keyPosition), at: tls.keyPosition },
   ];
-  const [certificatePem, keyPem] = await Promise.all(files.map(({ file }) => readPem(file)));
+  const reads = await Promise.all(files.map(({ file }) => readRegularFile(file)));
   // Reported in file order once both reads are over, whichever finished first.
-  [certificatePem, keyPem].forEach((result, i) => {
+  const [certificatePem, keyPem] = reads.map((result, i) => {
     const { option, file, at } = files[i]!;
-    if (result?.error !== undefined) sink.error(ConfigCode.TLS, at, `${option}: cannot read ${file} (${result.error})`);
+    if (result.ok) return result.text;
+    // A FIFO would have hung the read, a device fed it forever: neither is opened.
+    const why = result.problem === 'not-regular' ? `${file} is ${result.reason}` : `cannot read ${file} (${result.code})`;
+    sink.error(ConfigCode.TLS, at, `${option}: ${why}`);
+    return undefined;
   });
-  if (certificatePem?.pem === undefined || keyPem?.pem === undefined) return listener;
-  if (!checkPair(tls, certificatePem.pem, keyPem.pem, sink, now)) return listener;
-  return { ...listener, tls: { ...tls, certificatePem: certificatePem.pem, keyPem: keyPem.pem } };
-}
-
-/** The file's text, or the errno code that kept it from being read. */
-async function readPem(file: string): Promise<{ pem: string; error?: undefined } | { pem?: undefined; error: string }> {
-  try {
-    return { pem: await readFile(file, 'utf8') };
-  } catch (error) {
-    return { error: (error as NodeJS.ErrnoException).code ?? 'error' };
-  }
+  if (certificatePem === undefined || keyPem === undefined) return listener;
+  if (!checkPair(tls, certificatePem, keyPem, sink, now)) return listener;
+  return { ...listener, tls: { ...tls, certificatePem, keyPem } };
 }
 
 function checkPair(tls: ListenerTls, certificatePem: string, keyPem: string, sink: DiagnosticSink, now: Date): boolean {

@@ -4,8 +4,10 @@
 // broken file changes nothing.
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startDaemon, writeConfig, type TestDaemon } from '../helpers/daemon.js';
+import { makeFifo, withinMs } from '../helpers/fifo.js';
 import { fixture } from '../helpers/paths.js';
 import { openSession, SmtpClient } from '../helpers/smtp-client.js';
 
@@ -112,6 +114,24 @@ test('a broken file is logged with file:line:col and changes nothing', async () 
   await Promise.all([session.quit(), fresh.quit()]);
   assert.equal(await metric('smtpipe_config_last_reload_successful'), 0);
   assert.equal(await metric('smtpipe_config_reloads_total{result="failure"}'), 1);
+});
+
+test('an include of a FIFO fails the reload at once with file:line:col; the next, fixed reload applies', async () => {
+  await reconfigure(conf({ mapping: 'before fifo', domains: '"both.test"' }));
+  assert.equal((await daemon.daemon.reload()).ok, true);
+  const fifo = makeFifo(path.join(daemon.dir, `include-${Date.now()}.fifo`));
+  await reconfigure(`${conf({ mapping: 'never', domains: '"both.test"' })}\ninclude "${path.basename(fifo)}"\n`);
+  // Before the fix this reload waited for a writer, and every later reload behind it.
+  const failed = await withinMs(daemon.daemon.reload(), 5000, 'reload', [fifo]);
+  assert.deepEqual(failed, { ok: false, reason: 'invalid configuration' });
+  const error = daemon.logs.findLast((l) => l.msg === 'config error');
+  assert.match(String(error?.diagnostic), /smtpipe\.conf:\d+:1: error: cannot read ".*\.fifo": a FIFO, not a regular file \[ERR_CONFIG_INCLUDE\]/);
+  assert.equal(daemon.logs.at(-1)?.msg, 'reload failed: configuration invalid, still serving the previous one');
+  await reconfigure(conf({ mapping: 'after fifo', domains: '"both.test"' }));
+  assert.deepEqual(await withinMs(daemon.daemon.reload(), 5000, 'reload', [fifo]), { ok: true });
+  const client = await openSession(daemon.port);
+  assert.equal((await client.sendMail('a@origin.test', ['3@both.test'], 'hi')).line, '550 5.0.0 after fifo');
+  await client.quit();
 });
 
 test('Listens are added and removed as the file says; a removed one drains its sessions', async () => {

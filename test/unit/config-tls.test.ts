@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { createDiagnosticSink } from '../../src/config/diagnostics.js';
 import { currentHostFacts, loadConfig, parseConfigText } from '../../src/config/load.js';
 import { readTlsFiles } from '../../src/config/tls-files.js';
+import { makeFifo, withinMs } from '../helpers/fifo.js';
 import { fixture } from '../helpers/paths.js';
 
 const host = { ...currentHostFacts(), hostname: 'mx.test', parallelism: 2 };
@@ -60,6 +61,18 @@ test('tls: missing, unreadable, not PEM and mismatched files are errors at their
     await chmod(path.join(dir, 'b.key'), 0);
     assert.match(problems(await load(dir, 'a.crt', 'b.key'))[0] ?? '', /cannot read .*EACCES/);
   }
+});
+
+test('tls: a FIFO or a device as TLS_Key / TLS_Certificate is an error at the option, at once', async () => {
+  const dir = await dirWith({ 'a.crt': 'mx-a.crt' });
+  const fifo = makeFifo(path.join(dir, 'key.fifo'));
+  // Before the fix the load waited for a writer to open the FIFO.
+  const result = await withinMs(load(dir, 'a.crt', 'key.fifo'), 5000, 'loadConfig', [fifo]);
+  assert.deepEqual(problems(result), [`smtpipe.conf:5:15 ERR_CONFIG_TLS TLS_Key: ${fifo} is a FIFO, not a regular file`]);
+  assert.deepEqual(problems(await load(dir, '/dev/null', 'key.fifo')), [
+    'smtpipe.conf:4:23 ERR_CONFIG_TLS TLS_Certificate: /dev/null is a character device, not a regular file',
+    `smtpipe.conf:5:15 ERR_CONFIG_TLS TLS_Key: ${fifo} is a FIFO, not a regular file`,
+  ]);
 });
 
 test('tls: a certificate outside its validity period loads with a warning', async () => {
