@@ -26,7 +26,7 @@ export const ConfigCode = {
   UNSUPPORTED_OPTION: 'WARN_CONFIG_UNSUPPORTED_OPTION',
   /** An option that has no effect where it is written (TLS_Key without TLS). */
   UNUSED_OPTION: 'WARN_CONFIG_UNUSED_OPTION',
-  /** TLS_Certificate / TLS_Key unreadable, not a regular file, not PEM, or not a matching pair. */
+  /** TLS_Certificate / TLS_Key / TLS_Client_CA unreadable, not a regular file, not PEM, or not a matching pair. */
   TLS: 'ERR_CONFIG_TLS',
   /** The certificate is expired or not yet valid: clients that verify will refuse it. */
   TLS_VALIDITY: 'WARN_CONFIG_TLS_VALIDITY',

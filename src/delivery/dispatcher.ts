@@ -78,6 +78,7 @@ export function createDispatcher(options: {
           receivedBy: request.receivedBy,
           protocol: request.protocol,
           tls: request.tls,
+          clientCertificate: request.clientCertificate,
           date: new Date(),
         }),
         message: request.message,
@@ -135,6 +136,8 @@ function logDelivery(
     client: envelope.clientAddress,
     helo: envelope.clientHelo,
     tls: request.tls,
+    // Verified or not (and why not); never in the program's argv or environment.
+    clientCertificate: request.clientCertificate,
     sender: envelope.sender,
     recipients: envelope.recipients,
     size: envelope.size,

@@ -87,6 +87,27 @@ test('--check on a key that does not match its certificate: exit 78, the error a
   assert.match(result.stderr, /smtpipe\.conf:3:15: error: TLS_Key: .*mx-b\.key does not match .*mx-a\.crt .*\[ERR_CONFIG_TLS\]/);
 });
 
+test('--check on Enable, TLS_Verify_Mode and TLS_Client_CA: no "not implemented" warning, and require without TLS is an error', async () => {
+  const listener = (extra: string) =>
+    [
+      'ESMTP_Listener {',
+      `  TLS_Certificate = "${fixture('tls', 'mx-a.crt')}" TLS_Key = "${fixture('tls', 'mx-a.key')}"`,
+      `  TLS_Client_CA = "${fixture('tls', 'client-ca.crt')}"`,
+      '  Listen "127.0.0.1:2525" { SMTP_Extensions = ( "STARTTLS" ) TLS_Verify_Mode = "require" }',
+      '  Listen "127.0.0.1:2526" { Enable = false SMTP_Extensions = ( "STARTTLS" ) }',
+      `  ${extra}`,
+      '}',
+      'pipe_transport "t" { program_name = "/bin/cat" domain = ( "example.com" ) }',
+    ].join('\n');
+  const ok = await run(['--check', '-c', await writeConf(listener(''))]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stderr, '', 'no warning: each option is implemented');
+  assert.match(ok.stdout, /ok \(1 listener\(s\), 1 transport\(s\)\)/);
+  const plain = await run(['--check', '-c', await writeConf(listener('Listen "127.0.0.1:2527" { TLS_Verify_Mode = require }'))]);
+  assert.equal(plain.code, 78);
+  assert.match(plain.stderr, /smtpipe\.conf:6:47: error: Listen "127\.0\.0\.1:2527": TLS_Verify_Mode = "require" needs TLS/);
+});
+
 test('SIGHUP reloads: a new code map applies, a broken file is logged and ignored', async () => {
   const conf = (reply: string) => `
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
