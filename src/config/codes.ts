@@ -2,11 +2,11 @@
 // (operators grep for them). Only codes live here; messages are written where found.
 
 export const ConfigCode = {
-  /** The main config file could not be read (missing, unreadable, a directory). */
+  /** The main config file could not be read (missing, unreadable, not a regular file: a FIFO, a device). */
   READ: 'ERR_CONFIG_READ',
   /** The text does not follow the ecelerity.conf grammar (lexer or parser). */
   SYNTAX: 'ERR_CONFIG_SYNTAX',
-  /** An `include` / `readonly_include` is missing, unreadable, a cycle, or malformed. */
+  /** An `include` / `readonly_include` is missing, unreadable, not a regular file, a cycle, or malformed. */
   INCLUDE: 'ERR_CONFIG_INCLUDE',
   /** An option smtpipe does not know, inside a scope smtpipe validates. */
   UNKNOWN_OPTION: 'ERR_CONFIG_UNKNOWN_OPTION',
@@ -26,7 +26,7 @@ export const ConfigCode = {
   UNSUPPORTED_OPTION: 'WARN_CONFIG_UNSUPPORTED_OPTION',
   /** An option that has no effect where it is written (TLS_Key without TLS). */
   UNUSED_OPTION: 'WARN_CONFIG_UNUSED_OPTION',
-  /** TLS_Certificate / TLS_Key unreadable, not PEM, or not a matching pair. */
+  /** TLS_Certificate / TLS_Key / TLS_Client_CA unreadable, not a regular file, not PEM, or not a matching pair. */
   TLS: 'ERR_CONFIG_TLS',
   /** The certificate is expired or not yet valid: clients that verify will refuse it. */
   TLS_VALIDITY: 'WARN_CONFIG_TLS_VALIDITY',

@@ -1,14 +1,16 @@
 // The only config module that does I/O: reads the main file and every `include` /
 // `readonly_include` (any scope, relative to the including file, a directory gives its
 // files in lexical order, dotfiles skipped, no recursion), splicing their items in place.
+// Only regular files are read (src/config/regular-file.ts): a FIFO would hang the load.
 
-import { readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ConfigDiagnostic, SourcePosition } from './types.js';
 import type { IncludeNode, ItemNode } from './ast.js';
 import { ConfigCode } from './codes.js';
 import { parseConfigSource } from './parser.js';
 import { sortDiagnostics } from './diagnostics.js';
+import { describeFsError, readRegularFile } from './regular-file.js';
 
 export interface SourceTree {
   /** Every file's items with includes replaced by what they include. */
@@ -27,18 +29,21 @@ interface FileRef {
 /** Reads `mainFile` and all it includes. Never rejects for a config problem. */
 export async function readSourceTree(mainFile: string): Promise<SourceTree> {
   const errors: ConfigDiagnostic[] = [];
-  let text: string;
+  const at = { file: mainFile, line: 1, column: 1 };
+  const read = await readRegularFile(mainFile);
+  if (!read.ok) {
+    errors.push(diagnostic(ConfigCode.READ, at, `cannot read config file: ${read.reason}`));
+    return { items: [], errors };
+  }
   let real: string;
   try {
-    text = await readFile(mainFile, 'utf8');
     real = await realpath(mainFile);
   } catch (err) {
-    const at = { file: mainFile, line: 1, column: 1 };
     errors.push(diagnostic(ConfigCode.READ, at, `cannot read config file: ${describeFsError(err)}`));
     return { items: [], errors };
   }
   const expander = new IncludeExpander(errors);
-  const items = await expander.expandFile({ display: mainFile, real }, text, []);
+  const items = await expander.expandFile({ display: mainFile, real }, read.text, []);
   return { items, errors: sortDiagnostics(errors, expander.files) };
 }
 
@@ -121,9 +126,11 @@ class IncludeExpander {
     const out: ItemNode[] = [];
     for (const name of names) {
       const entry = { display: path.join(display, name), absolute: path.join(absolute, name) };
-      // Directories inside an included directory are not descended into.
-      const isFile = await stat(entry.absolute).then((s) => s.isFile(), () => false);
-      if (isFile) out.push(...(await this.includeFile(node, entry, stack)));
+      // Directories inside an included directory are not descended into; a FIFO, device
+      // or socket there is an error (includeFile refuses it), not silently skipped. An
+      // entry that vanished since readdir (or a dangling symlink) is skipped as before.
+      const skip = await stat(entry.absolute).then((s) => s.isDirectory(), () => true);
+      if (!skip) out.push(...(await this.includeFile(node, entry, stack)));
     }
     return out;
   }
@@ -134,20 +141,23 @@ class IncludeExpander {
     stack: readonly string[],
   ): Promise<ItemNode[]> {
     let real: string;
-    let text: string;
     try {
       real = await realpath(file.absolute);
-      if (stack.includes(real)) {
-        const chain = [...stack.slice(stack.indexOf(real)), real].map((p) => path.basename(p));
-        this.fail(node.position, `include cycle: ${chain.join(' -> ')} (${file.display} is already being read)`);
-        return [];
-      }
-      text = await readFile(real, 'utf8');
     } catch (err) {
       this.fail(node.position, `cannot read ${JSON.stringify(file.display)}: ${describeFsError(err)}`);
       return [];
     }
-    return this.expandFile({ display: file.display, real }, text, stack);
+    if (stack.includes(real)) {
+      const chain = [...stack.slice(stack.indexOf(real)), real].map((p) => path.basename(p));
+      this.fail(node.position, `include cycle: ${chain.join(' -> ')} (${file.display} is already being read)`);
+      return [];
+    }
+    const read = await readRegularFile(real);
+    if (!read.ok) {
+      this.fail(node.position, `cannot read ${JSON.stringify(file.display)}: ${read.reason}`);
+      return [];
+    }
+    return this.expandFile({ display: file.display, real }, read.text, stack);
   }
 
   private fail(at: SourcePosition, message: string): void {
@@ -157,17 +167,4 @@ class IncludeExpander {
 
 function diagnostic(code: string, at: SourcePosition, message: string): ConfigDiagnostic {
   return Object.freeze({ severity: 'error', code, message, file: at.file, line: at.line, column: at.column });
-}
-
-/** `ENOENT: no such file or directory` -> "no such file or directory (ENOENT)". */
-function describeFsError(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  const messages: Record<string, string> = {
-    ENOENT: 'no such file or directory',
-    EACCES: 'permission denied',
-    EISDIR: 'is a directory',
-    ENOTDIR: 'a path component is not a directory',
-  };
-  const known = e.code === undefined ? undefined : messages[e.code];
-  return known === undefined ? String(e.message ?? err) : `${known} (${e.code})`;
 }

@@ -3,7 +3,7 @@
 // only validates and applies defaults.
 
 import { isIP } from 'node:net';
-import type { BareNewlinePolicy, ListenerConfig, ListenerProxy, ListenerTls, SourcePosition } from './types.js';
+import type { BareNewlinePolicy, ListenerConfig, ListenerProxy } from './types.js';
 import type { OptionNode, ScopeNode } from './ast.js';
 import { describeScope } from './ast.js';
 import { ConfigCode } from './codes.js';
@@ -12,6 +12,7 @@ import { DEFAULTS } from './defaults.js';
 import { parseListenAddress } from './listen-address.js';
 import { gatherOptions } from './scope-options.js';
 import { hostnameProblem } from './hostnames.js';
+import { foldTls, readVerifyMode, type TlsOptions, type WrittenPath } from './listener-tls.js';
 import { readBoolean, readInteger, readScalarList, readSecondsAsMs, readText } from './values.js';
 
 const KNOWN = [
@@ -29,38 +30,32 @@ const KNOWN = [
   'SMTP_Extensions',
   'TLS_Certificate',
   'TLS_Key',
+  'TLS_Client_CA',
+  'TLS_Verify_Mode',
   'Use_SSL',
   'Proxy_Protocol',
   'Proxy_Hosts',
+  'Enable',
 ] as const;
 
 /** Documented Momentum listener options we accept and ignore, with a warning each. */
 const UNSUPPORTED = [
-  'TLS_Client_CA',
   'TLS_Ciphers',
   'TLS_Protocols',
-  'TLS_Verify_Mode',
   'Relay_Hosts',
   'Accept_Queue_Backlog',
-  'Enable',
   'Concurrency',
   'Hostname',
 ];
 
-type ListenerOptions = Partial<Omit<ListenerConfig, 'label' | 'host' | 'port' | 'position' | 'tls' | 'proxy'>> & {
-  /** The pieces TLS and PROXY are assembled from, once both scopes are folded. */
-  starttls?: boolean;
-  useSsl?: boolean;
-  certificate?: WrittenPath;
-  key?: WrittenPath;
-  proxyProtocol?: boolean;
-  proxyHosts?: string[];
-};
-
-interface WrittenPath {
-  readonly file: string;
-  readonly position: SourcePosition;
-}
+type ListenerOptions = Partial<Omit<ListenerConfig, 'label' | 'host' | 'port' | 'position' | 'tls' | 'proxy'>> &
+  TlsOptions & {
+    /** The pieces PROXY is assembled from (TLS's are in TlsOptions), once both scopes are folded. */
+    proxyProtocol?: boolean;
+    proxyHosts?: string[];
+    /** Enable = false: the Listen is checked like any other, then not bound. */
+    enable?: boolean;
+  };
 
 /** SMTP_Extensions names smtpipe always offers (or, for STARTTLS, offers when asked to). */
 const EXTENSIONS_ALWAYS_ON = new Set(['ENHANCEDSTATUSCODES', 'PIPELINING', '8BITMIME', 'SIZE']);
@@ -74,9 +69,12 @@ export interface ListenerHost {
 }
 
 export interface BuiltListeners {
+  /** The Listens to bind: valid, and not switched off with Enable = false. */
   readonly listeners: readonly ListenerConfig[];
   /** Listen stanzas written, valid or not. */
   readonly listenScopes: number;
+  /** Valid Listen stanzas with Enable = false (their own, or the ESMTP_Listener's). */
+  readonly disabled: number;
 }
 
 export function buildListeners(scope: ScopeNode, host: ListenerHost, sink: DiagnosticSink): BuiltListeners {
@@ -91,6 +89,7 @@ export function buildListeners(scope: ScopeNode, host: ListenerHost, sink: Diagn
   const outer = readListenerOptions(gathered.options, sink);
   const listeners: ListenerConfig[] = [];
   let listenScopes = 0;
+  let disabled = 0;
   for (const sub of gathered.scopes) {
     if (sub.key !== 'listen') {
       ignoreNested(sub, scope.type, sink);
@@ -98,9 +97,10 @@ export function buildListeners(scope: ScopeNode, host: ListenerHost, sink: Diagn
     }
     listenScopes += 1;
     const listener = buildListen(sub, outer, host, sink);
-    if (listener !== undefined) listeners.push(listener);
+    if (listener === 'disabled') disabled += 1;
+    else if (listener !== undefined) listeners.push(listener);
   }
-  return { listeners, listenScopes };
+  return { listeners, listenScopes, disabled };
 }
 
 function buildListen(
@@ -108,7 +108,7 @@ function buildListen(
   outer: ListenerOptions,
   host: ListenerHost,
   sink: DiagnosticSink,
-): ListenerConfig | undefined {
+): ListenerConfig | 'disabled' | undefined {
   const label = describeScope(scope);
   const gathered = gatherOptions(scope.items, { label, known: KNOWN, unsupported: UNSUPPORTED }, sink);
   for (const sub of gathered.scopes) ignoreNested(sub, label, sink);
@@ -127,7 +127,7 @@ function buildListen(
     return undefined;
   }
   const d = DEFAULTS.listener;
-  return {
+  const listener: ListenerConfig = {
     label: scope.name.text,
     host: address.host,
     port: address.port,
@@ -149,42 +149,8 @@ function buildListen(
     proxy: foldProxy(inner, outer),
     position: scope.position,
   };
-}
-
-function foldTls(
-  inner: ListenerOptions,
-  outer: ListenerOptions,
-  label: string,
-  position: SourcePosition,
-  sink: DiagnosticSink,
-): ListenerTls | null {
-  const implicit = inner.useSsl ?? outer.useSsl ?? false;
-  const starttls = inner.starttls ?? outer.starttls ?? false;
-  const certificate = inner.certificate ?? outer.certificate;
-  const key = inner.key ?? outer.key;
-  if (!implicit && !starttls) {
-    const stray = certificate ?? key;
-    if (stray) sink.warn(ConfigCode.UNUSED_OPTION, stray.position, `${label}: TLS_Certificate/TLS_Key are unused without "STARTTLS" in SMTP_Extensions or Use_SSL = true`);
-    return null;
-  }
-  if (!certificate || !key) {
-    // smtp-server would fall back to its built-in certificate, whose key is public.
-    sink.error(
-      ConfigCode.MISSING_OPTION,
-      position,
-      `${label}: ${implicit ? 'Use_SSL' : 'STARTTLS'} needs both TLS_Certificate and TLS_Key (there is no built-in certificate)`,
-    );
-    return null;
-  }
-  return {
-    mode: implicit ? 'implicit' : 'starttls',
-    certificateFile: certificate.file,
-    keyFile: key.file,
-    certificatePosition: certificate.position,
-    keyPosition: key.position,
-    certificatePem: '',
-    keyPem: '',
-  };
+  // Momentum's Enable: a staged Listen is still checked, so enabling it later is safe.
+  return (inner.enable ?? outer.enable ?? true) ? listener : 'disabled';
 }
 
 function foldProxy(inner: ListenerOptions, outer: ListenerOptions): ListenerProxy | null {
@@ -237,6 +203,15 @@ function readListenerOptions(options: ReadonlyMap<string, OptionNode>, sink: Dia
         break;
       case 'tls_key':
         out.key = readWrittenPath(opt, sink);
+        break;
+      case 'tls_client_ca':
+        out.clientCa = readWrittenPath(opt, sink);
+        break;
+      case 'tls_verify_mode':
+        out.verifyMode = readVerifyMode(opt, sink);
+        break;
+      case 'enable':
+        out.enable = readBoolean(opt, sink);
         break;
       case 'use_ssl':
         out.useSsl = readBoolean(opt, sink);

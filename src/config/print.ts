@@ -45,6 +45,8 @@ const LISTENER_OPTIONS: { readonly [K in keyof ListenerOptions]: (l: ListenerCon
           l.tls.mode === 'implicit' ? 'Use_SSL = true' : 'SMTP_Extensions = ( "STARTTLS" )',
           `TLS_Certificate = ${quote(l.tls.certificateFile)}`,
           `TLS_Key = ${quote(l.tls.keyFile)}`,
+          `TLS_Verify_Mode = ${quote(l.tls.verifyMode)}`,
+          ...(l.tls.clientCaFile === null ? [] : [`TLS_Client_CA = ${quote(l.tls.clientCaFile)}`]),
         ].join('\n    '),
   proxy: (l) =>
     l.proxy === null

@@ -41,6 +41,7 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
   const globals = new Map<string, OptionNode>();
   const listeners: ListenerConfig[] = [];
   let listenScopes = 0;
+  let disabledListens = 0;
   const transports: BuiltTransport[] = [];
 
   for (const item of items) {
@@ -50,6 +51,7 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
       const built = buildListeners(item, { hostname: ctx.hostname }, sink);
       listeners.push(...built.listeners);
       listenScopes += built.listenScopes;
+      disabledListens += built.disabled;
     } else if (item.kind === 'scope' && item.key === 'pipe_transport') {
       transports.push(buildTransport(item, sink));
     } else if (item.kind === 'scope') {
@@ -64,6 +66,14 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
       ConfigCode.MISSING_STANZA,
       start,
       'no Listen configured: add ESMTP_Listener { Listen "127.0.0.1:2525" { } }',
+    );
+  }
+  if (listenScopes > 0 && disabledListens === listenScopes) {
+    // Every Listen switched off: a daemon that receives nothing would still look healthy.
+    sink.error(
+      ConfigCode.MISSING_STANZA,
+      start,
+      'every Listen has Enable = false: smtpipe would receive no mail; enable at least one',
     );
   }
   if (transports.length === 0) {

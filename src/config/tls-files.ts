@@ -1,13 +1,14 @@
-// Reads TLS_Certificate / TLS_Key of every TLS listener into the config snapshot and
-// checks that they form a usable pair, so `--check`, start-up and SIGHUP all refuse a
-// bad certificate the same way: with file:line:col, before anything serves with it.
+// Reads TLS_Certificate / TLS_Key (and TLS_Client_CA) of every TLS listener into the
+// config snapshot and checks that they form a usable pair (and a CA list), so `--check`,
+// start-up and SIGHUP all refuse a bad certificate the same way: with file:line:col,
+// before anything serves with it. Only regular files are read (src/config/regular-file.ts).
 
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { ConfigCode } from './codes.js';
 import type { DiagnosticSink } from './diagnostics.js';
+import { readRegularFile } from './regular-file.js';
 import type { Config, ListenerConfig, ListenerTls, SourcePosition } from './types.js';
 
 /** Returns the config with PEM text filled in; problems go to `sink`. */
@@ -26,24 +27,57 @@ async function withPem(listener: ListenerConfig, sink: DiagnosticSink, now: Date
     { option: 'TLS_Certificate', file: resolve(tls.certificateFile, tls.certificatePosition), at: tls.certificatePosition },
     { option: 'TLS_Key', file: resolve(tls.keyFile, tls.keyPosition), at: tls.keyPosition },
   ];
-  const [certificatePem, keyPem] = await Promise.all(files.map(({ file }) => readPem(file)));
-  // Reported in file order once both reads are over, whichever finished first.
-  [certificatePem, keyPem].forEach((result, i) => {
+  if (tls.clientCaFile !== null && tls.clientCaPosition !== null) {
+    files.push({ option: 'TLS_Client_CA', file: resolve(tls.clientCaFile, tls.clientCaPosition), at: tls.clientCaPosition });
+  }
+  const reads = await Promise.all(files.map(({ file }) => readRegularFile(file)));
+  // Reported in file order once every read is over, whichever finished first.
+  const texts = reads.map((result, i) => {
     const { option, file, at } = files[i]!;
-    if (result?.error !== undefined) sink.error(ConfigCode.TLS, at, `${option}: cannot read ${file} (${result.error})`);
+    if (result.ok) return result.text;
+    // A FIFO would have hung the read, a device fed it forever: neither is opened.
+    const why = result.problem === 'not-regular' ? `${file} is ${result.reason}` : `cannot read ${file} (${result.code})`;
+    sink.error(ConfigCode.TLS, at, `${option}: ${why}`);
+    return undefined;
   });
-  if (certificatePem?.pem === undefined || keyPem?.pem === undefined) return listener;
-  if (!checkPair(tls, certificatePem.pem, keyPem.pem, sink, now)) return listener;
-  return { ...listener, tls: { ...tls, certificatePem: certificatePem.pem, keyPem: keyPem.pem } };
+  const [certificatePem, keyPem, clientCaPem = ''] = texts;
+  if (texts.includes(undefined) || certificatePem === undefined || keyPem === undefined) return listener;
+  if (!checkPair(tls, certificatePem, keyPem, sink, now)) return listener;
+  if (tls.clientCaPosition !== null && !checkClientCa(tls, clientCaPem, sink, now)) return listener;
+  return { ...listener, tls: { ...tls, certificatePem, keyPem, clientCaPem } };
 }
 
-/** The file's text, or the errno code that kept it from being read. */
-async function readPem(file: string): Promise<{ pem: string; error?: undefined } | { pem?: undefined; error: string }> {
-  try {
-    return { pem: await readFile(file, 'utf8') };
-  } catch (error) {
-    return { error: (error as NodeJS.ErrnoException).code ?? 'error' };
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g;
+
+/**
+ * TLS_Client_CA: one or more PEM certificates. Node would take a file without any (and
+ * then verify no client at all) without complaint, so each block is parsed here.
+ */
+function checkClientCa(tls: ListenerTls, pem: string, sink: DiagnosticSink, now: Date): boolean {
+  const at = tls.clientCaPosition as SourcePosition;
+  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) {
+    sink.error(ConfigCode.TLS, at, `TLS_Client_CA: ${tls.clientCaFile} holds no PEM certificate`);
+    return false;
   }
+  for (const [i, block] of blocks.entries()) {
+    let certificate: X509Certificate;
+    try {
+      certificate = new X509Certificate(block);
+    } catch (error) {
+      sink.error(ConfigCode.TLS, at, `TLS_Client_CA: certificate ${i + 1} of ${tls.clientCaFile} is not valid PEM (${(error as Error).message})`);
+      return false;
+    }
+    if (now < new Date(certificate.validFrom) || now > new Date(certificate.validTo)) {
+      // Clients it issued stop verifying: under "require" they are all refused.
+      sink.warn(
+        ConfigCode.TLS_VALIDITY,
+        at,
+        `TLS_Client_CA: ${certificate.subject.replaceAll('\n', ', ')} in ${tls.clientCaFile} is valid from ${new Date(certificate.validFrom).toISOString()} to ${new Date(certificate.validTo).toISOString()}, not now`,
+      );
+    }
+  }
+  return true;
 }
 
 function checkPair(tls: ListenerTls, certificatePem: string, keyPem: string, sink: DiagnosticSink, now: Date): boolean {

@@ -76,7 +76,20 @@ export interface ListenerTls {
    */
   readonly certificatePem: string;
   readonly keyPem: string;
+  /**
+   * TLS_Verify_Mode: 'none' asks for no client certificate; 'optional' asks, admits a
+   * client without one (or with one that does not verify) and records the outcome;
+   * 'require' refuses a client without a certificate that chains to TLS_Client_CA.
+   */
+  readonly verifyMode: ClientVerifyMode;
+  /** TLS_Client_CA as written, with where; null when verifyMode is 'none'. */
+  readonly clientCaFile: string | null;
+  readonly clientCaPosition: SourcePosition | null;
+  /** The PEM text of TLS_Client_CA, read by the loader with the other two; '' without one. */
+  readonly clientCaPem: string;
 }
+
+export type ClientVerifyMode = 'none' | 'optional' | 'require';
 
 export interface ListenerProxy {
   /** Proxy_Hosts: addresses and CIDR blocks allowed to connect and send the header. */

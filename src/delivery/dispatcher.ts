@@ -94,6 +94,7 @@ export function createDispatcher(options: {
           receivedBy: request.receivedBy,
           protocol: request.protocol,
           tls: request.tls,
+          clientCertificate: request.clientCertificate,
           date: new Date(),
         }),
         message: request.message,
@@ -173,6 +174,8 @@ function logDelivery(
     client,
     helo,
     tls: request.tls,
+    // Verified or not (and why not); never in the program's argv or environment.
+    clientCertificate: request.clientCertificate,
     sender,
     recipients,
     recipientCount,

@@ -4,6 +4,7 @@
 
 import type { LineEnding, TransportConfig } from '../config/types.js';
 import type { Envelope } from './envelope.js';
+import type { ClientCertificate } from '../smtp/policy.js';
 
 export interface TraceContext {
   readonly envelope: Envelope;
@@ -13,6 +14,8 @@ export interface TraceContext {
   readonly protocol: string;
   /** TLS protocol and cipher, named in a comment as Postfix does; null in clear. */
   readonly tls: string | null;
+  /** The client certificate of the session; named only when verified (TLS_Verify_Mode). */
+  readonly clientCertificate?: ClientCertificate | null;
   readonly date: Date;
 }
 
@@ -56,11 +59,28 @@ export function buildTraceHeaders(transport: TransportConfig, context: TraceCont
         : `; ${date}`;
     const [version, cipher] = (context.tls ?? '').split(' ').map((part) => escapeClientText(part, 64));
     const using = context.tls === null ? '' : `\t(using ${version} with cipher ${cipher})${eol}`;
+    const client = verifiedClient(context.clientCertificate ?? null);
+    const certified = client === null ? '' : `\t(${client})${eol}`;
     header +=
-      `Received: from ${helo} ([${literal}])${eol}${using}` +
+      `Received: from ${helo} ([${literal}])${eol}${using}${certified}` +
       `\tby ${context.receivedBy} (smtpipe) with ${context.protocol} id ${envelope.queueId}${tail}${eol}`;
   }
   return header;
+}
+
+/**
+ * Postfix's comment for a trusted client certificate: `Client CN "x", Issuer "y" (verified
+ * OK)`. An unverified one is not named here: its names are whatever the client wrote, and a
+ * program reading this header must be able to trust what it says (the log line has both).
+ */
+function verifiedClient(certificate: ClientCertificate | null): string | null {
+  if (!certificate?.verified) return null;
+  // Spaces stay (names have them); a quote would end the name early, so it goes the way of
+  // control characters, 8-bit text and what would end the comment.
+  const quoted = (text: string) => `"${text.slice(0, 128).replace(/[^\x20-\x7e]|[()<>\\"]/g, '?')}"`;
+  const subject = certificate.commonName === null ? quoted(certificate.subject) : `CN ${quoted(certificate.commonName)}`;
+  const issuer = certificate.issuerCommonName === null ? quoted(certificate.issuer) : quoted(certificate.issuerCommonName);
+  return `Client ${subject}, Issuer ${issuer} (verified OK)`;
 }
 
 export function lineEnding(eol: LineEnding): string {

@@ -20,7 +20,7 @@ import { createDeliveryPool } from '../pool/pool.js';
 import { createRouter } from '../routing/router.js';
 import { assertUpstreamShape } from '../smtp/connection.js';
 import { canReconfigure, createListener, type Listener } from '../smtp/listener.js';
-import { planListeners } from './listener-plan.js';
+import { addressKey, planListeners } from './listener-plan.js';
 import type { MailPolicy } from '../smtp/policy.js';
 import { computeSessionLimit, createSessionBudget, readFdUsage } from './fd-budget.js';
 import { createMetrics } from './metrics.js';
@@ -51,7 +51,10 @@ export interface DaemonOptions {
   readonly loadConfig?: () => Promise<LoadResult>;
 }
 
-/** A Listen that moved to another TLS mode waits this long for its old socket to let go. */
+/**
+ * A Listen bound again on an address this daemon let go of (Use_SSL changed, or an
+ * earlier reload removed it) waits this long for the old socket to let go: 2 s.
+ */
 const REBIND_ATTEMPTS = 40;
 const REBIND_DELAY_MS = 50;
 
@@ -76,6 +79,8 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
   let listeners = config.listeners.map(newListener);
   /** Listens a reload removed, still draining their sessions. */
   const retiring = new Set<Listener>();
+  /** Addresses (addressKey) a reload removed and nothing has bound since: see listener-plan.ts, reclaimed. */
+  const released = new Set<string>();
   let reloads: Promise<unknown> = Promise.resolve();
   let ready = false;
   const metricsServer = config.metricsListen && createMetricsServer(config.metricsListen, metrics, () => ready);
@@ -120,12 +125,19 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     // What runs keeps the settings only a restart can change, so `config` tells the truth.
     const { threads, tasksPerThread, spawner } = config.pool;
     const next: Config = { ...loaded, pool: { ...loaded.pool, threads, tasksPerThread, spawner }, metricsListen: config.metricsListen };
-    const { kept, added, rebound, removed } = planListeners(listeners, next.listeners, canReconfigure);
+    const { kept, added, reclaimed, rebound, removed } = planListeners(listeners, next.listeners, canReconfigure, (a) =>
+      released.has(addressKey(a)),
+    );
     const fresh: Listener[] = [];
-    for (const listenerConfig of added) {
+    for (const listenerConfig of [...added, ...reclaimed]) {
       const listener = newListener(listenerConfig);
       try {
-        await listener.listen();
+        if (!reclaimed.includes(listenerConfig)) await listener.listen();
+        else {
+          await listenWithRetry(listener, () =>
+            logger.warn({ listener: listenerConfig.label }, 'reload: address still held after an earlier reload removed it; retrying the bind'),
+          );
+        }
       } catch (error) {
         logger.error({ err: error, listener: listenerConfig.label }, 'reload failed: cannot listen, still serving the previous configuration');
         for (const started of fresh) started.closeAll();
@@ -144,6 +156,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       logger.info({ maxPrograms, sessionLimit: sessionBudget.limit }, 'file descriptor budget');
     }
     for (const listener of removed) {
+      released.add(addressKey(listener.config));
       retiring.add(listener);
       listener.drain();
       void listener.closed().then(() => retiring.delete(listener));
@@ -151,9 +164,11 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     listeners = [...kept.keys(), ...fresh];
     for (const listenerConfig of rebound) {
       const listener = newListener(listenerConfig);
-      if (await listenWithRetry(listener)) listeners.push(listener);
+      const bound = await listenWithRetry(listener).then(() => true, () => false);
+      if (bound) listeners.push(listener);
       else logger.error({ listener: listenerConfig.label }, 'reload: could not bind again after the TLS mode changed; this Listen is down until the next reload');
     }
+    for (const listener of listeners) released.delete(addressKey(listener.config));
     // A stop that began while this reload was binding drained the listeners of that moment.
     if (stopping) for (const listener of listeners) listener.drain();
     return {
@@ -273,17 +288,21 @@ function maxConcurrentPrograms(config: Config): number {
   );
 }
 
-async function listenWithRetry(listener: Listener): Promise<boolean> {
-  for (let attempt = 0; attempt < REBIND_ATTEMPTS; attempt += 1) {
+/**
+ * Binds, retrying while the address is in use, for an address this daemon closed itself.
+ * Nothing signals when the last copy of a closed socket goes (a program's execve()), so
+ * this is a bounded retry, not a wait for an event. Rejects with the last error.
+ */
+async function listenWithRetry(listener: Listener, onFirstRetry: () => void = () => {}): Promise<AddressInfo> {
+  for (let attempt = 1; ; attempt += 1) {
     try {
-      await listener.listen();
-      return true;
+      return await listener.listen();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') return false;
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= REBIND_ATTEMPTS) throw error;
+      if (attempt === 1) onFirstRetry();
       await new Promise((resolve) => setTimeout(resolve, REBIND_DELAY_MS));
     }
   }
-  return false;
 }
 
 /** Settings fixed for the life of the process: a reload keeps the old value and says so. */

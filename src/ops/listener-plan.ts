@@ -10,6 +10,13 @@ export interface ListenerPlan<L> {
   readonly kept: ReadonlyMap<L, ListenerConfig>;
   /** New Listens on addresses nothing runs on: bound before the swap, so a failure refuses the reload. */
   readonly added: readonly ListenerConfig[];
+  /**
+   * New Listens on an address an earlier reload took away (`released`): bound before the
+   * swap like `added`, but a bind that finds the address in use is retried. The closed
+   * socket can outlive its close() for a moment: a program being started holds a copy of
+   * every descriptor from clone() until its execve() drops the close-on-exec ones.
+   */
+  readonly reclaimed: readonly ListenerConfig[];
   /** New Listens on the address of a removed one (Use_SSL changed): bound after it closed. */
   readonly rebound: readonly ListenerConfig[];
   /** Running Listens the new file no longer has. */
@@ -20,6 +27,7 @@ export function planListeners<L extends { readonly config: ListenerConfig }>(
   running: readonly L[],
   next: readonly ListenerConfig[],
   canReconfigure: (current: ListenerConfig, next: ListenerConfig) => boolean,
+  released: (address: ListenerConfig) => boolean = () => false,
 ): ListenerPlan<L> {
   const kept = new Map<L, ListenerConfig>();
   const removed = [...running];
@@ -31,5 +39,18 @@ export function planListeners<L extends { readonly config: ListenerConfig }>(
     else fresh.push(listenerConfig);
   }
   const sameAddress = (a: ListenerConfig) => removed.some((old) => old.config.host === a.host && old.config.port === a.port);
-  return { kept, added: fresh.filter((a) => !sameAddress(a)), rebound: fresh.filter(sameAddress), removed };
+  // Port 0 asks the kernel for a new port: it cannot collide with the one let go of.
+  const wasOurs = (a: ListenerConfig) => a.port !== 0 && released(a);
+  return {
+    kept,
+    added: fresh.filter((a) => !sameAddress(a) && !wasOurs(a)),
+    reclaimed: fresh.filter((a) => !sameAddress(a) && wasOurs(a)),
+    rebound: fresh.filter(sameAddress),
+    removed,
+  };
+}
+
+/** The key `released` is asked about: a Listen's address, ":25" and "0.0.0.0:25" apart. */
+export function addressKey(listener: Pick<ListenerConfig, 'host' | 'port'>): string {
+  return `${listener.host ?? '*'}|${listener.port}`;
 }

@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { ListenerConfig } from '../config/types.js';
 import { PipeServer, type PipeConnection } from './connection.js';
-import type { MailPolicy, SessionInfo, Transaction } from './policy.js';
+import type { ClientCertificate, MailPolicy, SessionInfo, Transaction } from './policy.js';
+import { clientCertificateOptions, createClientCertificates } from './client-certificates.js';
 import { MessageBuffer } from './message-buffer.js';
 import { toRejection, type SmtpReply } from './reply.js';
 
@@ -94,7 +95,7 @@ function sessionOptions(config: ListenerConfig) {
 }
 
 function tlsOptions(config: ListenerConfig) {
-  return config.tls ? { key: config.tls.keyPem, cert: config.tls.certificatePem } : {};
+  return config.tls ? { key: config.tls.keyPem, cert: config.tls.certificatePem, ...clientCertificateOptions(config.tls) } : {};
 }
 
 /** Sockets from peers outside Proxy_Hosts, for a Listen with Proxy_Protocol; else null. */
@@ -135,6 +136,7 @@ export function createListener(
   const waiters: Array<() => void> = [];
   /** RCPT commands per transaction (Max_Recipients_Per_Message); a new MAIL starts a new key. */
   const rcptCommands = new WeakMap<Transaction, number>();
+  const certificates = createClientCertificates(() => config, logger);
 
   const settleIfClosed = () => {
     if (serverClosed && sessionIds.size === 0) waiters.splice(0).forEach((resolve) => resolve());
@@ -164,6 +166,7 @@ export function createListener(
       // The drain deadline is ours (src/ops/daemon.ts); smtp-server's own must not cut first.
       closeTimeout: 2 ** 31 - 1,
       logger: false,
+      onSecure: (socket, session, callback) => certificates.onSecure(socket, session, callback),
       onConnect(session, callback) {
         if (draining) return callback(toRejection(REPLY_SHUTTING_DOWN));
         if (sessionIds.size >= config.maxSessions) return callback(toRejection(REPLY_TOO_MANY_SESSIONS));
@@ -194,12 +197,14 @@ export function createListener(
         const state = server.connectionOf(session)?.state;
         if (!state) return callback(new Error('session without connection state'));
         state.transaction = undefined;
+        const tlsRefusal = certificates.mailRefusal(session);
+        if (tlsRefusal) return callback(toRejection(tlsRefusal));
         if (config.maxReceptionsPerConnection > 0 && state.receptions >= config.maxReceptionsPerConnection) {
           return callback(toRejection(REPLY_SESSION_MESSAGES));
         }
         const badParameter = unknownParameter(address.args, MAIL_PARAMETERS);
         if (badParameter) return callback(toRejection(badParameter));
-        const result = policy.startTransaction(sessionInfo(session, config), address.address);
+        const result = policy.startTransaction(sessionInfo(session, config, certificates.of(session)), address.address);
         if ('code' in result) return callback(toRejection(result));
         state.transaction = result;
         callback();
@@ -328,7 +333,7 @@ function declaredSize(session: SMTPServerSession): number {
   return Number.isSafeInteger(size) && size > 0 ? size : 0;
 }
 
-function sessionInfo(session: SMTPServerSession, config: ListenerConfig): SessionInfo {
+function sessionInfo(session: SMTPServerSession, config: ListenerConfig, clientCertificate: ClientCertificate | null): SessionInfo {
   return {
     sessionId: session.id,
     clientAddress: session.remoteAddress,
@@ -337,6 +342,7 @@ function sessionInfo(session: SMTPServerSession, config: ListenerConfig): Sessio
     receivedBy: config.bannerHostname,
     bareNewlines: config.bareNewlines,
     tls: session.tlsOptions ? `${session.tlsOptions.version} ${session.tlsOptions.standardName || session.tlsOptions.name}` : null,
+    clientCertificate,
   };
 }
 

@@ -16,6 +16,27 @@ export interface SessionInfo {
   readonly bareNewlines: BareNewlinePolicy;
   /** Protocol and cipher when the session is encrypted ("TLSv1.3 TLS_AES_256_GCM_SHA384"), else null. */
   readonly tls: string | null;
+  /** The certificate the client presented (TLS_Verify_Mode optional/require), else null. */
+  readonly clientCertificate: ClientCertificate | null;
+}
+
+/**
+ * A client certificate as the TLS handshake left it. Until `verified`, every field is
+ * text the client chose: escape it wherever it goes, and name no one by it.
+ */
+export interface ClientCertificate {
+  /** It chains to TLS_Client_CA and is within its validity period. */
+  readonly verified: boolean;
+  /** Why it did not verify, as OpenSSL says (UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...); null when verified. */
+  readonly error: string | null;
+  /** Distinguished names on one line, most significant first: "O=smtpipe tests, CN=client.test". */
+  readonly subject: string;
+  readonly issuer: string;
+  /** The most specific CN of each, or null when it has none. */
+  readonly commonName: string | null;
+  readonly issuerCommonName: string | null;
+  /** SHA-256 of the DER, colon-separated hex, as `openssl x509 -fingerprint -sha256` prints it. */
+  readonly fingerprint256: string;
 }
 
 export interface Transaction {

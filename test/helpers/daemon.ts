@@ -1,5 +1,6 @@
 // Starts a real daemon in this process from a real config file, with its log lines
 // captured, for integration tests. Listen on port 0: the kernel picks the port.
+import { EventEmitter } from 'node:events';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,8 @@ export interface TestDaemon {
   /** The config file the daemon loaded (and reloads). */
   file: string;
   logs: Array<Record<string, unknown>>;
+  /** The first line logged from now on that `matches`; rejects after `timeoutMs`. */
+  nextLog(matches: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -40,9 +43,15 @@ export async function startDaemon(conf: string, dir?: string): Promise<TestDaemo
   const result = await loadConfig(file);
   if (!result.ok) throw new Error(`test config invalid:\n${result.errors.map((e) => `${e.line}:${e.column} ${e.message}`).join('\n')}`);
   const logs: Array<Record<string, unknown>> = [];
+  const lines = new EventEmitter();
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        lines.emit('line', entry);
+      }
       callback();
     },
   });
@@ -55,6 +64,21 @@ export async function startDaemon(conf: string, dir?: string): Promise<TestDaemo
     dir: workDir,
     file,
     logs,
+    nextLog(matches, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          lines.off('line', onLine);
+          reject(new Error(`no matching log line within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const onLine = (entry: Record<string, unknown>) => {
+          if (!matches(entry)) return;
+          clearTimeout(timer);
+          lines.off('line', onLine);
+          resolve(entry);
+        };
+        lines.on('line', onLine);
+      });
+    },
     async stop() {
       await daemon.stop();
     },

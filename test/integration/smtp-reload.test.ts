@@ -3,9 +3,14 @@
 // under load, transactions in flight keep their config, Listens come and go, and a
 // broken file changes nothing.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import net from 'node:net';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startDaemon, writeConfig, type TestDaemon } from '../helpers/daemon.js';
+import { makeFifo, withinMs } from '../helpers/fifo.js';
+import { listeningFd, listeningInodes } from '../helpers/listening-sockets.js';
 import { fixture } from '../helpers/paths.js';
 import { openSession, SmtpClient } from '../helpers/smtp-client.js';
 
@@ -114,6 +119,24 @@ test('a broken file is logged with file:line:col and changes nothing', async () 
   assert.equal(await metric('smtpipe_config_reloads_total{result="failure"}'), 1);
 });
 
+test('an include of a FIFO fails the reload at once with file:line:col; the next, fixed reload applies', async () => {
+  await reconfigure(conf({ mapping: 'before fifo', domains: '"both.test"' }));
+  assert.equal((await daemon.daemon.reload()).ok, true);
+  const fifo = makeFifo(path.join(daemon.dir, `include-${Date.now()}.fifo`));
+  await reconfigure(`${conf({ mapping: 'never', domains: '"both.test"' })}\ninclude "${path.basename(fifo)}"\n`);
+  // Before the fix this reload waited for a writer, and every later reload behind it.
+  const failed = await withinMs(daemon.daemon.reload(), 5000, 'reload', [fifo]);
+  assert.deepEqual(failed, { ok: false, reason: 'invalid configuration' });
+  const error = daemon.logs.findLast((l) => l.msg === 'config error');
+  assert.match(String(error?.diagnostic), /smtpipe\.conf:\d+:1: error: cannot read ".*\.fifo": a FIFO, not a regular file \[ERR_CONFIG_INCLUDE\]/);
+  assert.equal(daemon.logs.at(-1)?.msg, 'reload failed: configuration invalid, still serving the previous one');
+  await reconfigure(conf({ mapping: 'after fifo', domains: '"both.test"' }));
+  assert.deepEqual(await withinMs(daemon.daemon.reload(), 5000, 'reload', [fifo]), { ok: true });
+  const client = await openSession(daemon.port);
+  assert.equal((await client.sendMail('a@origin.test', ['3@both.test'], 'hi')).line, '550 5.0.0 after fifo');
+  await client.quit();
+});
+
 test('Listens are added and removed as the file says; a removed one drains its sessions', async () => {
   const original = daemon.port;
   await reconfigure(conf({ mapping: 'ok', domains: '"both.test"', listens: ['127.0.0.1:0', '127.0.0.2:0'] }));
@@ -139,4 +162,59 @@ test('Listens are added and removed as the file says; a removed one drains its s
   // The kept Listen's session never noticed.
   assert.equal((await viaNew.sendMail('a@origin.test', ['3@both.test'], 'hi')).line, '550 5.0.0 ok');
   await viaNew.quit();
+});
+
+test('a Listen removed by one reload comes back with the next, while its old socket lingers in a program being started', async () => {
+  // Review finding 12: under load, re-adding a Listen a few ms after a reload removed it
+  // failed with EADDRINUSE. The daemon had closed the socket, but a program being spawned
+  // (clone() copies every descriptor; execve() drops the close-on-exec ones) still held
+  // it. Here a child that keeps the copy on purpose makes that window as long as needed.
+  const probe = net.createServer().listen(0, '127.0.0.2');
+  await once(probe, 'listening');
+  const y = (probe.address() as net.AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const twoListens = (listens: string[]) => `
+    ESMTP_Listener { ${listens.map((l) => `Listen "${l}" { }`).join(' ')} }
+    pipe_transport "slow" { allow_root = true program_name = "${fixture('programs', 'sleep.sh')} 3" domain = ( "slow.test" ) }
+    pipe_transport "fast" { allow_root = true program_name = "${fixture('programs', 'exit-with.sh')} 0" domain = ( "fast.test" ) }
+  `;
+  const withY = twoListens(['127.0.0.1:0', `127.0.0.2:${y}`]);
+  const local = await startDaemon(withY);
+  let holder: ReturnType<typeof spawn> | undefined;
+  try {
+    // A delivery in flight on Y keeps the removed Listen retiring through both reloads.
+    const busy = await SmtpClient.connect(y, '127.0.0.2');
+    assert.equal((await busy.reply()).code, 220);
+    await busy.command('EHLO client.test');
+    await busy.command('MAIL FROM:<a@origin.test>');
+    await busy.command('RCPT TO:<x@slow.test>');
+    assert.equal((await busy.command('DATA')).code, 354);
+    busy.write('hello\r\n.\r\n');
+    holder = spawn('sh', ['-c', 'read line'], { stdio: ['pipe', 'ignore', 'ignore', listeningFd(y)] });
+    await once(holder, 'spawn');
+
+    await writeConfig(local.file, twoListens(['127.0.0.1:0']), local.dir);
+    assert.deepEqual(await local.daemon.reload(), { ok: true });
+    assert.equal(listeningInodes(y).length, 1, 'the daemon closed Y, yet it still listens: the child holds it');
+
+    await writeConfig(local.file, withY, local.dir);
+    const retrying = local.nextLog((l) => l.msg === 'reload: address still held after an earlier reload removed it; retrying the bind');
+    retrying.catch(() => {}); // on 00cc7ef the reload fails before any such line
+    const reload = local.daemon.reload();
+    const first = await Promise.race([retrying.then(() => 'retrying'), reload]);
+    assert.equal(first, 'retrying', `the reload waits for the address instead of failing: ${JSON.stringify(first)}`);
+    holder.stdin?.end(); // the child exits, the last copy goes, the next bind attempt succeeds
+    await once(holder, 'exit');
+    assert.deepEqual(await reload, { ok: true });
+
+    const fresh = await SmtpClient.connect(y, '127.0.0.2');
+    assert.equal((await fresh.reply()).code, 220);
+    await fresh.command('EHLO client.test');
+    assert.match((await fresh.sendMail('a@origin.test', ['x@fast.test'], 'hi')).line, /^250 /);
+    await fresh.quit();
+    assert.match((await busy.reply()).line, /^250 /, 'the delivery on the retiring Listen got its reply');
+  } finally {
+    holder?.stdin?.end();
+    await local.stop();
+  }
 });

@@ -8,13 +8,15 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { scratchDir } from '../helpers/daemon.js';
+import { makeFifo } from '../helpers/fifo.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
 import { openSession } from '../helpers/smtp-client.js';
 
 const CLI = path.join(repoRoot, 'dist', 'src', 'ops', 'cli.js');
 
-async function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `timeoutMs`: SIGTERM after that long (exit code null), for a CLI that might hang. */
+async function run(args: string[], timeoutMs?: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -85,6 +87,27 @@ test('--check on a key that does not match its certificate: exit 78, the error a
   assert.match(result.stderr, /smtpipe\.conf:3:15: error: TLS_Key: .*mx-b\.key does not match .*mx-a\.crt .*\[ERR_CONFIG_TLS\]/);
 });
 
+test('--check on Enable, TLS_Verify_Mode and TLS_Client_CA: no "not implemented" warning, and require without TLS is an error', async () => {
+  const listener = (extra: string) =>
+    [
+      'ESMTP_Listener {',
+      `  TLS_Certificate = "${fixture('tls', 'mx-a.crt')}" TLS_Key = "${fixture('tls', 'mx-a.key')}"`,
+      `  TLS_Client_CA = "${fixture('tls', 'client-ca.crt')}"`,
+      '  Listen "127.0.0.1:2525" { SMTP_Extensions = ( "STARTTLS" ) TLS_Verify_Mode = "require" }',
+      '  Listen "127.0.0.1:2526" { Enable = false SMTP_Extensions = ( "STARTTLS" ) }',
+      `  ${extra}`,
+      '}',
+      'pipe_transport "t" { program_name = "/bin/cat" domain = ( "example.com" ) }',
+    ].join('\n');
+  const ok = await run(['--check', '-c', await writeConf(listener(''))]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stderr, '', 'no warning: each option is implemented');
+  assert.match(ok.stdout, /ok \(1 listener\(s\), 1 transport\(s\)\)/);
+  const plain = await run(['--check', '-c', await writeConf(listener('Listen "127.0.0.1:2527" { TLS_Verify_Mode = require }'))]);
+  assert.equal(plain.code, 78);
+  assert.match(plain.stderr, /smtpipe\.conf:6:47: error: Listen "127\.0\.0\.1:2527": TLS_Verify_Mode = "require" needs TLS/);
+});
+
 test('SIGHUP reloads: a new code map applies, a broken file is logged and ignored', async () => {
   const conf = (reply: string) => `
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
@@ -144,6 +167,26 @@ test('--check on a missing file: exit 78 naming it', async () => {
   const result = await run(['--check', '-c', '/nonexistent/smtpipe.conf']);
   assert.equal(result.code, 78);
   assert.match(result.stderr, /\/nonexistent\/smtpipe\.conf:1:1: error: /);
+});
+
+test('--check with an include of a FIFO, and on a config that is a FIFO: exit 78 at once, with file:line:col', async () => {
+  const file = await writeConf(
+    [
+      'ESMTP_Listener { Listen "127.0.0.1:2525" { } }',
+      'pipe_transport "t" { program_name = "/bin/cat" domain = ( "example.com" ) }',
+      '  include "fifo"',
+    ].join('\n'),
+  );
+  const fifo = makeFifo(path.join(path.dirname(file), 'fifo'));
+  // Before the fix --check waited for a writer until the timeout killed it (code null).
+  const started = Date.now();
+  const included = await run(['--check', '-c', file], 10_000);
+  assert.equal(included.code, 78, included.stderr);
+  assert.match(included.stderr, /smtpipe\.conf:3:3: error: cannot read ".*fifo": a FIFO, not a regular file \[ERR_CONFIG_INCLUDE\]/);
+  const main = await run(['--check', '-c', fifo], 10_000);
+  assert.equal(main.code, 78, main.stderr);
+  assert.match(main.stderr, /fifo:1:1: error: cannot read config file: a FIFO, not a regular file \[ERR_CONFIG_READ\]/);
+  assert.ok(Date.now() - started < 8000, 'neither waited for a writer');
 });
 
 test('--version, --help, and an unknown flag (exit 64)', async () => {

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { formatDiagnostic, loadConfig, parseConfigText } from '../../src/config/load.js';
+import { makeFifo, withinMs } from '../helpers/fifo.js';
 import { fixture } from '../helpers/paths.js';
 
 // An unprivileged smtpipe: transports without user keep its ids, nothing is looked up.
@@ -71,4 +74,37 @@ test('include: parseConfigText does no I/O, so an include there is an error', ()
   const result = parseConfigText('ESMTP_Listener {\n  include "listen.conf"\n}\n', 'text.conf', host);
   assert.ok(!result.ok);
   assert.deepEqual(result.errors.map((d) => `${d.line}:${d.column} ${d.code}`), ['2:3 ERR_CONFIG_INCLUDE']);
+});
+
+test('include: a FIFO, a FIFO inside an included directory and a device are errors at the include, at once', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'smtpipe-include-'));
+  await mkdir(path.join(dir, 'conf.d', 'nested'), { recursive: true });
+  await writeFile(path.join(dir, 'conf.d', '10-ok.conf'), 'pipe_transport "t" { program_name = "/bin/cat" domain = "t.example" }\n');
+  const fifos = [makeFifo(path.join(dir, 'fifo')), makeFifo(path.join(dir, 'conf.d', '20-pipe'))];
+  const main = path.join(dir, 'main.conf');
+  await writeFile(
+    main,
+    ['ESMTP_Listener { Listen "127.0.0.1:0" { } }', 'include "fifo"', 'include "conf.d"', '  include "/dev/null"', ''].join('\n'),
+  );
+  // Before the fix the first include blocked the load until a writer opened the FIFO.
+  const result = await withinMs(loadConfig(main, host), 5000, 'loadConfig', fifos);
+  assert.ok(!result.ok);
+  assert.deepEqual(
+    result.errors.map((d) => `${path.relative(dir, d.file)}:${d.line}:${d.column} ${d.code} ${d.message}`),
+    [
+      `main.conf:2:1 ERR_CONFIG_INCLUDE cannot read ${JSON.stringify(path.join(dir, 'fifo'))}: a FIFO, not a regular file`,
+      `main.conf:3:1 ERR_CONFIG_INCLUDE cannot read ${JSON.stringify(path.join(dir, 'conf.d', '20-pipe'))}: a FIFO, not a regular file`,
+      'main.conf:4:3 ERR_CONFIG_INCLUDE cannot read "/dev/null": a character device, not a regular file',
+    ],
+  );
+});
+
+test('include: a main config that is a FIFO is an error at its 1:1, at once', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'smtpipe-include-'));
+  const fifo = makeFifo(path.join(dir, 'smtpipe.conf'));
+  const result = await withinMs(loadConfig(fifo, host), 5000, 'loadConfig', [fifo]);
+  assert.ok(!result.ok);
+  assert.deepEqual(result.errors.map((d) => `${d.file}:${d.line}:${d.column} ${d.code} ${d.message}`), [
+    `${fifo}:1:1 ERR_CONFIG_READ cannot read config file: a FIFO, not a regular file`,
+  ]);
 });

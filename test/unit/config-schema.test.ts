@@ -153,10 +153,10 @@ test('schema: Listen addresses', () => {
 test('schema: Momentum listener options warn, unknown ones are errors, nested stanzas warn', () => {
   const text = `ESMTP_Listener {
   Relay_Hosts = ( 127.0.0.0/8 )
-  TLS_Client_CA = "/etc/tls/ca.pem"
+  TLS_Ciphers = "DEFAULT"
   Peer "10.0.0.0/8" { Anything = goes }
   Listen ":0" {
-    TLS_Verify_Mode = none
+    TLS_Protocols = "TLSv1.2"
     Domain "example.com" { }
   }
 }

@@ -1,12 +1,13 @@
 // TLS_Certificate / TLS_Key as loadConfig reads them: real files, errors at the option.
 import assert from 'node:assert/strict';
-import { chmod, copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createDiagnosticSink } from '../../src/config/diagnostics.js';
 import { currentHostFacts, loadConfig, parseConfigText } from '../../src/config/load.js';
 import { readTlsFiles } from '../../src/config/tls-files.js';
+import { makeFifo, withinMs } from '../helpers/fifo.js';
 import { fixture } from '../helpers/paths.js';
 
 const host = { ...currentHostFacts(), hostname: 'mx.test', parallelism: 2 };
@@ -62,6 +63,18 @@ test('tls: missing, unreadable, not PEM and mismatched files are errors at their
   }
 });
 
+test('tls: a FIFO or a device as TLS_Key / TLS_Certificate is an error at the option, at once', async () => {
+  const dir = await dirWith({ 'a.crt': 'mx-a.crt' });
+  const fifo = makeFifo(path.join(dir, 'key.fifo'));
+  // Before the fix the load waited for a writer to open the FIFO.
+  const result = await withinMs(load(dir, 'a.crt', 'key.fifo'), 5000, 'loadConfig', [fifo]);
+  assert.deepEqual(problems(result), [`smtpipe.conf:5:15 ERR_CONFIG_TLS TLS_Key: ${fifo} is a FIFO, not a regular file`]);
+  assert.deepEqual(problems(await load(dir, '/dev/null', 'key.fifo')), [
+    'smtpipe.conf:4:23 ERR_CONFIG_TLS TLS_Certificate: /dev/null is a character device, not a regular file',
+    `smtpipe.conf:5:15 ERR_CONFIG_TLS TLS_Key: ${fifo} is a FIFO, not a regular file`,
+  ]);
+});
+
 test('tls: a certificate outside its validity period loads with a warning', async () => {
   const dir = await dirWith({ 'mx.crt': 'mx-a.crt', 'mx.key': 'mx-a.key' });
   const text = `ESMTP_Listener { Listen ":0" { Use_SSL = true TLS_Certificate = "${dir}/mx.crt" TLS_Key = "${dir}/mx.key" } }\n${TRANSPORT}`;
@@ -88,4 +101,25 @@ test("tls: a relative path in an included file is taken from that file's directo
   const result = await loadConfig(file, host);
   assert.ok(result.ok, JSON.stringify(result.ok ? [] : result.errors));
   assert.match(result.config.listeners[0]?.tls?.certificatePem ?? '', /BEGIN CERTIFICATE/);
+});
+
+test('tls: TLS_Client_CA is read with the pair (regular files only, PEM certificates only)', async () => {
+  const dir = await dirWith({ 'mx.crt': 'mx-a.crt', 'mx.key': 'mx-a.key', 'ca.pem': 'client-ca.crt' });
+  await writeFile(path.join(dir, 'junk.pem'), 'not a certificate\n');
+  const fifo = makeFifo(path.join(dir, 'ca.fifo'));
+  const file = path.join(dir, 'smtpipe.conf');
+  const withCa = async (ca: string) => {
+    await writeFile(
+      file,
+      `ESMTP_Listener {\n  Listen "127.0.0.1:0" {\n    Use_SSL = true TLS_Certificate = "mx.crt" TLS_Key = "mx.key"\n    TLS_Verify_Mode = require\n    TLS_Client_CA = "${ca}"\n  }\n}\n${TRANSPORT}`,
+    );
+    return withinMs(loadConfig(file, host), 5000, 'loadConfig', [fifo]);
+  };
+  const good = await withCa('ca.pem');
+  assert.ok(good.ok, JSON.stringify(good));
+  assert.equal(good.config.listeners[0]?.tls?.clientCaPem, await readFile(fixture('tls', 'client-ca.crt'), 'utf8'));
+  assert.deepEqual(good.warnings, []);
+  assert.deepEqual(problems(await withCa('ca.fifo')), [`smtpipe.conf:5:21 ERR_CONFIG_TLS TLS_Client_CA: ${fifo} is a FIFO, not a regular file`]);
+  assert.deepEqual(problems(await withCa('junk.pem')), ['smtpipe.conf:5:21 ERR_CONFIG_TLS TLS_Client_CA: junk.pem holds no PEM certificate']);
+  assert.deepEqual(problems(await withCa('missing.pem')), [`smtpipe.conf:5:21 ERR_CONFIG_TLS TLS_Client_CA: cannot read ${dir}/missing.pem (...)`]);
 });

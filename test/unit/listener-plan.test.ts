@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ListenerConfig } from '../../src/config/types.js';
-import { planListeners } from '../../src/ops/listener-plan.js';
+import { addressKey, planListeners } from '../../src/ops/listener-plan.js';
 import { canReconfigure } from '../../src/smtp/listener.js';
 
 const listen = (label: string, implicit = false): ListenerConfig => {
@@ -23,6 +23,7 @@ test('plan: same address and TLS mode is kept with its new config; the rest is a
   assert.deepEqual(labels(plan.added), ['127.0.0.1:27']);
   assert.deepEqual(plan.removed.map((l) => l.name), ['127.0.0.1:26']);
   assert.deepEqual(plan.rebound, []);
+  assert.deepEqual(plan.reclaimed, []);
 });
 
 test('plan: a Listen that turns Use_SSL on keeps its port but needs a new server, bound after the old closes', () => {
@@ -38,4 +39,16 @@ test('plan: with nothing running, every Listen is added', () => {
   const plan = planListeners([], [listen(':25'), listen('[::1]:25')], canReconfigure);
   assert.deepEqual(labels(plan.added), [':25', '[::1]:25']);
   assert.deepEqual([plan.kept.size, plan.rebound.length, plan.removed.length], [0, 0, 0]);
+});
+
+test('plan: a Listen on an address an earlier reload released is reclaimed (bind retried), not added', () => {
+  const now = running(listen('127.0.0.1:25'));
+  const released = new Set([addressKey(listen('127.0.0.2:25')), addressKey(listen('127.0.0.3:0'))]);
+  const next = [listen('127.0.0.1:25'), listen('127.0.0.2:25'), listen('127.0.0.3:0'), listen('127.0.0.4:25')];
+  const plan = planListeners(now, next, canReconfigure, (a) => released.has(addressKey(a)));
+  assert.deepEqual(labels(plan.reclaimed), ['127.0.0.2:25']);
+  // Port 0 gets a new port from the kernel: nothing to wait for.
+  assert.deepEqual(labels(plan.added), ['127.0.0.3:0', '127.0.0.4:25']);
+  assert.deepEqual([plan.kept.size, plan.rebound.length, plan.removed.length], [1, 0, 0]);
+  assert.notEqual(addressKey(listen(':25')), addressKey(listen('0.0.0.0:25')));
 });

@@ -70,3 +70,29 @@ test('client text can never split a header or add one', () => {
   assert.equal(lines.length, 5);
   assert.match(headers, /from evil\?\?X-Injected:\?yes\?\?x\?\?\?y\?\?\?z/);
 });
+
+test('Received line names a verified client certificate as Postfix does, escaped; an unverified one not at all', () => {
+  const certificate = {
+    verified: true,
+    error: null,
+    subject: 'O=smtpipe tests, CN=client.test',
+    issuer: 'O=smtpipe tests, CN=smtpipe test client CA',
+    commonName: 'client.test',
+    issuerCommonName: 'smtpipe test client CA',
+    fingerprint256: 'AA:BB',
+  };
+  const secure = { ...context, protocol: 'ESMTPS', tls: 'TLSv1.3 TLS_AES_256_GCM_SHA384', clientCertificate: certificate };
+  assert.equal(
+    buildTraceHeaders(makeTransport(), secure),
+    'Received: from client.test ([127.0.0.1])\n\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)\n' +
+      '\t(Client CN "client.test", Issuer "smtpipe test client CA" (verified OK))\n' +
+      '\tby mx.example.com (smtpipe) with ESMTPS id Q1\n\tfor <bob@example.com>; Wed, 25 Nov 2026 09:05:07 +0000\n',
+  );
+  // A CA may sign names with anything in them: none can close the comment or the line.
+  const odd = { ...certificate, commonName: 'a" (x)\r\nX-Injected: 1', issuerCommonName: null };
+  const header = buildTraceHeaders(makeTransport(), { ...secure, clientCertificate: odd });
+  assert.match(header, /\n\t\(Client CN "a\? \?x\?\?\?X-Injected: 1", Issuer "O=smtpipe tests, CN=smtpipe test client CA" \(verified OK\)\)\n/);
+  assert.doesNotMatch(header, /\nX-Injected/);
+  const unverified = { ...certificate, verified: false, error: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' };
+  assert.doesNotMatch(buildTraceHeaders(makeTransport(), { ...secure, clientCertificate: unverified }), /Client|client\.test"/);
+});
