@@ -74,12 +74,16 @@ static int wait_pidfd(int pidfd, siginfo_t *info, int flags) {
   }
 }
 
-/* The group kill, then the reap. The program must have exited or been SIGKILLed. */
-static int kill_group_and_reap(pid_t pid, int pidfd, siginfo_t *info) {
+/* The group kill, then the reap. The program must have exited or been SIGKILLed.
+ * *kill_err (when not NULL) gets the kill's errno, or 0: EPERM when no process of the
+ * group could be signalled (every one left, the zombie included, runs as another uid: a
+ * setuid program). ESRCH cannot happen while the zombie pins the group. */
+static int kill_group_and_reap(pid_t pid, int pidfd, siginfo_t *info, int *kill_err) {
   int err = wait_pidfd(pidfd, info, WEXITED | WNOWAIT);
   if (err != 0) return err;
-  /* ESRCH (nothing left) and EPERM (a member changed uid) are no reason not to reap. */
-  kill(-pid, SIGKILL);
+  /* A failed kill is reported, and is no reason not to reap. */
+  int killed = kill(-pid, SIGKILL);
+  if (kill_err != NULL) *kill_err = killed == 0 ? 0 : errno;
   return wait_pidfd(pidfd, info, WEXITED);
 }
 
@@ -349,12 +353,13 @@ static void on_closed(uv_handle_t *handle) {
 }
 
 /* The JS side only resolves a promise and cannot throw: a failure here means the
- * environment is stopping (worker.terminate()), and then nobody waits for this exit. */
-static void report_exit(child_t *c, int code, int signo) {
+ * environment is stopping (worker.terminate()), and then nobody waits for this exit.
+ * kill_err: the errno of the group kill before the reap, or 0. */
+static void report_exit(child_t *c, int code, int signo, int kill_err) {
   napi_env env = c->inst->env;
   napi_ref ref = c->on_exit;
   napi_handle_scope scope;
-  napi_value fn, recv, argv[2];
+  napi_value fn, recv, argv[3];
   c->on_exit = NULL;
   if (ref == NULL) return;
   if (napi_open_handle_scope(env, &scope) == napi_ok) {
@@ -362,8 +367,9 @@ static void report_exit(child_t *c, int code, int signo) {
     if (s == napi_ok) s = napi_get_global(env, &recv);
     if (s == napi_ok) s = napi_create_int32(env, code, &argv[0]);
     if (s == napi_ok) s = napi_create_int32(env, signo, &argv[1]);
+    if (s == napi_ok) s = napi_create_int32(env, kill_err, &argv[2]);
     /* make_callback, not call_function: it drains microtasks and process.nextTick. */
-    if (s == napi_ok) s = napi_make_callback(env, NULL, recv, fn, 2, argv, NULL);
+    if (s == napi_ok) s = napi_make_callback(env, NULL, recv, fn, 3, argv, NULL);
     bool pending = false;
     if (s != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && pending) {
       napi_value ignored;
@@ -388,14 +394,15 @@ static void on_pidfd(uv_poll_t *handle, int status, int events) {
     /* The watcher broke (never seen): end the program rather than leave a zombie. */
     kill(-c->pid, SIGKILL);
   }
-  int err = kill_group_and_reap(c->pid, c->pidfd, &info);
+  int kill_err = 0;
+  int err = kill_group_and_reap(c->pid, c->pidfd, &info, &kill_err);
   c->reaped = 1;
   /* Handle and pidfd go only after the reap: the zombie keeps the pid (and group) ours. */
   uv_poll_stop(handle); /* cannot fail for a poll handle */
   uv_close((uv_handle_t *)handle, on_closed);
-  if (err != 0) report_exit(c, -1, SIGKILL); /* unreachable in practice: say "killed" */
-  else if (info.si_code == CLD_EXITED) report_exit(c, info.si_status, 0);
-  else report_exit(c, -1, info.si_status);
+  if (err != 0) report_exit(c, -1, SIGKILL, kill_err); /* unreachable in practice: "killed" */
+  else if (info.si_code == CLD_EXITED) report_exit(c, info.si_status, 0, kill_err);
+  else report_exit(c, -1, info.si_status, kill_err);
 }
 
 /* worker.terminate() or the end of the process: no JS runs any more, but the loop still
@@ -583,7 +590,7 @@ static void probe_once(instance_t *inst, const setup_t *setup, const char *path,
   while ((ready = poll(&p, 1, 5000)) < 0 && errno == EINTR) {
   }
   if (ready <= 0) kill(-st.pid, SIGKILL);
-  err = kill_group_and_reap(st.pid, st.pidfd, &info);
+  err = kill_group_and_reap(st.pid, st.pidfd, &info, NULL);
   if (err != 0) abandon(st.pid); /* waitid(P_PIDFD) needs Linux 5.4 */
   close(st.pidfd);
   if (rc != 0) snprintf(reason, size, "uv_poll_init on a pidfd: %s", uv_strerror(rc));

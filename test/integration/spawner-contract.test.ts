@@ -294,11 +294,11 @@ for (const name of spawnersUnderTest()) {
       const started = await spawner.startProgram({ file: program('sleep.sh'), args: ['30'], env: {}, stdoutFd: null, stderrFd: null, ...KEEP_OURS });
       assert.ok(started.ok);
       const { program: running } = started;
-      running.killGroup('SIGTERM');
-      assert.deepEqual(await running.exited, { exitCode: null, signal: 'SIGTERM' });
+      assert.equal(running.killGroup('SIGTERM'), null);
+      assert.deepEqual(await running.exited, { exitCode: null, signal: 'SIGTERM', killFailure: null });
       assert.equal(running.stdin.destroyed, true);
-      running.killGroup('SIGKILL');
-      running.killGroup('SIGKILL');
+      assert.equal(running.killGroup('SIGKILL'), null, 'a group already gone is no failure');
+      assert.equal(running.killGroup('SIGKILL'), null);
     });
 
     test('no child is left behind after many concurrent runs: nothing running, no zombie', async () => {

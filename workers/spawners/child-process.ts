@@ -73,7 +73,7 @@ function start(spec: ProgramSpec): Promise<StartResult> {
   // 'exit', never 'close': a grandchild holding the program's pipes delays 'close' for
   // as long as it lives. Node destroys stdin just before it emits 'exit'.
   const exited = new Promise<ProgramExit>((resolve) => {
-    child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
+    child.once('exit', (exitCode, signal) => resolve({ exitCode, signal, killFailure: null }));
   });
   return new Promise<StartResult>((resolve) => {
     const onSpawn = (): void => {

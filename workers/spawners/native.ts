@@ -29,7 +29,8 @@ interface Addon {
     gid: number,
     cwd: string | null,
     umask: number,
-    onExit: (exitCode: number, signalNumber: number) => void,
+    /** killErrno: errno of the group kill sent before the reap, 0 when it reached someone. */
+    onExit: (exitCode: number, signalNumber: number, killErrno: number) => void,
   ): { readonly pid: number; readonly stdinFd: number } | number;
   /** Spawns /bin/true through both paths, synchronously; null, or what failed. */
   selfTest(): string | null;
@@ -102,14 +103,15 @@ function start(addon: Addon, spec: ProgramSpec): StartResult {
   // Filled in once spawn() returns: the exit callback only ever comes later, from the
   // addon's poll callback (after the group kill and the reap).
   const state: { stdin?: net.Socket; reaped: boolean } = { reaped: false };
-  const onExit = (exitCode: number, signalNumber: number): void => {
+  const onExit = (exitCode: number, signalNumber: number, killErrno: number): void => {
     state.reaped = true;
     // As child_process does before 'exit': writes still pending settle now.
     state.stdin?.destroy();
+    const killFailure = killErrno === 0 ? null : getSystemErrorName(-killErrno);
     settle(
       exitCode >= 0
-        ? { exitCode, signal: null }
-        : { exitCode: null, signal: SIGNAL_NAMES.get(signalNumber) ?? 'SIGKILL' },
+        ? { exitCode, signal: null, killFailure }
+        : { exitCode: null, signal: SIGNAL_NAMES.get(signalNumber) ?? 'SIGKILL', killFailure },
     );
   };
   const spawn = (argv: readonly string[]) =>
@@ -136,7 +138,7 @@ function start(addon: Addon, spec: ProgramSpec): StartResult {
       exited,
       killGroup(signal) {
         // Once reaped, the group was killed already and the number may name another one.
-        if (!state.reaped) signalGroup(pid, signal);
+        return state.reaped ? null : signalGroup(pid, signal);
       },
     },
   };
