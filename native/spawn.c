@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <node_api.h>
@@ -619,6 +620,72 @@ static napi_value js_self_test(napi_env env, napi_callback_info cbinfo) {
   return result;
 }
 
+/* hardenProcess(): for the main thread at start-up, once; both settings are per process.
+ * PR_SET_DUMPABLE 0: /proc/<daemon>/environ, mem, maps, fd... become root's, so a program
+ * running under the daemon's uid can no longer read its environment, memory or open files
+ * (the daemon itself still can: the kernel lets a thread group into its own entries);
+ * execve makes each program dumpable again. PR_SET_CHILD_SUBREAPER: a process a program
+ * leaves behind (setsid, or a parent that exited) is reparented to the daemon instead of
+ * init, where src/ops/orphan-reaper.ts ends and reaps it. Returns { dumpable, subreaper }:
+ * null for each setting made, else why not. */
+static napi_value js_harden_process(napi_env env, napi_callback_info cbinfo) {
+  napi_value result, value;
+  const int options[2] = {PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER};
+  const unsigned long values[2] = {0, 1};
+  const char *names[2] = {"dumpable", "subreaper"};
+  (void)cbinfo;
+  if (napi_create_object(env, &result) != napi_ok)
+    return throw_error(env, "hardenProcess: could not build the result");
+  for (int i = 0; i < 2; i++) {
+    napi_status s = prctl(options[i], values[i], 0, 0, 0) == 0
+                        ? napi_get_null(env, &value)
+                        : napi_create_string_utf8(env, strerror(errno), NAPI_AUTO_LENGTH, &value);
+    if (s != napi_ok || napi_set_named_property(env, result, names[i], value) != napi_ok)
+      return throw_error(env, "hardenProcess: could not build the result");
+  }
+  return result;
+}
+
+/* reapOrphan(pid): for the main thread's sweep, on one of its own children (as listed in
+ * /proc/self/task/<pid>/children). 0: an orphan that runs; 1: an orphan that had exited,
+ * now reaped; 2: not an orphan (in the daemon's own session: started by the main thread,
+ * e.g. child_process for getent, and reaped by libuv: left alone); or -errno (ESRCH,
+ * ECHILD: gone, or not a child of this thread). An orphan is told apart by its session:
+ * every program leads a session of its own, and no descendant can rejoin ours.
+ * Sound against pid reuse: the pidfd pins the process from before getsid until the check
+ * that it is still our unreaped child, so getsid described that very process. __WNOTHREAD:
+ * a worker thread's program is never touched here, whatever pid is passed. */
+static napi_value js_reap_orphan(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value arg, result;
+  int32_t pid;
+  siginfo_t info;
+  int code;
+  if (napi_get_cb_info(env, cbinfo, &argc, &arg, NULL, NULL) != napi_ok || argc != 1 ||
+      napi_get_value_int32(env, arg, &pid) != napi_ok || pid <= 0)
+    return throw_error(env, "reapOrphan: bad arguments");
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) {
+    code = -errno;
+  } else {
+    pid_t sid = getsid(pid);
+    memset(&info, 0, sizeof info);
+    if (waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG | WNOWAIT | __WNOTHREAD) != 0)
+      code = -errno;
+    else if (sid < 0 || sid == getsid(0))
+      code = 2;
+    else if (info.si_pid == 0)
+      code = 0;
+    else if ((code = wait_pidfd(pidfd, &info, WEXITED | WNOHANG | __WNOTHREAD)) == 0)
+      code = 1;
+    else
+      code = -code;
+    close(pidfd);
+  }
+  napi_create_int32(env, code, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   instance_t *inst = calloc(1, sizeof *inst);
@@ -633,7 +700,13 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "spawn", NAPI_AUTO_LENGTH, js_spawn, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "spawn", fn) != napi_ok ||
       napi_create_function(env, "selfTest", NAPI_AUTO_LENGTH, js_self_test, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "selfTest", fn) != napi_ok)
+      napi_set_named_property(env, exports, "selfTest", fn) != napi_ok ||
+      napi_create_function(env, "hardenProcess", NAPI_AUTO_LENGTH, js_harden_process, NULL,
+                           &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "hardenProcess", fn) != napi_ok ||
+      napi_create_function(env, "reapOrphan", NAPI_AUTO_LENGTH, js_reap_orphan, NULL, &fn) !=
+          napi_ok ||
+      napi_set_named_property(env, exports, "reapOrphan", fn) != napi_ok)
     return throw_error(env, "could not set up the exports");
   return exports;
 }

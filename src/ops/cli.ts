@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { formatDiagnostic, loadConfig } from '../config/load.js';
 import { createDaemon, type Daemon } from './daemon.js';
+import { hardenProcess } from './hardening.js';
 import { closeLeakingFds } from './inherited-fds.js';
 import { createLogger, LOG_LEVELS } from './logger.js';
 
@@ -96,10 +97,12 @@ async function main(argv: string[]): Promise<number> {
   // close-on-exec would otherwise leak into every program.
   const closedFds = closeLeakingFds();
   if (closedFds.length > 0) logger.warn({ fds: closedFds }, 'closed inherited file descriptors');
+  // Before any thread or program exists; programs inherit neither setting.
+  const { reapOrphan } = hardenProcess(logger);
   let daemon: Daemon;
   try {
     const file = values.config;
-    daemon = createDaemon(result.config, logger, { version: version(), loadConfig: () => loadConfig(file) });
+    daemon = createDaemon(result.config, logger, { version: version(), loadConfig: () => loadConfig(file), reapOrphan });
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');
     flush();

@@ -34,6 +34,17 @@ interface Addon {
   ): { readonly pid: number; readonly stdinFd: number } | number;
   /** Spawns /bin/true through both paths, synchronously; null, or what failed. */
   selfTest(): string | null;
+  /**
+   * For the main thread at start-up (src/ops/hardening.ts): PR_SET_DUMPABLE 0 and
+   * PR_SET_CHILD_SUBREAPER 1 on the whole process; null for each one made, else why not.
+   */
+  hardenProcess(): { readonly dumpable: string | null; readonly subreaper: string | null };
+  /**
+   * For the main thread only (src/ops/orphan-reaper.ts), on one of its own children: 0 an
+   * orphan that runs, 1 an orphan that had exited (now reaped), 2 not an orphan (in the
+   * daemon's session: libuv's to reap), or a negative errno (gone, not this thread's child).
+   */
+  reapOrphan(pid: number): number;
 }
 
 export type AddonLoad = { readonly ok: true; readonly addon: Addon } | { readonly ok: false; readonly reason: string };
