@@ -33,6 +33,7 @@ Options:
 Signals: SIGTERM/SIGINT drain (deliveries in flight finish); a second one forces.
          SIGHUP reloads the configuration (and certificates); an invalid file is
          logged with file:line:col and the running configuration is kept.
+         SIGUSR1 is logged and ignored (it never opens Node's inspector).
 `;
 
 function version(): string {
@@ -41,6 +42,12 @@ function version(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Without a listener for SIGUSR1, Node opens its inspector on it: a debugger on
+  // 127.0.0.1:9229 that any local user may attach to, without a password, and so run code
+  // as smtpipe (as root in root mode). Operators habitually send USR1 to reopen logs
+  // (nginx). Listening first thing means it never does; the signal is only logged.
+  const onUsr1 = { log: (): void => {} };
+  process.on('SIGUSR1', () => onUsr1.log());
   let values;
   try {
     ({ values } = parseArgs({
@@ -97,6 +104,7 @@ async function main(argv: string[]): Promise<number> {
   // close-on-exec would otherwise leak into every program.
   const closedFds = closeLeakingFds();
   if (closedFds.length > 0) logger.warn({ fds: closedFds }, 'closed inherited file descriptors');
+  onUsr1.log = () => logger.warn({ signal: 'SIGUSR1' }, 'signal ignored: smtpipe has no log file to reopen and never opens the inspector');
   // Before any thread or program exists; programs inherit neither setting.
   const { reapOrphan } = hardenProcess(logger);
   let daemon: Daemon;

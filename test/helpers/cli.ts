@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from './paths.js';
+import { forcedTestSpawner } from './spawner.js';
 
 export const CLI = path.join(repoRoot, 'dist', 'src', 'ops', 'cli.js');
 
@@ -37,7 +38,9 @@ export interface CliOptions {
 /** Writes `conf` ({{dir}} = `dir`) to dir/smtpipe.conf and starts the CLI on it. */
 export async function startCli(conf: string, dir: string, options: CliOptions = {}): Promise<RunningCli> {
   const file = path.join(dir, 'smtpipe.conf');
-  await writeFile(file, conf.replaceAll('{{dir}}', dir), { mode: 0o644 });
+  // SMTPIPE_TEST_SPAWNER=child_process runs it as where the addon did not build.
+  const forced = forcedTestSpawner();
+  await writeFile(file, (forced ? `Spawner = ${forced}\n` : '') + conf.replaceAll('{{dir}}', dir), { mode: 0o644 });
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, '-c', file], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ?? process.env,

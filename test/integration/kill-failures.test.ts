@@ -8,35 +8,28 @@
 // Needs root, to install the setuid-root helper (compiled here from the fixture with gcc)
 // and to run the pool as `nobody` in a process of its own.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { KillFailureReport } from '../helpers/kill-failure-scenario.js';
-import { fixture, repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
+import { installSetuidHelper, nobody } from '../helpers/setuid-helper.js';
 import { spawnersUnderTest } from '../helpers/spawner.js';
 
 const ROOT_ONLY = process.getuid?.() === 0 ? {} : { skip: 'needs root: installs a setuid-root helper and switches to nobody' };
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-kill-failures-'));
+// nobody must reach the scenario directories inside.
+chmodSync(tmp, 0o755);
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-const [, , nobodyUid, nobodyGid] = execFileSync('getent', ['passwd', 'nobody'], { encoding: 'utf8' }).split(':').map(Number);
-
-/** Compiles setuid-root-sleep.c into `tmp` (which nobody may enter) and makes it setuid root. */
-function installSetuidHelper(): string {
-  chmodSync(tmp, 0o755);
-  const helper = path.join(tmp, 'setuid-root-sleep');
-  execFileSync('gcc', ['-O2', '-Wall', '-o', helper, fixture('programs', 'setuid-root-sleep.c')], { stdio: 'inherit' });
-  chmodSync(helper, 0o4755);
-  return helper;
-}
 
 async function runScenario(spawner: string, helper: string): Promise<{ code: number | null; stderr: string; report?: KillFailureReport }> {
   const dir = mkdtempSync(path.join(tmp, `${spawner}-`));
-  chownSync(dir, nobodyUid as number, nobodyGid as number);
+  const { uid, gid } = nobody();
+  chownSync(dir, uid, gid);
   const module = pathToFileURL(path.join(repoRoot, 'dist', 'test', 'helpers', 'kill-failure-scenario.js')).href;
   const script = `
     import { runKillFailureScenario } from ${JSON.stringify(module)};
@@ -45,8 +38,8 @@ async function runScenario(spawner: string, helper: string): Promise<{ code: num
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script, spawner, helper, dir], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    uid: nobodyUid as number,
-    gid: nobodyGid as number,
+    uid,
+    gid,
   });
   let stdout = '';
   let stderr = '';
@@ -57,16 +50,17 @@ async function runScenario(spawner: string, helper: string): Promise<{ code: num
 }
 
 describe('kills that reach no process (a setuid program), with smtpipe as nobody', ROOT_ONLY, () => {
-  let helper: string;
+  let helper: ReturnType<typeof installSetuidHelper> | undefined;
   before(() => {
     helper = installSetuidHelper();
   });
+  after(() => helper && rmSync(helper.dir, { recursive: true, force: true }));
 
   for (const name of spawnersUnderTest()) {
     describe(name, () => {
       let result: Awaited<ReturnType<typeof runScenario>>;
       before(async () => {
-        result = await runScenario(name, helper);
+        result = await runScenario(name, helper?.file ?? '');
       });
 
       test('no worker dies: every run settles with an outcome', () => {
