@@ -28,8 +28,8 @@ export type RunOutcome = Exclude<ProgramOutcome, { kind: 'output-failed' }>;
  * Runs the program once. Operational failures are outcomes; only bugs throw.
  *
  * Contract for programs: when the program exits (whatever the outcome) its whole process
- * group is SIGKILLed, so background children die with it. A program that wants lasting
- * background work must leave the group (setsid) and let go of its stdio.
+ * group is SIGKILLed, so background children die with it. What left the group (setsid) is
+ * not this module's: the daemon, a child subreaper, ends it (src/ops/orphan-reaper.ts).
  */
 export async function runProgram(spec: RunSpec): Promise<RunOutcome> {
   const startedAt = performance.now();
