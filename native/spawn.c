@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <node_api.h>
@@ -75,12 +76,16 @@ static int wait_pidfd(int pidfd, siginfo_t *info, int flags) {
   }
 }
 
-/* The group kill, then the reap. The program must have exited or been SIGKILLed. */
-static int kill_group_and_reap(pid_t pid, int pidfd, siginfo_t *info) {
+/* The group kill, then the reap. The program must have exited or been SIGKILLed.
+ * *kill_err (when not NULL) gets the kill's errno, or 0: EPERM when no process of the
+ * group could be signalled (every one left, the zombie included, runs as another uid: a
+ * setuid program). ESRCH cannot happen while the zombie pins the group. */
+static int kill_group_and_reap(pid_t pid, int pidfd, siginfo_t *info, int *kill_err) {
   int err = wait_pidfd(pidfd, info, WEXITED | WNOWAIT);
   if (err != 0) return err;
-  /* ESRCH (nothing left) and EPERM (a member changed uid) are no reason not to reap. */
-  kill(-pid, SIGKILL);
+  /* A failed kill is reported, and is no reason not to reap. */
+  int killed = kill(-pid, SIGKILL);
+  if (kill_err != NULL) *kill_err = killed == 0 ? 0 : errno;
   return wait_pidfd(pidfd, info, WEXITED);
 }
 
@@ -414,12 +419,13 @@ static void on_closed(uv_handle_t *handle) {
 }
 
 /* The JS side only resolves a promise and cannot throw: a failure here means the
- * environment is stopping (worker.terminate()), and then nobody waits for this exit. */
-static void report_exit(child_t *c, int code, int signo) {
+ * environment is stopping (worker.terminate()), and then nobody waits for this exit.
+ * kill_err: the errno of the group kill before the reap, or 0. */
+static void report_exit(child_t *c, int code, int signo, int kill_err) {
   napi_env env = c->inst->env;
   napi_ref ref = c->on_exit;
   napi_handle_scope scope;
-  napi_value fn, recv, argv[2];
+  napi_value fn, recv, argv[3];
   c->on_exit = NULL;
   if (ref == NULL) return;
   if (napi_open_handle_scope(env, &scope) == napi_ok) {
@@ -427,8 +433,9 @@ static void report_exit(child_t *c, int code, int signo) {
     if (s == napi_ok) s = napi_get_global(env, &recv);
     if (s == napi_ok) s = napi_create_int32(env, code, &argv[0]);
     if (s == napi_ok) s = napi_create_int32(env, signo, &argv[1]);
+    if (s == napi_ok) s = napi_create_int32(env, kill_err, &argv[2]);
     /* make_callback, not call_function: it drains microtasks and process.nextTick. */
-    if (s == napi_ok) s = napi_make_callback(env, NULL, recv, fn, 2, argv, NULL);
+    if (s == napi_ok) s = napi_make_callback(env, NULL, recv, fn, 3, argv, NULL);
     bool pending = false;
     if (s != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && pending) {
       napi_value ignored;
@@ -453,14 +460,15 @@ static void on_pidfd(uv_poll_t *handle, int status, int events) {
     /* The watcher broke (never seen): end the program rather than leave a zombie. */
     kill(-c->pid, SIGKILL);
   }
-  int err = kill_group_and_reap(c->pid, c->pidfd, &info);
+  int kill_err = 0;
+  int err = kill_group_and_reap(c->pid, c->pidfd, &info, &kill_err);
   c->reaped = 1;
   /* Handle and pidfd go only after the reap: the zombie keeps the pid (and group) ours. */
   uv_poll_stop(handle); /* cannot fail for a poll handle */
   uv_close((uv_handle_t *)handle, on_closed);
-  if (err != 0) report_exit(c, -1, SIGKILL); /* unreachable in practice: say "killed" */
-  else if (info.si_code == CLD_EXITED) report_exit(c, info.si_status, 0);
-  else report_exit(c, -1, info.si_status);
+  if (err != 0) report_exit(c, -1, SIGKILL, kill_err); /* unreachable in practice: "killed" */
+  else if (info.si_code == CLD_EXITED) report_exit(c, info.si_status, 0, kill_err);
+  else report_exit(c, -1, info.si_status, kill_err);
 }
 
 /* worker.terminate() or the end of the process: no JS runs any more, but the loop still
@@ -693,7 +701,7 @@ static void probe_once(instance_t *inst, const setup_t *setup, const char *path,
   while ((ready = poll(&p, 1, 5000)) < 0 && errno == EINTR) {
   }
   if (ready <= 0) kill(-st.pid, SIGKILL);
-  err = kill_group_and_reap(st.pid, st.pidfd, &info);
+  err = kill_group_and_reap(st.pid, st.pidfd, &info, NULL);
   if (err != 0) abandon(st.pid); /* waitid(P_PIDFD) needs Linux 5.4 */
   close(st.pidfd);
   if (rc != 0) snprintf(reason, size, "uv_poll_init on a pidfd: %s", uv_strerror(rc));
@@ -722,6 +730,72 @@ static napi_value js_self_test(napi_env env, napi_callback_info cbinfo) {
   return result;
 }
 
+/* hardenProcess(): for the main thread at start-up, once; both settings are per process.
+ * PR_SET_DUMPABLE 0: /proc/<daemon>/environ, mem, maps, fd... become root's, so a program
+ * running under the daemon's uid can no longer read its environment, memory or open files
+ * (the daemon itself still can: the kernel lets a thread group into its own entries);
+ * execve makes each program dumpable again. PR_SET_CHILD_SUBREAPER: a process a program
+ * leaves behind (setsid, or a parent that exited) is reparented to the daemon instead of
+ * init, where src/ops/orphan-reaper.ts ends and reaps it. Returns { dumpable, subreaper }:
+ * null for each setting made, else why not. */
+static napi_value js_harden_process(napi_env env, napi_callback_info cbinfo) {
+  napi_value result, value;
+  const int options[2] = {PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER};
+  const unsigned long values[2] = {0, 1};
+  const char *names[2] = {"dumpable", "subreaper"};
+  (void)cbinfo;
+  if (napi_create_object(env, &result) != napi_ok)
+    return throw_error(env, "hardenProcess: could not build the result");
+  for (int i = 0; i < 2; i++) {
+    napi_status s = prctl(options[i], values[i], 0, 0, 0) == 0
+                        ? napi_get_null(env, &value)
+                        : napi_create_string_utf8(env, strerror(errno), NAPI_AUTO_LENGTH, &value);
+    if (s != napi_ok || napi_set_named_property(env, result, names[i], value) != napi_ok)
+      return throw_error(env, "hardenProcess: could not build the result");
+  }
+  return result;
+}
+
+/* reapOrphan(pid): for the main thread's sweep, on one of its own children (as listed in
+ * /proc/self/task/<pid>/children). 0: an orphan that runs; 1: an orphan that had exited,
+ * now reaped; 2: not an orphan (in the daemon's own session: started by the main thread,
+ * e.g. child_process for getent, and reaped by libuv: left alone); or -errno (ESRCH,
+ * ECHILD: gone, or not a child of this thread). An orphan is told apart by its session:
+ * every program leads a session of its own, and no descendant can rejoin ours.
+ * Sound against pid reuse: the pidfd pins the process from before getsid until the check
+ * that it is still our unreaped child, so getsid described that very process. __WNOTHREAD:
+ * a worker thread's program is never touched here, whatever pid is passed. */
+static napi_value js_reap_orphan(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value arg, result;
+  int32_t pid;
+  siginfo_t info;
+  int code;
+  if (napi_get_cb_info(env, cbinfo, &argc, &arg, NULL, NULL) != napi_ok || argc != 1 ||
+      napi_get_value_int32(env, arg, &pid) != napi_ok || pid <= 0)
+    return throw_error(env, "reapOrphan: bad arguments");
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) {
+    code = -errno;
+  } else {
+    pid_t sid = getsid(pid);
+    memset(&info, 0, sizeof info);
+    if (waitid(P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG | WNOWAIT | __WNOTHREAD) != 0)
+      code = -errno;
+    else if (sid < 0 || sid == getsid(0))
+      code = 2;
+    else if (info.si_pid == 0)
+      code = 0;
+    else if ((code = wait_pidfd(pidfd, &info, WEXITED | WNOHANG | __WNOTHREAD)) == 0)
+      code = 1;
+    else
+      code = -code;
+    close(pidfd);
+  }
+  napi_create_int32(env, code, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   instance_t *inst = calloc(1, sizeof *inst);
@@ -736,7 +810,13 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "spawn", NAPI_AUTO_LENGTH, js_spawn, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "spawn", fn) != napi_ok ||
       napi_create_function(env, "selfTest", NAPI_AUTO_LENGTH, js_self_test, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "selfTest", fn) != napi_ok)
+      napi_set_named_property(env, exports, "selfTest", fn) != napi_ok ||
+      napi_create_function(env, "hardenProcess", NAPI_AUTO_LENGTH, js_harden_process, NULL,
+                           &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "hardenProcess", fn) != napi_ok ||
+      napi_create_function(env, "reapOrphan", NAPI_AUTO_LENGTH, js_reap_orphan, NULL, &fn) !=
+          napi_ok ||
+      napi_set_named_property(env, exports, "reapOrphan", fn) != napi_ok)
     return throw_error(env, "could not set up the exports");
   return exports;
 }

@@ -30,8 +30,8 @@ export type RunOutcome = Exclude<ProgramOutcome, { kind: 'content-rejected' }>;
  * Runs the program once. Operational failures are outcomes; only bugs throw.
  *
  * Contract for programs: when the program exits (whatever the outcome) its whole process
- * group is SIGKILLed, so background children die with it. A program that wants lasting
- * background work must leave the group (setsid) and let go of its stdio.
+ * group is SIGKILLed, so background children die with it. What left the group (setsid) is
+ * not this module's: the daemon, a child subreaper, ends it (src/ops/orphan-reaper.ts).
  */
 export async function runProgram(spec: RunSpec): Promise<RunOutcome> {
   const startedAt = performance.now();
@@ -40,15 +40,23 @@ export async function runProgram(spec: RunSpec): Promise<RunOutcome> {
   const { program } = started;
   const { pid } = program;
 
+  // A kill that reaches nobody (EPERM: a setuid program changed the uid of what is left
+  // in the group) is recorded, never thrown: these run in timer callbacks, where a throw
+  // would end the worker thread and fail every delivery running on it.
+  const killFailures: string[] = [];
+  const kill = (signal: NodeJS.Signals): void => {
+    const failure = program.killGroup(signal);
+    if (failure !== null) killFailures.push(`${signal} ${failure}`);
+  };
   let timedOut = false;
   let graceTimer: NodeJS.Timeout | undefined;
   const timeoutTimer = setTimeout(() => {
     timedOut = true;
-    program.killGroup('SIGTERM');
-    graceTimer = setTimeout(() => program.killGroup('SIGKILL'), spec.killGraceMs);
+    kill('SIGTERM');
+    graceTimer = setTimeout(() => kill('SIGKILL'), spec.killGraceMs);
   }, spec.timeoutMs);
 
-  const killNow = () => program.killGroup('SIGKILL');
+  const killNow = () => kill('SIGKILL');
   if (spec.killSignal?.aborted) killNow();
   spec.killSignal?.addEventListener('abort', killNow, { once: true });
 
@@ -63,21 +71,25 @@ export async function runProgram(spec: RunSpec): Promise<RunOutcome> {
   }
   const durationMs = performance.now() - startedAt;
   // Reap the rest of the group: a grandchild must not keep running (or keep our files and
-  // the program's stdin open) after the reply has been decided.
-  program.killGroup('SIGKILL');
+  // the program's stdin open) after the reply has been decided. The native spawner did it
+  // before the reap and reports how it went; this one is then a no-op.
+  if (exit.killFailure !== null) killFailures.push(`SIGKILL ${exit.killFailure}`);
+  kill('SIGKILL');
   // Settles at once: Node destroys stdin when the program exits.
   const stdinError = await stdinResult;
 
   // child_process's wrapper shell refused an output and exited: the program never ran.
   if (exit.startFailure !== undefined) return startFailed(spec, exit.startFailure, durationMs);
+  // The exit decides, whatever the kills did: a program that exited 0 gets its 250 even if
+  // what it left behind could not be signalled (a 451 would make the client send again).
   if (timedOut) {
-    return { kind: 'timed-out', pid, timeoutMs: spec.timeoutMs, signal: exit.signal, durationMs };
+    return { kind: 'timed-out', pid, timeoutMs: spec.timeoutMs, signal: exit.signal, durationMs, killFailures };
   }
   if (exit.signal !== null) {
-    return { kind: 'signaled', pid, signal: exit.signal, durationMs };
+    return { kind: 'signaled', pid, signal: exit.signal, durationMs, killFailures };
   }
   if (exit.exitCode === null) throw new Error('bug: exit without exitCode nor signal');
-  return { kind: 'exited', pid, exitCode: exit.exitCode, durationMs, stdinError };
+  return { kind: 'exited', pid, exitCode: exit.exitCode, durationMs, stdinError, killFailures };
 }
 
 /**

@@ -206,4 +206,11 @@ function logDelivery(
   } else {
     logger.info(line, 'delivery');
   }
+  if ('killFailures' in outcome && outcome.killFailures.length > 0) {
+    // The reply stands (the exit decided it); what the kill could not reach may still run.
+    logger.warn(
+      { queueId: envelope.queueId, transport: envelope.transport, programPid: outcome.pid, killFailures: outcome.killFailures },
+      'could not signal the program\'s process group: a setuid program there runs as another user',
+    );
+  }
 }

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { formatDiagnostic, loadConfig } from '../config/load.js';
 import { createDaemon, type Daemon } from './daemon.js';
+import { hardenProcess } from './hardening.js';
 import { closeLeakingFds } from './inherited-fds.js';
 import { createLogger, LOG_LEVELS } from './logger.js';
 
@@ -32,6 +33,7 @@ Options:
 Signals: SIGTERM/SIGINT drain (deliveries in flight finish); a second one forces.
          SIGHUP reloads the configuration (and certificates); an invalid file is
          logged with file:line:col and the running configuration is kept.
+         SIGUSR1 is logged and ignored (it never opens Node's inspector).
 `;
 
 function version(): string {
@@ -40,6 +42,12 @@ function version(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Without a listener for SIGUSR1, Node opens its inspector on it: a debugger on
+  // 127.0.0.1:9229 that any local user may attach to, without a password, and so run code
+  // as smtpipe (as root in root mode). Operators habitually send USR1 to reopen logs
+  // (nginx). Listening first thing means it never does; the signal is only logged.
+  const onUsr1 = { log: (): void => {} };
+  process.on('SIGUSR1', () => onUsr1.log());
   let values;
   try {
     ({ values } = parseArgs({
@@ -96,10 +104,13 @@ async function main(argv: string[]): Promise<number> {
   // close-on-exec would otherwise leak into every program.
   const closedFds = closeLeakingFds();
   if (closedFds.length > 0) logger.warn({ fds: closedFds }, 'closed inherited file descriptors');
+  onUsr1.log = () => logger.warn({ signal: 'SIGUSR1' }, 'signal ignored: smtpipe has no log file to reopen and never opens the inspector');
+  // Before any thread or program exists; programs inherit neither setting.
+  const { reapOrphan } = hardenProcess(logger);
   let daemon: Daemon;
   try {
     const file = values.config;
-    daemon = createDaemon(result.config, logger, { version: version(), loadConfig: () => loadConfig(file) });
+    daemon = createDaemon(result.config, logger, { version: version(), loadConfig: () => loadConfig(file), reapOrphan });
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');
     flush();

@@ -23,6 +23,7 @@ import { canReconfigure, createListener, type Listener } from '../smtp/listener.
 import { addressKey, planListeners } from './listener-plan.js';
 import type { MailPolicy } from '../smtp/policy.js';
 import { computeSessionLimit, createSessionBudget, readFdUsage } from './fd-budget.js';
+import { createOrphanReaper, type OrphanReaper } from './orphan-reaper.js';
 import { createMetrics } from './metrics.js';
 import { createMetricsServer } from './metrics-server.js';
 
@@ -49,6 +50,11 @@ export interface DaemonOptions {
   readonly version?: string;
   /** How reload() reads the config again (the CLI passes loadConfig of the same file). */
   readonly loadConfig?: () => Promise<LoadResult>;
+  /**
+   * Set when the process is a child subreaper (hardening.ts): orphans then come to the
+   * daemon, which ends and reaps them from start() until stopped (orphan-reaper.ts).
+   */
+  readonly reapOrphan?: ((pid: number) => number) | null;
 }
 
 /**
@@ -86,6 +92,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
   const metricsServer = config.metricsListen && createMetricsServer(config.metricsListen, metrics, () => ready);
   let metricsAddress: AddressInfo | null = null;
   let stopping: Promise<StopResult> | undefined;
+  let reaper: OrphanReaper | null = null;
   let forceNow: () => void = () => {};
   const forced = new Promise<void>((resolve) => {
     forceNow = resolve;
@@ -215,6 +222,8 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       await Promise.race([allClosed(), settle]);
     }
     await pool.close();
+    // No program runs any more: whatever they left behind gets SIGKILL now.
+    reaper?.stop();
     await metricsServer?.close();
     logger.info({ result: first === 'drained' ? 'graceful' : 'forced' }, 'stopped');
     return first === 'drained' ? 'graceful' : 'forced';
@@ -238,6 +247,8 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       const maxPrograms = maxConcurrentPrograms(config);
       sessionBudget = createSessionBudget(computeSessionLimit(openFileLimit, fdsInUse, maxPrograms));
       logger.info({ openFileLimit, fdsInUse, maxPrograms, sessionLimit: sessionBudget.limit }, 'file descriptor budget');
+      const { reapOrphan } = options;
+      if (reapOrphan) reaper = createOrphanReaper({ reapOrphan, runs: pool.runs, logger });
       const { spawner, lineEndings } = pool;
       if (spawner.fallbackReason !== null) {
         logger.warn({ reason: spawner.fallbackReason }, 'native spawner unavailable: programs start through child_process');
@@ -253,6 +264,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
         for (const listener of listeners) if (listener.address) listener.closeAll();
         if (metricsServer && bound.at(-1)?.status === 'fulfilled') await metricsServer.close();
         await pool.close();
+        reaper?.stop();
         throw failure.reason;
       }
       const addresses = bound.slice(0, listeners.length).map((result) => (result as PromiseFulfilledResult<AddressInfo>).value);

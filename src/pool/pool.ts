@@ -23,6 +23,8 @@ export interface DeliveryPool {
   readonly waiting: number;
   /** Program runs started and not yet ended. */
   readonly running: number;
+  /** The runs in the order they started, for src/ops/orphan-reaper.ts. */
+  readonly runs: RunWindow;
   /** Tells every worker to SIGKILL the process groups of its running programs. */
   killAll(): void;
   /** Waits for runs in flight, then stops the threads. */
@@ -38,6 +40,13 @@ export interface DeliveryPool {
    * Threads and spawner stay as they started: changing those needs a restart.
    */
   reconfigure(config: Config): void;
+}
+
+export interface RunWindow {
+  /** Runs handed to a worker so far; they are numbered 1, 2, ... in that order. */
+  readonly started: number;
+  /** The number of the oldest run not yet ended (its program not yet reaped), or null. */
+  readonly oldestRunning: number | null;
 }
 
 export interface PoolWorkerData {
@@ -103,7 +112,18 @@ export function createDeliveryPool(config: Config): DeliveryPool {
   configure(config);
   const broadcaster = new BroadcastChannel(killChannel);
   broadcaster.unref();
-  let running = 0;
+  // Numbers of the runs in flight; a Set keeps insertion order, so the first is the oldest.
+  const inFlight = new Set<number>();
+  let started = 0;
+  const runs: RunWindow = {
+    get started() {
+      return started;
+    },
+    get oldestRunning() {
+      for (const number of inFlight) return number;
+      return null;
+    },
+  };
   const countWaiting = () => {
     let waiting = 0;
     for (const queue of queues.values()) waiting += queue.size;
@@ -113,14 +133,16 @@ export function createDeliveryPool(config: Config): DeliveryPool {
   let killed = false;
 
   async function runOnPool(task: DeliveryTask): Promise<DeliveryOutcome> {
-    running += 1;
+    started += 1;
+    const number = started;
+    inFlight.add(number);
     try {
       return await piscina.run(task, { transferList: [task.message] });
     } catch (error) {
       // A worker that died (or a bug in it): the program's fate is unknown, so tempfail.
       return { kind: 'pool-failed', message: error instanceof Error ? error.message : String(error) };
     } finally {
-      running -= 1;
+      inFlight.delete(number);
     }
   }
 
@@ -131,8 +153,9 @@ export function createDeliveryPool(config: Config): DeliveryPool {
       return countWaiting();
     },
     get running() {
-      return running;
+      return inFlight.size;
     },
+    runs,
     async run(transport, task) {
       const queue = queues.get(transport.name);
       if (!queue) throw new Error(`no queue for transport ${transport.name}`);

@@ -34,6 +34,13 @@ export interface DeliveryTask {
   readonly umask: number | null;
 }
 
+/**
+ * Group kills of a run that reached no process, as "SIGNAL CODE" ("SIGTERM EPERM": a
+ * setuid program changed the uid of everything left in the group). Logged as a warning;
+ * they never change the reply.
+ */
+export type KillFailures = readonly string[];
+
 /** How one program run ended. Operational outcomes are values, never thrown. */
 export type ProgramOutcome =
   | {
@@ -43,20 +50,23 @@ export type ProgramOutcome =
       readonly durationMs: number;
       /** The program closed stdin early (EPIPE): logged, the exit status still decides. */
       readonly stdinError: string | null;
+      readonly killFailures: KillFailures;
     }
   | {
       readonly kind: 'signaled';
       readonly pid: number;
       readonly signal: string;
       readonly durationMs: number;
+      readonly killFailures: KillFailures;
     }
   | {
       readonly kind: 'timed-out';
       readonly pid: number;
       readonly timeoutMs: number;
-      /** The signal that finally ended it (SIGTERM, or SIGKILL after the grace). */
+      /** The signal that finally ended it (SIGTERM, or SIGKILL after the grace); null if it exited. */
       readonly signal: string | null;
       readonly durationMs: number;
+      readonly killFailures: KillFailures;
     }
   | {
       readonly kind: 'spawn-failed';

@@ -50,7 +50,7 @@ const codeMap = fc
 const queueId = fc.stringMatching(/^[0-9A-Z]{6,20}$/);
 
 function outcomesFor(timeoutMs: number): DeliveryOutcome[] {
-  const base = { pid: 4242, durationMs: 3 };
+  const base = { pid: 4242, durationMs: 3, killFailures: [] };
   return [
     ...Array.from({ length: 256 }, (_, exitCode): DeliveryOutcome => ({ kind: 'exited', exitCode, stdinError: null, ...base })),
     ...Array.from({ length: 256 }, (_, exitCode): DeliveryOutcome => ({ kind: 'exited', exitCode, stdinError: 'EPIPE', ...base })),

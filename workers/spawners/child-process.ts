@@ -108,7 +108,7 @@ function start(
   // 'exit', never 'close': a grandchild holding the program's pipes delays 'close' for
   // as long as it lives. Node destroys stdin just before it emits 'exit'.
   const exit = new Promise<ProgramExit>((resolve) => {
-    child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
+    child.once('exit', (exitCode, signal) => resolve({ exitCode, signal, killFailure: null }));
   });
   // Bounded: only the shell holds fd 3, and it closes it before exec (or dies).
   const refusal = shellOpens ? readToEnd(child.stdio[3] as Readable).then(readRefusal) : Promise.resolve(null);

@@ -48,6 +48,12 @@ export interface ProgramExit {
    * or failed to open an output and exited instead of exec'ing the program.
    */
   readonly startFailure?: StartFailure;
+  /**
+   * Why the group SIGKILL the native spawner sends before the reap reached nobody (EPERM:
+   * everything left in the group, the program's zombie included, runs as another uid), or
+   * null. Always null from child_process, whose caller sends that kill itself.
+   */
+  readonly killFailure: string | null;
 }
 
 export interface RunningProgram {
@@ -68,9 +74,12 @@ export interface RunningProgram {
   /**
    * Signals every process in the program's group; a group already gone is no error. After
    * `exited`, the native spawner does nothing: its group was killed already, and the
-   * number may name another group by now.
+   * number may name another group by now. Returns null, or the error code when no process
+   * could be signalled (EPERM: a setuid program such as procmail or `sudo -u` changed the
+   * uid of every process left in the group). Never throws: it runs in timer callbacks,
+   * where a throw would end the worker thread and every delivery on it.
    */
-  killGroup(signal: NodeJS.Signals): void;
+  killGroup(signal: NodeJS.Signals): string | null;
 }
 
 export interface StartFailure {
@@ -117,13 +126,17 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** process.kill(-pid): ESRCH (the whole group is gone) is no error. */
-export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+/**
+ * process.kill(-pid): null when it reached the group or the group is gone already (ESRCH),
+ * else the error code (EPERM: every process left in it changed its uid). A value, never a
+ * throw: the caller records it in the outcome, and the dispatcher logs it.
+ */
+export function signalGroup(pid: number, signal: NodeJS.Signals): string | null {
   try {
     process.kill(-pid, signal);
+    return null;
   } catch (err) {
-    // ESRCH: every process of the group is gone already. Anything else (EPERM: a member
-    // changed its uid) is a deployment bug to surface, not to hide.
-    if (errorCode(err) !== 'ESRCH') throw err;
+    const code = errorCode(err) ?? 'ERR_PROGRAM_KILL';
+    return code === 'ESRCH' ? null : code;
   }
 }

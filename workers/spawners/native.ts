@@ -34,10 +34,22 @@ interface Addon {
     gid: number,
     cwd: string | null,
     umask: number,
-    onExit: (exitCode: number, signalNumber: number) => void,
+    /** killErrno: errno of the group kill sent before the reap, 0 when it reached someone. */
+    onExit: (exitCode: number, signalNumber: number, killErrno: number) => void,
   ): { readonly pid: number; readonly stdinFd: number } | { readonly outputFd: 1 | 2; readonly error: number } | number;
   /** Spawns /bin/true through both paths, synchronously; null, or what failed. */
   selfTest(): string | null;
+  /**
+   * For the main thread at start-up (src/ops/hardening.ts): PR_SET_DUMPABLE 0 and
+   * PR_SET_CHILD_SUBREAPER 1 on the whole process; null for each one made, else why not.
+   */
+  hardenProcess(): { readonly dumpable: string | null; readonly subreaper: string | null };
+  /**
+   * For the main thread only (src/ops/orphan-reaper.ts), on one of its own children: 0 an
+   * orphan that runs, 1 an orphan that had exited (now reaped), 2 not an orphan (in the
+   * daemon's session: libuv's to reap), or a negative errno (gone, not this thread's child).
+   */
+  reapOrphan(pid: number): number;
 }
 
 export type AddonLoad = { readonly ok: true; readonly addon: Addon } | { readonly ok: false; readonly reason: string };
@@ -114,14 +126,15 @@ function start(addon: Addon, spec: ProgramSpec): StartResult {
   // Filled in once spawn() returns: the exit callback only ever comes later, from the
   // addon's poll callback (after the group kill and the reap).
   const state: { stdin?: net.Socket; reaped: boolean } = { reaped: false };
-  const onExit = (exitCode: number, signalNumber: number): void => {
+  const onExit = (exitCode: number, signalNumber: number, killErrno: number): void => {
     state.reaped = true;
     // As child_process does before 'exit': writes still pending settle now.
     state.stdin?.destroy();
+    const killFailure = killErrno === 0 ? null : getSystemErrorName(-killErrno);
     settle(
       exitCode >= 0
-        ? { exitCode, signal: null }
-        : { exitCode: null, signal: SIGNAL_NAMES.get(signalNumber) ?? 'SIGKILL' },
+        ? { exitCode, signal: null, killFailure }
+        : { exitCode: null, signal: SIGNAL_NAMES.get(signalNumber) ?? 'SIGKILL', killFailure },
     );
   };
   const { stdout, stderr } = spec;
@@ -165,7 +178,7 @@ function start(addon: Addon, spec: ProgramSpec): StartResult {
       exited,
       killGroup(signal) {
         // Once reaped, the group was killed already and the number may name another one.
-        if (!state.reaped) signalGroup(pid, signal);
+        return state.reaped ? null : signalGroup(pid, signal);
       },
     },
   };

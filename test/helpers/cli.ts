@@ -1,0 +1,108 @@
+// The built CLI as a child process for test/process/: started on a config, its JSON log
+// lines collected, resolved once it logs 'listening'. Optionally as another user, with
+// extra node flags and its own environment.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { repoRoot } from './paths.js';
+import { forcedTestSpawner } from './spawner.js';
+
+export const CLI = path.join(repoRoot, 'dist', 'src', 'ops', 'cli.js');
+
+export interface RunningCli {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly port: number;
+  readonly logs: Array<Record<string, unknown>>;
+  readonly stderr: string[];
+  /** Resolves with the first log line whose msg is `msg` (already logged or to come). */
+  logged(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export interface CliOptions {
+  /** Run as this user (the test must be root). */
+  readonly uid?: number;
+  readonly gid?: number;
+  /** The daemon's whole environment; default: ours. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Flags for node itself, before the script. */
+  readonly nodeArgs?: readonly string[];
+}
+
+/** Writes `conf` ({{dir}} = `dir`) to dir/smtpipe.conf and starts the CLI on it. */
+export async function startCli(conf: string, dir: string, options: CliOptions = {}): Promise<RunningCli> {
+  const file = path.join(dir, 'smtpipe.conf');
+  // SMTPIPE_TEST_SPAWNER=child_process runs it as where the addon did not build.
+  const forced = forcedTestSpawner();
+  await writeFile(file, (forced ? `Spawner = ${forced}\n` : '') + conf.replaceAll('{{dir}}', dir), { mode: 0o644 });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, '-c', file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => stderr.push(line));
+  const listening = new Promise<Record<string, unknown>>((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      if (entry.msg === 'listening') resolve(entry);
+    });
+    child.once('exit', (code) => reject(new Error(`smtpipe exited with ${code}: ${stderr.join('\n')}`)));
+  });
+  const entry = await listening;
+  return {
+    child,
+    pid: Number(entry.pid),
+    port: Number(String((entry.listeners as string[])[0]).split(':').pop()),
+    logs,
+    stderr,
+    async logged(msg, timeoutMs = 5_000) {
+      const end = performance.now() + timeoutMs;
+      for (;;) {
+        const line = logs.find((l) => l.msg === msg);
+        if (line) return line;
+        if (performance.now() > end) throw new Error(`no log line "${msg}" within ${timeoutMs} ms`);
+        await sleep(20);
+      }
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      return ((await exited) as [number | null])[0];
+    },
+  };
+}
+
+export interface ProcStat {
+  readonly pid: number;
+  readonly state: string;
+  readonly ppid: number;
+  readonly pgrp: number;
+}
+
+/** Every process of the machine, from /proc/<pid>/stat. */
+export function allProcesses(): ProcStat[] {
+  const list: ProcStat[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch {
+      continue; // Handled: the process ended between readdir and read.
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+    const [state = '?', ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    list.push({ pid: Number(name), state, ppid: Number(ppid), pgrp: Number(pgrp) });
+  }
+  return list;
+}
