@@ -6,15 +6,21 @@
 //    handshake is read (upstream's useProxy list would treat an untrusted peer as a
 //    direct client instead);
 // 4. the input parser is PipeStream, whose DATA decoding is upstream's at memchr speed
-//    (src/smtp/data-stream.ts).
+//    (src/smtp/data-stream.ts), and a command line has a deadline (line-deadline.ts).
 // All rely on smtp-server internals; assertUpstreamShape() fails fast if they move.
 
 import { createHash } from 'node:crypto';
 import type net from 'node:net';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
-import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { SMTPConnection, socketTimeout } from 'smtp-server/lib/smtp-connection.js';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { PipeStream } from './data-stream.js';
+import { createLineDeadline } from './line-deadline.js';
+import type { SmtpReply } from './reply.js';
+
+/** RFC 5321 4.5.3.1.4 lets a server refuse a long line; smtp-server's parser then stops, so we close. */
+const REPLY_LINE_TOO_LONG: SmtpReply = { code: 421, text: '4.5.2 command line too long, closing' };
+const REPLY_LINE_TOO_SLOW: SmtpReply = { code: 421, text: '4.4.2 command line took too long, closing' };
 
 /** Per-session state kept by src/smtp; the policy layer sees only `transaction`. */
 export interface SessionState<T> {
@@ -39,12 +45,22 @@ export class PipeConnection<T> extends SMTPConnection {
     super.send(code, data, context);
   }
 
-  // Mirrors upstream _createParser(), only with our stream class. Called from the
-  // constructor and again after STARTTLS.
+  // Mirrors upstream _createParser(), only with our stream class and its line deadline.
+  // Called from the constructor and again after STARTTLS.
   override _createParser(): SMTPStream {
     const parser = new PipeStream({ maxCommandLength: this._server.options.maxCommandLength });
     parser.oncommand = (command, callback) => this._onCommand(command, callback);
-    parser.on('error', (err: Error) => this.send(421, `Error: ${err.message}`));
+    // The only error SMTPStream raises: a line over maxCommandLength (16 KiB).
+    parser.on('error', () => this.send(REPLY_LINE_TOO_LONG.code, REPLY_LINE_TOO_LONG.text, false));
+    // A trickle of bytes renews socketTimeout (Idle_Time) but not this: a command line
+    // must be complete within Idle_Time of its first byte.
+    const deadline = createLineDeadline(
+      () => socketTimeout(this._server.options),
+      () => {
+        if (!parser.isClosed) this.send(REPLY_LINE_TOO_SLOW.code, REPLY_LINE_TOO_SLOW.text, false);
+      },
+    );
+    parser.onPartialLine = (partial) => deadline.update(partial);
     return parser;
   }
 
@@ -131,7 +147,7 @@ export class PipeServer<T> extends SMTPServer {
  */
 const REVIEWED_FEED_DATA_STREAM = '9d8b903f9a3a6354';
 /** The SMTPStream fields PipeStream reads and writes. */
-const STREAM_FIELDS = ['_dataMode', '_dataStream', '_maxBytes', 'dataBytes', '_atDataStart', '_continueCallback', '_lastBytes'];
+const STREAM_FIELDS = ['_dataMode', '_dataStream', '_maxBytes', 'dataBytes', '_atDataStart', '_continueCallback', '_lastBytes', '_remainder', 'isClosed'];
 
 /** Throws at start-up if an smtp-server upgrade removed or changed what the classes above use. */
 export function assertUpstreamShape(): void {
@@ -143,9 +159,10 @@ export function assertUpstreamShape(): void {
     ...['_setListeners', 'connectionReady', 'init', 'send', 'close', '_createParser', '_onCommand']
       .filter((m) => typeof connection[m] !== 'function')
       .map((m) => `SMTPConnection.${m}`),
-    ...['_feedDataStream', '_endDataMode', '_countDataBytes'].filter((m) => typeof stream[m] !== 'function').map((m) => `SMTPStream.${m}`),
+    ...['_write', '_feedDataStream', '_endDataMode', '_countDataBytes'].filter((m) => typeof stream[m] !== 'function').map((m) => `SMTPStream.${m}`),
     ...['connect', '_onError', '_onClientConnect', '_acceptSocket', 'updateSecureContext'].filter((m) => typeof server[m] !== 'function').map((m) => `SMTPServer.${m}`),
     ...STREAM_FIELDS.filter((field) => !(field in freshStream)).map((field) => `SMTPStream#${field}`),
+    ...(typeof socketTimeout === 'function' ? [] : ['smtp-connection socketTimeout()']),
   ];
   const feed = stream['_feedDataStream'];
   if (typeof feed === 'function' && createHash('sha256').update(feed.toString()).digest('hex').slice(0, 16) !== REVIEWED_FEED_DATA_STREAM) {
