@@ -124,13 +124,22 @@ export class PipeServer<T> extends SMTPServer {
   greetingPauseMs: number;
   readonly #options: PipeServerOptions;
   readonly #bySession = new WeakMap<SMTPServerSession, PipeConnection<T>>();
-  /** Admission of the sockets whose client is known only from their PROXY header. */
-  readonly #awaitingClient = new WeakMap<net.Socket, AdmissionTicket>();
+  /** Each admitted socket's ticket: by its raw socket, and by its TLS socket once wrapped. */
+  readonly #tickets = new WeakMap<net.Socket, AdmissionTicket>();
+  readonly #ticketBySession = new WeakMap<SMTPServerSession, AdmissionTicket>();
 
   constructor(options: PipeServerOptions) {
     super(options.smtp);
     this.greetingPauseMs = options.greetingPauseMs;
     this.#options = options;
+    // A session gives its ticket back when smtp-server closes it. The raw socket's 'close'
+    // alone is not enough: STARTTLS (SMTPConnection.upgrade) removes every listener of
+    // the raw socket, ours included. release() is idempotent, so both may fire.
+    const onClose = this.onClose;
+    this.onClose = (session, callback) => {
+      this.#ticketBySession.get(session)?.release();
+      onClose.call(this, session, callback);
+    };
   }
 
   /** An implicit-TLS handshake follows the accept (and the PROXY header, if any). */
@@ -160,9 +169,10 @@ export class PipeServer<T> extends SMTPServer {
       return false;
     }
     if (admitted) {
-      // The raw socket closes last, also under a TLS socket or a session.
+      // Before the session exists (PROXY wait, TLS handshake), only the socket can say it
+      // is gone; after, onClose does too (see the constructor).
       socket.once('close', () => admitted.ticket.release());
-      if (proxied) this.#awaitingClient.set(socket, admitted.ticket);
+      this.#tickets.set(socket, admitted.ticket);
     }
     const release = super._acceptSocket(socket, handshake);
     // Upstream's guard waits Idle_Time; our header reader has its own, shorter deadline
@@ -187,8 +197,7 @@ export class PipeServer<T> extends SMTPServer {
       }
       // UNKNOWN / LOCAL / AF_UNSPEC: the connection's own peer is the client (spec 2.1, 2.2).
       const client = result.client?.address ?? socket.remoteAddress ?? '';
-      const refusal = this.#awaitingClient.get(socket)?.claimClient(client) ?? null;
-      this.#awaitingClient.delete(socket);
+      const refusal = this.#tickets.get(socket)?.claimClient(client) ?? null;
       if (refusal) {
         this.#options.onRefused?.(refusal, client);
         turnAway(socket, refusal.reply, this.#tlsAhead);
@@ -204,7 +213,11 @@ export class PipeServer<T> extends SMTPServer {
   // handshake; a handshake gets TLS_HANDSHAKE_TIMEOUT_MS instead. The TLS socket is the
   // one to time out: destroying the raw one under a running handshake crashes Node.
   override _upgrade(socket: net.Socket, callback: Parameters<SMTPServer['_upgrade']>[1]): void {
-    super._upgrade(socket, callback);
+    super._upgrade(socket, (err, tlsSocket) => {
+      const ticket = this.#tickets.get(socket);
+      if (tlsSocket && ticket) this.#tickets.set(tlsSocket, ticket);
+      callback(err, tlsSocket);
+    });
     const tlsSocket = this._pendingSockets.get(socket);
     if (tlsSocket && tlsSocket !== socket) tlsSocket.setTimeout(TLS_HANDSHAKE_TIMEOUT_MS);
   }
@@ -215,6 +228,8 @@ export class PipeServer<T> extends SMTPServer {
     connection.greetingPauseMs = this.greetingPauseMs;
     if (this.#options.onReply) connection.onReply = this.#options.onReply;
     this.#bySession.set(connection.session, connection);
+    const ticket = this.#tickets.get(socket);
+    if (ticket) this.#ticketBySession.set(connection.session, ticket);
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
     connection.on('connect', (data) => this._onClientConnect(data));

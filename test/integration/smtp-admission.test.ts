@@ -61,6 +61,40 @@ test('Use_SSL: sockets that never start their handshake hold Listener_Sessions; 
     await client.quit();
   }));
 
+test('STARTTLS and Use_SSL sessions give their slot back when they end', () =>
+  withDaemon(
+    `ESMTP_Listener { ${TLS_FILES}
+       Listen "127.0.0.1:0" { SMTP_Extensions = ( "STARTTLS" )  Listener_Sessions = 1 }
+       Listen "127.0.0.1:0" { Use_SSL = true  Listener_Sessions = 1 } }`,
+    async (daemon) => {
+      const [starttls, implicit] = daemon.daemon.listeners.map((l) => l.address?.port ?? 0);
+      for (let round = 0; round < 3; round += 1) {
+        // STARTTLS drops every listener of the raw socket: its slot must come back anyway.
+        const plain = await SmtpClient.connect(starttls ?? 0);
+        assert.equal((await plain.reply()).code, 220, `STARTTLS round ${round}`);
+        await plain.command('EHLO client.test');
+        assert.equal((await plain.command('STARTTLS')).code, 220);
+        const upgraded = await new Promise<tls.TLSSocket>((resolve, reject) => {
+          const s = tls.connect({ socket: plain.detach(), ca: CA, servername: 'mx-a.test' }, () => resolve(s));
+          s.once('error', reject);
+        });
+        const secure = SmtpClient.over(upgraded);
+        assert.equal((await secure.command('EHLO client.test')).code, 250);
+        await secure.quit();
+        await eventually(() => daemon.daemon.listeners[0]?.sessions === 0);
+
+        const direct = await new Promise<tls.TLSSocket>((resolve, reject) => {
+          const s = tls.connect({ port: implicit ?? 0, host: '127.0.0.1', ca: CA, servername: 'mx-a.test' }, () => resolve(s));
+          s.once('error', reject);
+        });
+        const client = SmtpClient.over(direct);
+        assert.equal((await client.reply()).code, 220, `Use_SSL round ${round}`);
+        await client.quit();
+        await eventually(() => daemon.daemon.listeners[1]?.sessions === 0);
+      }
+    },
+  ));
+
 test('Use_SSL: a handshake has 10 s, not Idle_Time', () =>
   withDaemon(`ESMTP_Listener { ${TLS_FILES}  Idle_Time = 300  Listen "127.0.0.1:0" { Use_SSL = true } }`, async (daemon) => {
     const started = performance.now();
