@@ -19,11 +19,6 @@ export const DEFAULTS = {
     /** 0 = no limit (a relay's client may reuse one session for a whole queue run). */
     maxReceptionsPerConnection: 0,
     maxRecipientsPerConnection: 0,
-    /**
-     * Off by default: behind a load balancer without PROXY protocol every session comes
-     * from one address. Postfix's anvil uses 50 for untrusted clients.
-     */
-    maxSessionsPerClient: 0,
     /** The whole DATA phase; RFC 5321 4.5.3.2.6 gives a server 10 minutes per data block. */
     maxDataSeconds: 600,
   },
@@ -44,6 +39,16 @@ export const DEFAULTS = {
     userWhenRoot: 'nobody',
   },
 } as const;
+
+/**
+ * Max_Sessions_Per_Client when unset: half of Listener_Sessions, rounded up, at least 1,
+ * as Postfix's smtpd_client_connection_count_limit is half its default process limit
+ * (50 of 100). One address can then never hold the whole Listen (slowloris). Behind a
+ * load balancer without PROXY protocol every session shares one address: write 0 there.
+ */
+export function defaultSessionsPerClient(maxSessions: number): number {
+  return Math.max(1, Math.ceil(maxSessions / 2));
+}
 
 /** Pool_Threads default: one per CPU the process may use, at most 4, at least 1. */
 export function defaultPoolThreads(parallelism: number): number {

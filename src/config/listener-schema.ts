@@ -8,7 +8,7 @@ import type { OptionNode, ScopeNode } from './ast.js';
 import { describeScope } from './ast.js';
 import { ConfigCode } from './codes.js';
 import type { DiagnosticSink } from './diagnostics.js';
-import { DEFAULTS } from './defaults.js';
+import { DEFAULTS, defaultSessionsPerClient } from './defaults.js';
 import { parseListenAddress } from './listen-address.js';
 import { gatherOptions } from './scope-options.js';
 import { hostnameProblem } from './hostnames.js';
@@ -127,12 +127,13 @@ function buildListen(
     return undefined;
   }
   const d = DEFAULTS.listener;
+  const maxSessions = inner.maxSessions ?? outer.maxSessions ?? d.maxSessions;
   const listener: ListenerConfig = {
     label: scope.name.text,
     host: address.host,
     port: address.port,
     maxMessageBytes: inner.maxMessageBytes ?? outer.maxMessageBytes ?? d.maxMessageBytes,
-    maxSessions: inner.maxSessions ?? outer.maxSessions ?? d.maxSessions,
+    maxSessions,
     idleTimeoutMs: inner.idleTimeoutMs ?? outer.idleTimeoutMs ?? d.idleTimeSeconds * 1000,
     maxRecipientsPerMessage:
       inner.maxRecipientsPerMessage ?? outer.maxRecipientsPerMessage ?? d.maxRecipientsPerMessage,
@@ -143,7 +144,7 @@ function buildListen(
       inner.maxReceptionsPerConnection ?? outer.maxReceptionsPerConnection ?? d.maxReceptionsPerConnection,
     maxRecipientsPerConnection:
       inner.maxRecipientsPerConnection ?? outer.maxRecipientsPerConnection ?? d.maxRecipientsPerConnection,
-    maxSessionsPerClient: inner.maxSessionsPerClient ?? outer.maxSessionsPerClient ?? d.maxSessionsPerClient,
+    maxSessionsPerClient: inner.maxSessionsPerClient ?? outer.maxSessionsPerClient ?? defaultSessionsPerClient(maxSessions),
     maxDataMs: inner.maxDataMs ?? outer.maxDataMs ?? d.maxDataSeconds * 1000,
     tls: foldTls(inner, outer, label, scope.position, sink),
     proxy: foldProxy(inner, outer),

@@ -51,7 +51,10 @@ export interface ListenerConfig {
   readonly maxReceptionsPerConnection: number;
   /** Max_Recipients_Per_Connection: RCPT accepted over one session; 0 = no limit. */
   readonly maxRecipientsPerConnection: number;
-  /** Max_Sessions_Per_Client: sessions open at once from one client address; 0 = no limit. */
+  /**
+   * Max_Sessions_Per_Client: sessions open at once from one client address (behind
+   * PROXY, the header's); 0 = no limit. Unset: half of Listener_Sessions, rounded up.
+   */
   readonly maxSessionsPerClient: number;
   /** Max_Data_Time (seconds in the file): the whole DATA phase, from 354 to the final dot. */
   readonly maxDataMs: number;

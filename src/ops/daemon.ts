@@ -25,7 +25,7 @@ import type { MailPolicy } from '../smtp/policy.js';
 import { computeSessionLimit, createSessionBudget, readFdUsage } from './fd-budget.js';
 import { createOrphanReaper, type OrphanReaper } from './orphan-reaper.js';
 import { createMetrics } from './metrics.js';
-import { createMetricsServer } from './metrics-server.js';
+import { createMetricsServer, METRICS_MAX_CONNECTIONS } from './metrics-server.js';
 
 export type StopResult = 'graceful' | 'forced';
 
@@ -90,6 +90,8 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
   let reloads: Promise<unknown> = Promise.resolve();
   let ready = false;
   const metricsServer = config.metricsListen && createMetricsServer(config.metricsListen, metrics, () => ready);
+  /** Descriptors the metrics endpoint may hold: kept out of the sessions' budget. */
+  const metricsReserve = metricsServer ? METRICS_MAX_CONNECTIONS : 0;
   let metricsAddress: AddressInfo | null = null;
   let stopping: Promise<StopResult> | undefined;
   let reaper: OrphanReaper | null = null;
@@ -159,7 +161,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     for (const [listener, listenerConfig] of kept) listener.reconfigure(listenerConfig);
     if (fdUsage) {
       const maxPrograms = maxConcurrentPrograms(next);
-      sessionBudget.resize(computeSessionLimit(fdUsage.openFileLimit, fdUsage.fdsInUse, maxPrograms));
+      sessionBudget.resize(computeSessionLimit(fdUsage.openFileLimit, fdUsage.fdsInUse, maxPrograms, metricsReserve));
       logger.info({ maxPrograms, sessionLimit: sessionBudget.limit }, 'file descriptor budget');
     }
     for (const listener of removed) {
@@ -245,7 +247,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       fdUsage = readFdUsage();
       const { openFileLimit, fdsInUse } = fdUsage;
       const maxPrograms = maxConcurrentPrograms(config);
-      sessionBudget = createSessionBudget(computeSessionLimit(openFileLimit, fdsInUse, maxPrograms));
+      sessionBudget = createSessionBudget(computeSessionLimit(openFileLimit, fdsInUse, maxPrograms, metricsReserve));
       logger.info({ openFileLimit, fdsInUse, maxPrograms, sessionLimit: sessionBudget.limit }, 'file descriptor budget');
       const { reapOrphan } = options;
       if (reapOrphan) reaper = createOrphanReaper({ reapOrphan, runs: pool.runs, logger });

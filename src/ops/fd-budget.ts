@@ -1,6 +1,7 @@
 // How many SMTP sessions the whole process may hold so that running out of file
 // descriptors refuses new sessions (421) instead of failing the deliveries of the ones
-// already accepted (EMFILE at spawn). Reads /proc once at start-up (a reload re-sizes from
+// already accepted (EMFILE at spawn). A session counts from accept (src/smtp/
+// session-admission.ts), so TLS handshakes and PROXY waits are inside the budget. Reads /proc once at start-up (a reload re-sizes from
 // those figures); counting is in memory.
 
 import { readdirSync, readFileSync } from 'node:fs';
@@ -21,10 +22,13 @@ export interface SessionBudget {
   readonly open: number;
 }
 
-/** Pure: sessions that fit next to the descriptors in use and the programs that may run. */
-export function computeSessionLimit(openFileLimit: number, fdsInUse: number, maxConcurrentPrograms: number): number {
+/**
+ * Pure: sessions that fit next to the descriptors in use, the programs that may run and
+ * `reservedFds` held elsewhere (the metrics endpoint's connections).
+ */
+export function computeSessionLimit(openFileLimit: number, fdsInUse: number, maxConcurrentPrograms: number, reservedFds = 0): number {
   if (!Number.isFinite(openFileLimit)) return Number.MAX_SAFE_INTEGER;
-  return Math.max(1, openFileLimit - fdsInUse - maxConcurrentPrograms * FDS_PER_PROGRAM - FD_RESERVE);
+  return Math.max(1, openFileLimit - fdsInUse - maxConcurrentPrograms * FDS_PER_PROGRAM - FD_RESERVE - reservedFds);
 }
 
 /** RLIMIT_NOFILE's soft limit and the descriptors open now (Linux /proc). */

@@ -1,5 +1,7 @@
 // The operator's HTTP endpoint (Metrics_Listen): /metrics (Prometheus text), /healthz
 // (the process answers) and /readyz (listening and not draining). Nothing else is served.
+// It holds at most METRICS_MAX_CONNECTIONS sockets, each briefly: the fd budget
+// (src/ops/fd-budget.ts) reserves them, so idle HTTP connections cannot starve SMTP.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,8 +13,21 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** A scraper or two and a health checker; more connections are closed on accept. */
+export const METRICS_MAX_CONNECTIONS = 16;
+/** A scrape is one small request; nothing legitimate waits longer than this. */
+const METRICS_REQUEST_TIMEOUT_MS = 10_000;
+const METRICS_KEEP_ALIVE_MS = 5_000;
+
 export function createMetricsServer(address: MetricsListen, metrics: Metrics, isReady: () => boolean): MetricsServer {
-  const server = http.createServer((request, response) => {
+  const options: http.ServerOptions = {
+    // Node checks these two every connectionsCheckingInterval (30 s by default).
+    headersTimeout: METRICS_REQUEST_TIMEOUT_MS,
+    requestTimeout: METRICS_REQUEST_TIMEOUT_MS,
+    connectionsCheckingInterval: 1_000,
+    keepAliveTimeout: METRICS_KEEP_ALIVE_MS,
+  };
+  const server = http.createServer(options, (request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -30,6 +45,10 @@ export function createMetricsServer(address: MetricsListen, metrics: Metrics, is
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
   });
+  server.maxConnections = METRICS_MAX_CONNECTIONS;
+  // A connection that sends nothing at all is not a request yet: headersTimeout alone
+  // would not close it. Idle for this long, it goes.
+  server.timeout = METRICS_REQUEST_TIMEOUT_MS;
   return {
     listen() {
       return new Promise((resolve, reject) => {

@@ -1,26 +1,37 @@
-// smtp-server, adapted in six places and nowhere else:
+// smtp-server, adapted in these places and nowhere else:
 // 1. the pause before the 220 greeting is per listener (upstream hard-codes 100 ms in
 //    SMTPConnection.init, which caps a connection-per-message client at 10 msg/s);
 // 2. every connection carries the per-session state our hooks need;
-// 3. a socket can be refused the moment it is accepted, before any PROXY header or TLS
-//    handshake is read (upstream's useProxy list would treat an untrusted peer as a
-//    direct client instead);
-// 4. the input parser is PipeStream, whose DATA decoding is upstream's at memchr speed
-//    (src/smtp/data-stream.ts);
-// 5. HELO/EHLO take only a domain or an address literal (RFC 5321 4.1.1.1; upstream
+// 3. a socket is admitted or refused the moment it is accepted, before any PROXY header
+//    or TLS handshake is read (upstream's useProxy list would treat an untrusted peer as a
+//    direct client instead), and counts against the limits until it closes
+//    (src/smtp/session-admission.ts);
+// 4. the PROXY header is ours (src/smtp/proxy-header.ts: strict v1 and v2; upstream reads
+//    v1 loosely and answers IMAP's "* BAD"), and a TLS handshake has its own deadline;
+// 5. the input parser is PipeStream, whose DATA decoding is upstream's at memchr speed
+//    (src/smtp/data-stream.ts), and a command line has a deadline (line-deadline.ts);
+// 6. HELO/EHLO take only a domain or an address literal (RFC 5321 4.1.1.1; upstream
 //    takes any text without control characters, which reaches programs as ${client_helo});
-// 6. MAIL FROM / RCPT TO accept quoted local parts (RFC 5321 4.1.2) that upstream's
+// 7. MAIL FROM / RCPT TO accept quoted local parts (RFC 5321 4.1.2) that upstream's
 //    _parseAddressCommand refuses (`"foo bar"@x`, `"foo..bar"@x`, `"x@y"@z`).
 // All rely on smtp-server internals; assertUpstreamShape() fails fast if they move.
 
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
-import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { SMTPConnection, socketTimeout } from 'smtp-server/lib/smtp-connection.js';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { PipeStream } from './data-stream.js';
 import { isHeloArgument } from './helo-syntax.js';
 import { maskQuotedLocalPart } from './path-syntax.js';
+import { createLineDeadline } from './line-deadline.js';
+import { readProxyHeader, type ProxyRead } from './proxy-reader.js';
+import type { SmtpReply } from './reply.js';
+import type { AdmissionTicket, Refusal, SessionAdmission } from './session-admission.js';
+
+/** RFC 5321 4.5.3.1.4 lets a server refuse a long line; smtp-server's parser then stops, so we close. */
+const REPLY_LINE_TOO_LONG: SmtpReply = { code: 421, text: '4.5.2 command line too long, closing' };
+const REPLY_LINE_TOO_SLOW: SmtpReply = { code: 421, text: '4.4.2 command line took too long, closing' };
 
 /** Per-session state kept by src/smtp; the policy layer sees only `transaction`. */
 export interface SessionState<T> {
@@ -45,17 +56,27 @@ export class PipeConnection<T> extends SMTPConnection {
     super.send(code, data, context);
   }
 
-  // Mirrors upstream _createParser(), only with our stream class. Called from the
-  // constructor and again after STARTTLS.
+  // Mirrors upstream _createParser(), only with our stream class and its line deadline.
+  // Called from the constructor and again after STARTTLS.
   override _createParser(): SMTPStream {
     const parser = new PipeStream({ maxCommandLength: this._server.options.maxCommandLength });
     parser.oncommand = (command, callback) => this._onCommand(command, callback);
-    parser.on('error', (err: Error) => this.send(421, `Error: ${err.message}`));
+    // The only error SMTPStream raises: a line over maxCommandLength (16 KiB).
+    parser.on('error', () => this.send(REPLY_LINE_TOO_LONG.code, REPLY_LINE_TOO_LONG.text, false));
+    // A trickle of bytes renews socketTimeout (Idle_Time) but not this: a command line
+    // must be complete within Idle_Time of its first byte.
+    const deadline = createLineDeadline(
+      () => socketTimeout(this._server.options),
+      () => {
+        if (!parser.isClosed) this.send(REPLY_LINE_TOO_SLOW.code, REPLY_LINE_TOO_SLOW.text, false);
+      },
+    );
+    parser.onPartialLine = (partial) => deadline.update(partial);
     return parser;
   }
 
   // Replaces upstream init(), which waits a fixed 100 ms and checks maxClients (unused
-  // here: Listener_Sessions is enforced in onConnect with our own reply).
+  // here: Listener_Sessions is enforced when the socket is accepted, with our own reply).
   override init(): void {
     this._setListeners(() => {
       if (this.greetingPauseMs > 0) setTimeout(() => this.connectionReady(), this.greetingPauseMs).unref();
@@ -100,47 +121,151 @@ export interface PipeServerOptions {
   /** Called with the code of every reply sent. */
   readonly onReply?: (code: number) => void;
   /** A reply to refuse a freshly accepted socket with, or null to let it in. */
-  readonly refuseSocket?: (socket: net.Socket) => { code: number; text: string } | null;
+  readonly refuseSocket?: (socket: net.Socket) => SmtpReply | null;
+  /** Counts every accepted socket from accept to close; refuses those over a limit. */
+  readonly admission?: SessionAdmission;
+  /** Told of each socket the admission refused, and for which client address. */
+  readonly onRefused?: (refusal: Refusal, client: string) => void;
+  /** A PROXY header was malformed or did not come: the socket is closed, unanswered. */
+  readonly onProxyFailure?: (socket: net.Socket, failure: Extract<ProxyRead, { ok: false }>) => void;
 }
 
 /** A trusted proxy sends its header at once; a peer that does not is not one. */
 const PROXY_HEADER_TIMEOUT_MS = 10_000;
+/**
+ * Upstream gives an implicit-TLS handshake socketTimeout (Idle_Time, 300 s): a cheap way
+ * to hold a socket. A real client's handshake takes a few round trips.
+ */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How long a refused socket may take to flush its one reply line before it is cut. */
+const REFUSAL_FLUSH_MS = 1000;
+
+/**
+ * Sends `reply` and closes, or only closes when a TLS handshake is ahead (a TLS client
+ * cannot read plaintext). The descriptor goes as soon as the line is flushed: refused
+ * sockets are not counted, so they must not linger.
+ */
+function turnAway(socket: net.Socket, reply: SmtpReply, tlsAhead: boolean): void {
+  socket.on('error', () => {});
+  if (tlsAhead) {
+    socket.destroy();
+    return;
+  }
+  socket.end(`${reply.code} ${reply.text}\r\n`, () => socket.destroy());
+  setTimeout(() => socket.destroy(), REFUSAL_FLUSH_MS).unref();
+}
 
 export class PipeServer<T> extends SMTPServer {
   /** Applies to sessions accepted from now on. */
   greetingPauseMs: number;
-  readonly #onReply: ((code: number) => void) | undefined;
-  readonly #refuseSocket: PipeServerOptions['refuseSocket'];
+  readonly #options: PipeServerOptions;
   readonly #bySession = new WeakMap<SMTPServerSession, PipeConnection<T>>();
+  /** Each admitted socket's ticket: by its raw socket, and by its TLS socket once wrapped. */
+  readonly #tickets = new WeakMap<net.Socket, AdmissionTicket>();
+  readonly #ticketBySession = new WeakMap<SMTPServerSession, AdmissionTicket>();
 
   constructor(options: PipeServerOptions) {
     super(options.smtp);
     this.greetingPauseMs = options.greetingPauseMs;
-    this.#onReply = options.onReply;
-    this.#refuseSocket = options.refuseSocket;
+    this.#options = options;
+    // A session gives its ticket back when smtp-server closes it. The raw socket's 'close'
+    // alone is not enough: STARTTLS (SMTPConnection.upgrade) removes every listener of
+    // the raw socket, ours included. release() is idempotent, so both may fire.
+    const onClose = this.onClose;
+    this.onClose = (session, callback) => {
+      this.#ticketBySession.get(session)?.release();
+      onClose.call(this, session, callback);
+    };
+  }
+
+  /** An implicit-TLS handshake follows the accept (and the PROXY header, if any). */
+  get #tlsAhead(): boolean {
+    return Boolean(this.options.secure && !this.options.needsUpgrade && !this.options.secured);
   }
 
   // Upstream guards a socket until its PROXY header / TLS handshake is done, and returns
-  // false to drop it. We drop earlier, with a reply, and shorten the header wait.
+  // false to drop it. We refuse earlier, with a reply, and count every socket we keep
+  // until it closes: a socket in a handshake, a greeting pause or a PROXY wait holds a
+  // descriptor as surely as a session does.
   override _acceptSocket(socket: net.Socket, handshake: boolean): (() => void) | false {
-    const refusal = this.#refuseSocket?.(socket) ?? null;
+    const refusal = this.#options.refuseSocket?.(socket) ?? null;
     if (refusal) {
-      socket.on('error', () => {});
-      socket.end(`${refusal.code} ${refusal.text}\r\n`);
-      setTimeout(() => socket.destroy(), 1000).unref();
+      turnAway(socket, refusal, false);
       return false;
     }
+    if (socket.remoteAddress === undefined) {
+      socket.destroy(); // Gone before we looked: nothing to count.
+      return false;
+    }
+    const proxied = Boolean(this.options.useProxy);
+    const admitted = this.#options.admission?.admit(proxied ? null : socket.remoteAddress);
+    if (admitted && 'refusal' in admitted) {
+      this.#options.onRefused?.(admitted.refusal, socket.remoteAddress);
+      turnAway(socket, admitted.refusal.reply, handshake);
+      return false;
+    }
+    if (admitted) {
+      // Before the session exists (PROXY wait, TLS handshake), only the socket can say it
+      // is gone; after, onClose does too (see the constructor).
+      socket.once('close', () => admitted.ticket.release());
+      this.#tickets.set(socket, admitted.ticket);
+    }
     const release = super._acceptSocket(socket, handshake);
-    if (release && this.options.useProxy) socket.setTimeout(PROXY_HEADER_TIMEOUT_MS);
+    // Upstream's guard waits Idle_Time; our header reader has its own, shorter deadline
+    // and logs why. This is the backstop behind it.
+    if (release && proxied) socket.setTimeout(PROXY_HEADER_TIMEOUT_MS + 1000);
     return release;
+  }
+
+  // Replaces upstream's PROXY v1 reader (lenient, "* BAD" on failure, nothing logged).
+  override _handleProxy(socket: net.Socket, callback: Parameters<SMTPServer['_handleProxy']>[1]): void {
+    if (!this.options.useProxy) {
+      super._handleProxy(socket, callback);
+      return;
+    }
+    readProxyHeader(socket, PROXY_HEADER_TIMEOUT_MS, (result) => {
+      if (!result.ok) {
+        this.#options.onProxyFailure?.(socket, result);
+        socket.on('error', () => {});
+        socket.destroy();
+        callback(new Error(result.reason));
+        return;
+      }
+      // UNKNOWN / LOCAL / AF_UNSPEC: the connection's own peer is the client (spec 2.1, 2.2).
+      const client = result.client?.address ?? socket.remoteAddress ?? '';
+      const refusal = this.#tickets.get(socket)?.claimClient(client) ?? null;
+      if (refusal) {
+        this.#options.onRefused?.(refusal, client);
+        turnAway(socket, refusal.reply, this.#tlsAhead);
+        callback(new Error(refusal.reply.text));
+        return;
+      }
+      const id = BigInt(`0x${randomBytes(10).toString('hex')}`).toString(32).padStart(16, '0');
+      callback(null, result.client ? { id, remoteAddress: result.client.address, remotePort: result.client.port } : { id });
+    });
+  }
+
+  // Upstream arms socketTimeout (Idle_Time) on the TLS socket of an implicit-TLS
+  // handshake; a handshake gets TLS_HANDSHAKE_TIMEOUT_MS instead. The TLS socket is the
+  // one to time out: destroying the raw one under a running handshake crashes Node.
+  override _upgrade(socket: net.Socket, callback: Parameters<SMTPServer['_upgrade']>[1]): void {
+    super._upgrade(socket, (err, tlsSocket) => {
+      const ticket = this.#tickets.get(socket);
+      if (tlsSocket && ticket) this.#tickets.set(tlsSocket, ticket);
+      callback(err, tlsSocket);
+    });
+    const tlsSocket = this._pendingSockets.get(socket);
+    if (tlsSocket && tlsSocket !== socket) tlsSocket.setTimeout(TLS_HANDSHAKE_TIMEOUT_MS);
   }
 
   // Mirrors upstream connect(), only with our connection class.
   override connect(socket: net.Socket, socketOptions?: ConstructorParameters<typeof SMTPConnection>[2]): void {
     const connection = new PipeConnection<T>(this, socket, socketOptions);
     connection.greetingPauseMs = this.greetingPauseMs;
-    if (this.#onReply) connection.onReply = this.#onReply;
+    if (this.#options.onReply) connection.onReply = this.#options.onReply;
     this.#bySession.set(connection.session, connection);
+    const ticket = this.#tickets.get(socket);
+    if (ticket) this.#ticketBySession.set(connection.session, ticket);
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
     connection.on('connect', (data) => this._onClientConnect(data));
@@ -167,7 +292,7 @@ export class PipeServer<T> extends SMTPServer {
  */
 const REVIEWED_FEED_DATA_STREAM = '9d8b903f9a3a6354';
 /** The SMTPStream fields PipeStream reads and writes. */
-const STREAM_FIELDS = ['_dataMode', '_dataStream', '_maxBytes', 'dataBytes', '_atDataStart', '_continueCallback', '_lastBytes'];
+const STREAM_FIELDS = ['_dataMode', '_dataStream', '_maxBytes', 'dataBytes', '_atDataStart', '_continueCallback', '_lastBytes', '_remainder', 'isClosed'];
 
 /** Throws at start-up if an smtp-server upgrade removed or changed what the classes above use. */
 export function assertUpstreamShape(): void {
@@ -179,9 +304,11 @@ export function assertUpstreamShape(): void {
     ...['_setListeners', 'connectionReady', 'init', 'send', 'close', '_createParser', '_onCommand', 'handler_HELO', 'handler_EHLO', '_parseAddressCommand']
       .filter((m) => typeof connection[m] !== 'function')
       .map((m) => `SMTPConnection.${m}`),
-    ...['_feedDataStream', '_endDataMode', '_countDataBytes'].filter((m) => typeof stream[m] !== 'function').map((m) => `SMTPStream.${m}`),
-    ...['connect', '_onError', '_onClientConnect', '_acceptSocket', 'updateSecureContext'].filter((m) => typeof server[m] !== 'function').map((m) => `SMTPServer.${m}`),
+    ...['_write', '_feedDataStream', '_endDataMode', '_countDataBytes'].filter((m) => typeof stream[m] !== 'function').map((m) => `SMTPStream.${m}`),
+    ...['connect', '_onError', '_onClientConnect', '_acceptSocket', '_handleProxy', '_upgrade', 'updateSecureContext'].filter((m) => typeof server[m] !== 'function').map((m) => `SMTPServer.${m}`),
     ...STREAM_FIELDS.filter((field) => !(field in freshStream)).map((field) => `SMTPStream#${field}`),
+    ...(typeof socketTimeout === 'function' ? [] : ['smtp-connection socketTimeout()']),
+    ...(new SMTPServer({ logger: false })._pendingSockets instanceof Map ? [] : ['SMTPServer#_pendingSockets']),
   ];
   const feed = stream['_feedDataStream'];
   if (typeof feed === 'function' && createHash('sha256').update(feed.toString()).digest('hex').slice(0, 16) !== REVIEWED_FEED_DATA_STREAM) {

@@ -18,6 +18,9 @@
 // The input chunks are ours to edit: each socket (or TLS) read arrives on its own
 // ArrayBuffer and smtp-server pipes it to this parser alone. Tapping the socket's 'data'
 // elsewhere would see edited bytes.
+//
+// In command mode it also reports whether a partial command line is buffered
+// (onPartialLine), for the line deadline in src/smtp/line-deadline.ts.
 
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 
@@ -99,6 +102,23 @@ class Joined {
 }
 
 export class PipeStream extends SMTPStream {
+  /**
+   * Told after each chunk whether a partial command line waits for its end, and told
+   * `false` as soon as a chunk that may end it arrives (the line is then being handled,
+   * maybe slowly by a hook, and that is not the client's time).
+   */
+  onPartialLine: ((partial: boolean) => void) | null = null;
+
+  override _write(chunk: Buffer, encoding: BufferEncoding | 'buffer', next: Callback): void {
+    const report = this.onPartialLine;
+    if (report === null) return super._write(chunk, encoding, next);
+    if (!this._dataMode && chunk.includes(LF)) report(false);
+    super._write(chunk, encoding, (err) => {
+      report(!this.isClosed && !this._dataMode && this._remainder.length > 0);
+      next(err);
+    });
+  }
+
   override _feedDataStream(input: Buffer, done: Callback): void {
     const dataStream = this._dataStream!;
     const held = this._lastBytes && this._lastBytes.length > 0 ? this._lastBytes : NOTHING;

@@ -2,8 +2,10 @@
 // (limits, size, reading DATA into one buffer, draining on shutdown) and hands every
 // decision about mail to the MailPolicy.
 //
-// Session states: connected -> (MAIL) in transaction -> (DATA) busy -> reply -> connected.
-// A busy session is never cut by a drain; an idle one gets 421 at once.
+// Socket states: accepted (counted from here: session-admission.ts) -> [PROXY header]
+// -> [TLS handshake] -> [greeting pause] -> connected -> (MAIL) in transaction -> (DATA)
+// busy -> reply -> connected. A busy session is never cut by a drain; an idle one gets
+// 421 at once.
 
 import { BlockList, isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -14,6 +16,9 @@ import type { ClientCertificate, MailPolicy, SessionInfo, Transaction } from './
 import { clientCertificateOptions, createClientCertificates } from './client-certificates.js';
 import { MessageBuffer } from './message-buffer.js';
 import { toRejection, type SmtpReply } from './reply.js';
+import { createSessionAdmission, REPLY_SHUTTING_DOWN, type AdmissionObserver, type SessionSlots } from './session-admission.js';
+
+export type { SessionSlots } from './session-admission.js';
 
 export interface Listener {
   /** The config new sessions and transactions follow (reconfigure() swaps it). */
@@ -27,7 +32,7 @@ export interface Listener {
    * its next command on, and a transaction already started keeps its routing.
    */
   reconfigure(next: ListenerConfig): void;
-  /** Open sessions. */
+  /** Open sessions, counted from accept (a TLS handshake, greeting pause or PROXY wait too). */
   readonly sessions: number;
   /** Stops accepting, closes idle sessions with 421; busy ones close after their reply. */
   drain(): void;
@@ -39,12 +44,9 @@ export interface Listener {
 
 type Callback = (err?: Error | null) => void;
 
-const REPLY_SHUTTING_DOWN: SmtpReply = { code: 421, text: '4.3.2 service shutting down' };
-const REPLY_TOO_MANY_SESSIONS: SmtpReply = { code: 421, text: '4.4.5 concurrency limit reached' };
 const REPLY_TOO_MANY_RECIPIENTS: SmtpReply = { code: 452, text: '4.5.3 too many recipients' };
 const REPLY_TOO_BIG: SmtpReply = { code: 552, text: '5.3.4 message size limit exceeded' };
 const REPLY_NO_TRANSACTION: SmtpReply = { code: 503, text: '5.5.1 MAIL FROM first' };
-const REPLY_CLIENT_SESSIONS: SmtpReply = { code: 421, text: '4.7.0 too many sessions from your address' };
 const REPLY_SESSION_MESSAGES: SmtpReply = { code: 421, text: '4.7.0 too many messages in this session, reconnect' };
 const REPLY_SESSION_RECIPIENTS: SmtpReply = { code: 452, text: '4.5.3 too many recipients in this session' };
 const REPLY_DATA_TOO_SLOW: SmtpReply = { code: 421, text: '4.4.2 DATA took too long, closing' };
@@ -63,16 +65,8 @@ function unknownParameter(args: Record<string, unknown> | false | undefined, all
   return unknown === undefined ? undefined : { code: 555, text: `5.5.4 unsupported parameter ${unknown.slice(0, 32).replace(/[^\x21-\x7e]/g, '?')}` };
 }
 
-/** Process-wide cap on sessions (file descriptors); see src/ops/fd-budget.ts. */
-export interface SessionSlots {
-  tryOpen(): boolean;
-  close(): void;
-}
-
 /** What the listener reports for the metrics (src/ops/metrics.ts). */
-export interface SessionObserver {
-  sessionOpened(): void;
-  sessionClosed(): void;
+export interface SessionObserver extends AdmissionObserver {
   reply(code: number): void;
 }
 
@@ -128,9 +122,6 @@ export function createListener(
   let config = initialConfig;
   let proxies = trustedProxies(config);
   let address: AddressInfo | null = null;
-  const sessionIds = new Set<string>();
-  /** Open sessions per client address (Max_Sessions_Per_Client). */
-  const perClient = new Map<string, number>();
   let draining = false;
   let serverClosed = false;
   const waiters: Array<() => void> = [];
@@ -139,8 +130,14 @@ export function createListener(
   const certificates = createClientCertificates(() => config, logger);
 
   const settleIfClosed = () => {
-    if (serverClosed && sessionIds.size === 0) waiters.splice(0).forEach((resolve) => resolve());
+    if (serverClosed && admission.open === 0) waiters.splice(0).forEach((resolve) => resolve());
   };
+  const admission = createSessionAdmission(
+    () => ({ draining, maxSessions: config.maxSessions, maxSessionsPerClient: config.maxSessionsPerClient }),
+    slots,
+    observer,
+    settleIfClosed,
+  );
   const sendAndClose = (connection: PipeConnection<Transaction>, reply: SmtpReply) => {
     connection.send(reply.code, reply.text, false);
     connection.close();
@@ -153,6 +150,18 @@ export function createListener(
       if (proxies === null || isTrusted(proxies, socket.remoteAddress)) return null;
       logger.warn({ listener: config.label, peer: socket.remoteAddress }, 'connection refused: not a trusted proxy (Proxy_Hosts)');
       return REPLY_UNTRUSTED_PROXY;
+    },
+    admission,
+    onRefused(refusal, client) {
+      if (refusal.cause === 'fd-budget') logger.warn({ listener: config.label, client }, 'session refused: file descriptor budget exhausted');
+    },
+    onProxyFailure(socket, failure) {
+      // A drain closes the sockets still waiting for their header: that is no proxy's fault.
+      if (draining) return;
+      logger.warn(
+        { listener: config.label, peer: socket.remoteAddress, reason: failure.reason, head: failure.head },
+        'connection closed: invalid or missing PROXY header',
+      );
     },
     smtp: {
       ...sessionOptions(config),
@@ -167,31 +176,10 @@ export function createListener(
       closeTimeout: 2 ** 31 - 1,
       logger: false,
       onSecure: (socket, session, callback) => certificates.onSecure(socket, session, callback),
-      onConnect(session, callback) {
-        if (draining) return callback(toRejection(REPLY_SHUTTING_DOWN));
-        if (sessionIds.size >= config.maxSessions) return callback(toRejection(REPLY_TOO_MANY_SESSIONS));
-        const fromClient = perClient.get(session.remoteAddress) ?? 0;
-        if (config.maxSessionsPerClient > 0 && fromClient >= config.maxSessionsPerClient) {
-          return callback(toRejection(REPLY_CLIENT_SESSIONS));
-        }
-        if (!slots.tryOpen()) {
-          logger.warn({ listener: config.label, client: session.remoteAddress }, 'session refused: file descriptor budget exhausted');
-          return callback(toRejection(REPLY_TOO_MANY_SESSIONS));
-        }
-        sessionIds.add(session.id);
-        perClient.set(session.remoteAddress, fromClient + 1);
-        observer.sessionOpened();
-        callback();
-      },
-      onClose(session) {
-        if (sessionIds.delete(session.id)) {
-          const left = (perClient.get(session.remoteAddress) ?? 1) - 1;
-          if (left > 0) perClient.set(session.remoteAddress, left);
-          else perClient.delete(session.remoteAddress);
-          slots.close();
-          observer.sessionClosed();
-        }
-        settleIfClosed();
+      // Every limit was checked when the socket was accepted (session-admission.ts); a
+      // drain that began during the TLS handshake or greeting pause still refuses here.
+      onConnect(_session, callback) {
+        callback(draining ? toRejection(REPLY_SHUTTING_DOWN) : null);
       },
       onMailFrom(address, session, callback: Callback) {
         const state = server.connectionOf(session)?.state;
@@ -289,7 +277,7 @@ export function createListener(
       return address;
     },
     get sessions() {
-      return sessionIds.size;
+      return admission.open;
     },
     listen() {
       return new Promise((resolve, reject) => {

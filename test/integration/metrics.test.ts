@@ -1,5 +1,8 @@
-// Metrics_Listen: /metrics counts what was sent, /healthz and /readyz answer.
+// Metrics_Listen: /metrics counts what was sent, /healthz and /readyz answer; idle
+// connections are few (16) and short-lived (10 s). Under a real fd limit:
+// test/process/fd-flood.test.ts.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { fixture } from '../helpers/paths.js';
@@ -64,4 +67,36 @@ test('/healthz and /readyz answer 200 while serving; anything else is 404', asyn
   assert.equal((await fetch(`${base}/readyz`)).status, 200);
   assert.equal((await fetch(`${base}/other`)).status, 404);
   assert.equal((await fetch(`${base}/metrics`, { method: 'POST' })).status, 405);
+});
+
+test('at most 16 connections; one that sends nothing is closed after 10 s', async () => {
+  const address = daemon.daemon.metricsAddress;
+  assert.ok(address);
+  const started = performance.now();
+  const closedAfter: number[] = [];
+  const sockets = await Promise.all(
+    Array.from(
+      { length: 20 },
+      () =>
+        new Promise<net.Socket>((resolve) => {
+          const socket = net.connect(address.port, '127.0.0.1', () => resolve(socket));
+          socket.on('error', () => {});
+          socket.once('close', () => closedAfter.push(performance.now() - started));
+        }),
+    ),
+  );
+  try {
+    // Node accepts and closes at once the connections over maxConnections.
+    const deadline = Date.now() + 12_000;
+    while (closedAfter.length < 20 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const seconds = closedAfter.map((ms) => (ms / 1000).toFixed(1)).join(' ');
+    assert.equal(closedAfter.length, 20, `every idle connection was closed (${seconds})`);
+    // Over 16 (fetch's own keep-alive connections from the tests above count too).
+    assert.ok(closedAfter.filter((ms) => ms < 2000).length >= 4, `those over the limit closed at once (${seconds})`);
+    const held = closedAfter.filter((ms) => ms >= 2000);
+    assert.ok(held.length > 0 && held.every((ms) => ms > 9000), `those held were closed by the 10 s timeout (${seconds})`);
+    assert.equal((await fetch(`${base}/healthz`)).status, 200, 'and the endpoint serves again');
+  } finally {
+    for (const socket of sockets) socket.destroy();
+  }
 });

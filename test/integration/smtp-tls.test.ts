@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFile, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { Duplex } from 'node:stream';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
@@ -161,6 +162,36 @@ test('Use_SSL behind a PROXY header (HAProxy in TCP mode): header in clear, then
   const logged = daemon.logs.find((l) => l.msg === 'delivery' && l.queueId === /queued as (\S+)/.exec(reply)?.[1]);
   assert.equal(logged?.client, '198.51.100.9');
   assert.match(String(logged?.tls), /^TLSv1\.[23] /);
+});
+
+test('Use_SSL behind PROXY: the header and the ClientHello in one segment (HAProxy may coalesce them)', async () => {
+  const raw = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect(proxiedPort, '127.0.0.3', () => resolve(s));
+    s.once('error', reject);
+  });
+  // The TLS client writes through this bridge; its first write (the ClientHello) goes out
+  // glued to the header, so the server reads both in one chunk and must keep the rest.
+  let header: Buffer | null = Buffer.from('PROXY TCP6 2001:db8::9 ::1 40000 465\r\n');
+  const bridge = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, callback) {
+      raw.write(header ? Buffer.concat([header, chunk]) : chunk, callback);
+      header = null;
+    },
+    final(callback) {
+      raw.end(callback);
+    },
+  });
+  raw.on('data', (data: Buffer) => bridge.push(data));
+  raw.on('end', () => bridge.push(null));
+  raw.on('close', () => bridge.destroy());
+  const client = SmtpClient.over(await upgrade(bridge as unknown as net.Socket, CA.a, 'mx-a.test'));
+  assert.match(await line(client.reply()), /^220 /);
+  assert.match(await line(client.command('EHLO relay.test')), /^250 /);
+  const reply = await deliver(client, 'someone@tls.test');
+  await client.quit();
+  const logged = daemon.logs.find((l) => l.msg === 'delivery' && l.queueId === /queued as (\S+)/.exec(reply)?.[1]);
+  assert.equal(logged?.client, '2001:db8::9');
 });
 
 test('a reload swaps the certificate; sessions already encrypted keep going', async () => {

@@ -3,65 +3,12 @@
 // behind; an output file that is always full (ENOSPC) leaves the decision to the exit
 // status; running out of file descriptors refuses new sessions, not existing ones.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { scratchDir } from '../helpers/daemon.js';
-import { fixture, repoRoot } from '../helpers/paths.js';
+import { startCli } from '../helpers/cli-daemon.js';
+import { fixture } from '../helpers/paths.js';
 import { openSession, SmtpClient, type Reply } from '../helpers/smtp-client.js';
-
-const CLI = path.join(repoRoot, 'dist', 'src', 'ops', 'cli.js');
-
-interface Cli {
-  child: ChildProcess;
-  /** The daemon's own pid (from its log lines): child.pid is a shell's when wrapped. */
-  pid: number;
-  port: number;
-  logs: Array<Record<string, unknown>>;
-  stderr: string[];
-  stop(): Promise<number | null>;
-}
-
-/** Starts the CLI on `conf` ({{dir}} = a scratch directory), optionally under `sh -c PREFIX; exec node ...`. */
-async function startCli(conf: string, shellPrefix?: string): Promise<Cli & { dir: string }> {
-  const dir = await scratchDir();
-  const file = path.join(dir, 'smtpipe.conf');
-  await writeFile(file, conf.replaceAll('{{dir}}', dir));
-  const child =
-    shellPrefix === undefined
-      ? spawn(process.execPath, [CLI, '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('/bin/sh', ['-c', `${shellPrefix}; exec "$0" "$@"`, process.execPath, CLI, '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: Array<Record<string, unknown>> = [];
-  const stderr: string[] = [];
-  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => stderr.push(line));
-  const listening = new Promise<Record<string, unknown>>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      logs.push(entry);
-      if (entry.msg === 'listening') resolve(entry);
-    });
-    child.once('exit', (code) => reject(new Error(`smtpipe exited with ${code}: ${stderr.join('\n')}`)));
-  });
-  const entry = await listening;
-  return {
-    child,
-    dir,
-    pid: Number(entry.pid),
-    port: Number(String((entry.listeners as string[])[0]).split(':').pop()),
-    logs,
-    stderr,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      return ((await exited) as [number | null])[0];
-    },
-  };
-}
 
 interface ProcStat {
   pid: number;

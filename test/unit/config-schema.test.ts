@@ -68,11 +68,27 @@ test('schema: listener options at ESMTP_Listener scope, overridden per Listen', 
     label: ':2525', host: undefined, port: 2525,
     maxMessageBytes: 5000, maxSessions: 500, idleTimeoutMs: 7000, maxRecipientsPerMessage: 100,
     bannerHostname: 'mx.test', greetingPauseMs: 100, bareNewlines: 'reject',
-    maxReceptionsPerConnection: 0, maxRecipientsPerConnection: 0, maxSessionsPerClient: 0, maxDataMs: 600_000, tls: null, proxy: null, position: undefined,
+    maxReceptionsPerConnection: 0, maxRecipientsPerConnection: 0, maxSessionsPerClient: 250, maxDataMs: 600_000, tls: null, proxy: null, position: undefined,
   });
   assert.deepEqual([b?.host, b?.port, b?.idleTimeoutMs, b?.bannerHostname], ['::1', 0, 20_000, 'mx1.example.net']);
   assert.deepEqual([other?.maxMessageBytes, other?.idleTimeoutMs, other?.maxSessions], [10_240_000, 300_000, 500]);
   assert.deepEqual(a?.position, { file: 'f.conf', line: 5, column: 7 });
+});
+
+test('schema: Max_Sessions_Per_Client defaults to half of Listener_Sessions (rounded up); 0 written stays off', () => {
+  const listeners = config(`ESMTP_Listener {
+    Listen ":25" { }
+    Listen ":26" { Listener_Sessions = 7 }
+    Listen ":27" { Listener_Sessions = 1 }
+    Listen ":28" { Listener_Sessions = 7  Max_Sessions_Per_Client = 0 }
+    Listen ":29" { Max_Sessions_Per_Client = 600 }
+  }
+  ESMTP_Listener { Listener_Sessions = 10  Listen ":30" { } }
+` + TRANSPORT).listeners;
+  assert.deepEqual(
+    listeners.map((l) => [l.label, l.maxSessions, l.maxSessionsPerClient]),
+    [[':25', 500, 250], [':26', 7, 4], [':27', 1, 1], [':28', 7, 0], [':29', 500, 600], [':30', 10, 5]],
+  );
 });
 
 test('schema: STARTTLS, Use_SSL and their certificate files', () => {
