@@ -166,10 +166,16 @@ function readDomains(
   return out;
 }
 
+const DEV_NULL = '/dev/null';
+
+/** output_file / error_file: an absolute path, or null for /dev/null. */
 function readAbsolutePath(opt: OptionNode | undefined, sink: DiagnosticSink): string | null {
   if (opt === undefined) return null;
   const text = readText(opt, sink);
   if (text === undefined) return null;
+  // Momentum's own default written out: the program gets /dev/null as when the option is
+  // absent. Named as a file it would be opened like one, and refused as a device.
+  if (text === DEV_NULL) return null;
   if (text.startsWith('/')) return text;
   // The daemon's working directory is nobody's business: relative paths would move.
   sink.error(

@@ -58,6 +58,12 @@ test('transport: defaults', () => {
   assert.deepEqual(t.position, { file: 'f.conf', line: 2, column: 1 });
 });
 
+test('transport: output_file / error_file = "/dev/null" mean no file (the Momentum default, written out)', () => {
+  const t = transport(`${BASE}\noutput_file = "/dev/null"\nerror_file = "/dev/null"`);
+  assert.equal(t.outputFile, null);
+  assert.equal(t.errorFile, null);
+});
+
 test('transport: every option set', () => {
   const t = transport(`
     PROGRAM_NAME = "/usr/bin/foo --to \\"a b\\" \${recipient} \${recipients}"
