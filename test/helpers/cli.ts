@@ -1,6 +1,6 @@
 // The built CLI as a child process for test/process/: started on a config, its JSON log
 // lines collected, resolved once it logs 'listening'. Optionally as another user, with
-// extra node flags and its own environment.
+// extra node flags, its own environment, or under a shell prefix (`ulimit -n 128`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { scratchDir } from './daemon.js';
 import { repoRoot } from './paths.js';
 import { forcedTestSpawner } from './spawner.js';
 
@@ -15,8 +16,16 @@ export const CLI = path.join(repoRoot, 'dist', 'src', 'ops', 'cli.js');
 
 export interface RunningCli {
   readonly child: ChildProcess;
+  /** The daemon's own pid (from its log lines): child.pid is the shell's under a prefix. */
   readonly pid: number;
+  /** The first Listen's port. */
   readonly port: number;
+  /** Every Listen's port, in config order. */
+  readonly ports: number[];
+  /** Metrics_Listen's port, when set. */
+  readonly metricsPort: number | null;
+  /** The directory {{dir}} stood for. */
+  readonly dir: string;
   readonly logs: Array<Record<string, unknown>>;
   readonly stderr: string[];
   /** Resolves with the first log line whose msg is `msg` (already logged or to come). */
@@ -26,6 +35,10 @@ export interface RunningCli {
 }
 
 export interface CliOptions {
+  /** Where the config goes and what {{dir}} means; default: a new scratch directory. */
+  readonly dir?: string;
+  /** Shell commands run before the daemon, in the same process (`ulimit -n 128`). */
+  readonly shellPrefix?: string;
   /** Run as this user (the test must be root). */
   readonly uid?: number;
   readonly gid?: number;
@@ -35,13 +48,21 @@ export interface CliOptions {
   readonly nodeArgs?: readonly string[];
 }
 
-/** Writes `conf` ({{dir}} = `dir`) to dir/smtpipe.conf and starts the CLI on it. */
-export async function startCli(conf: string, dir: string, options: CliOptions = {}): Promise<RunningCli> {
+const portOf = (address: string) => Number(address.split(':').pop());
+
+/** Writes `conf` ({{dir}} = the directory) to <dir>/smtpipe.conf and starts the CLI on it. */
+export async function startCli(conf: string, options: CliOptions = {}): Promise<RunningCli> {
+  const dir = options.dir ?? (await scratchDir());
   const file = path.join(dir, 'smtpipe.conf');
   // SMTPIPE_TEST_SPAWNER=child_process runs it as where the addon did not build.
   const forced = forcedTestSpawner();
   await writeFile(file, (forced ? `Spawner = ${forced}\n` : '') + conf.replaceAll('{{dir}}', dir), { mode: 0o644 });
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, '-c', file], {
+  const argv = [...(options.nodeArgs ?? []), CLI, '-c', file];
+  const [command, args] =
+    options.shellPrefix === undefined
+      ? [process.execPath, argv]
+      : ['/bin/sh', ['-c', `${options.shellPrefix}; exec "$0" "$@"`, process.execPath, ...argv]];
+  const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ?? process.env,
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
@@ -58,10 +79,14 @@ export async function startCli(conf: string, dir: string, options: CliOptions = 
     child.once('exit', (code) => reject(new Error(`smtpipe exited with ${code}: ${stderr.join('\n')}`)));
   });
   const entry = await listening;
+  const ports = (entry.listeners as string[]).map(portOf);
   return {
     child,
     pid: Number(entry.pid),
-    port: Number(String((entry.listeners as string[])[0]).split(':').pop()),
+    port: ports[0] ?? 0,
+    ports,
+    metricsPort: typeof entry.metrics === 'string' ? portOf(entry.metrics) : null,
+    dir,
     logs,
     stderr,
     async logged(msg, timeoutMs = 5_000) {

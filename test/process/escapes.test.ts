@@ -38,7 +38,7 @@ describe('processes a program leaves behind are killed and reaped once its deliv
         domain = ( "${mode}.test" ) output_file = "{{dir}}/${mode}.out"
       }`,
     );
-    cli = await startCli(`ESMTP_Listener { Listen "127.0.0.1:0" { } }\n${transports.join('\n')}`, dir);
+    cli = await startCli(`ESMTP_Listener { Listen "127.0.0.1:0" { } }\n${transports.join('\n')}`, { dir });
   });
   after(async () => {
     // Whatever the outcome, leave no loop running.

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { startCli, type Cli } from '../helpers/cli-daemon.js';
+import { startCli, type RunningCli as Cli } from '../helpers/cli.js';
 import { fixture } from '../helpers/paths.js';
 import { openSession } from '../helpers/smtp-client.js';
 
@@ -53,7 +53,7 @@ const fds = (cli: Cli) => readdirSync(`/proc/${cli.pid}/fd`).length;
  * ends its message, and a new session is served. `held` is the most the target may keep.
  */
 async function floodDuringDelivery(t: TestContext, conf: string, target: (cli: Cli) => number, held: number): Promise<void> {
-  const cli = await startCli(`${conf}\n${TRANSPORT}`, 'ulimit -n 128');
+  const cli = await startCli(`${conf}\n${TRANSPORT}`, { shellPrefix: 'ulimit -n 128' });
   let sockets: net.Socket[] = [];
   try {
     const session = await openSession(cli.port);

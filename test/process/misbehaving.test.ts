@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { startCli } from '../helpers/cli-daemon.js';
+import { startCli } from '../helpers/cli.js';
 import { fixture } from '../helpers/paths.js';
 import { openSession, SmtpClient, type Reply } from '../helpers/smtp-client.js';
 
@@ -208,7 +208,7 @@ test('file descriptors exhausted (ulimit -n 128): new sessions refused or 421, e
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
     pipe_transport "copy" { allow_root = true program_name = "${fixture('programs', 'cat-to-file.sh')} {{dir}}/\${queue_id}.eml" domain = ( "copy.test" ) }
   `,
-    'ulimit -n 128',
+    { shellPrefix: 'ulimit -n 128' },
   );
   const open: SmtpClient[] = [];
   try {

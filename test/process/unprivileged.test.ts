@@ -64,7 +64,8 @@ describe('smtpipe as nobody, programs under its uid', ROOT_ONLY, () => {
         domain = ( "leave.test" )
       }
     `;
-    cli = await startCli(conf, dir, {
+    cli = await startCli(conf, {
+      dir,
       uid,
       gid,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', [secret.split('=')[0] as string]: secret.split('=')[1] },
