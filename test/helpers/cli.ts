@@ -3,7 +3,6 @@
 // extra node flags, its own environment, or under a shell prefix (`ulimit -n 128`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -105,29 +104,4 @@ export async function startCli(conf: string, options: CliOptions = {}): Promise<
       return ((await exited) as [number | null])[0];
     },
   };
-}
-
-export interface ProcStat {
-  readonly pid: number;
-  readonly state: string;
-  readonly ppid: number;
-  readonly pgrp: number;
-}
-
-/** Every process of the machine, from /proc/<pid>/stat. */
-export function allProcesses(): ProcStat[] {
-  const list: ProcStat[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-    } catch {
-      continue; // Handled: the process ended between readdir and read.
-    }
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-    const [state = '?', ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    list.push({ pid: Number(name), state, ppid: Number(ppid), pgrp: Number(pgrp) });
-  }
-  return list;
 }

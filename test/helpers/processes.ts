@@ -40,3 +40,30 @@ export function childrenOfThisProcess(): string[] {
   }
   return children;
 }
+
+export interface ProcStat {
+  readonly pid: number;
+  readonly state: string;
+  readonly ppid: number;
+  readonly pgrp: number;
+  readonly comm: string;
+}
+
+/** Every process of the machine, from /proc/<pid>/stat (what `ps -eo pid,ppid,pgid,stat,comm` shows). */
+export function allProcesses(): ProcStat[] {
+  const list: ProcStat[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch {
+      continue; // Handled: the process ended between readdir and read.
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+    const close = stat.lastIndexOf(')');
+    const [state = '?', ppid, pgrp] = stat.slice(close + 2).split(' ');
+    list.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, close), state, ppid: Number(ppid), pgrp: Number(pgrp) });
+  }
+  return list;
+}

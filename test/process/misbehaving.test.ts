@@ -7,35 +7,9 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { startCli } from '../helpers/cli.js';
+import { allProcesses } from '../helpers/processes.js';
 import { fixture } from '../helpers/paths.js';
 import { openSession, SmtpClient, type Reply } from '../helpers/smtp-client.js';
-
-interface ProcStat {
-  pid: number;
-  state: string;
-  ppid: number;
-  pgrp: number;
-  comm: string;
-}
-
-/** Every process of the machine, from /proc/<pid>/stat (what `ps -eo pid,ppid,pgid,stat,comm` shows). */
-function processes(): ProcStat[] {
-  const list: ProcStat[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-    } catch {
-      continue; // Handled: the process ended between readdir and read.
-    }
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-    const close = stat.lastIndexOf(')');
-    const [state, ppid, pgrp] = stat.slice(close + 2).split(' ');
-    list.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, close), state: state ?? '?', ppid: Number(ppid), pgrp: Number(pgrp) });
-  }
-  return list;
-}
 
 async function pollUntil<T>(probe: () => T, done: (value: T) => boolean, timeoutMs: number): Promise<{ value: T; ms: number }> {
   const started = performance.now();
@@ -86,7 +60,7 @@ test('1,000 misbehaving runs: no zombie child of the daemon, no process group of
     // Zombies of the daemon seen while it works: transient ones (exit to reap) are normal.
     let maxTransientZombies = 0;
     const sampler = setInterval(() => {
-      const zombies = processes().filter((p) => p.ppid === cli.pid && p.state === 'Z').length;
+      const zombies = allProcesses().filter((p) => p.ppid === cli.pid && p.state === 'Z').length;
       maxTransientZombies = Math.max(maxTransientZombies, zombies);
     }, 100);
     const wrong: string[] = [];
@@ -114,12 +88,12 @@ test('1,000 misbehaving runs: no zombie child of the daemon, no process group of
     assert.equal(pgids.size, 1000, 'every run has its own pid, hence process group');
 
     // Right after the last reply: zombies of the daemon, live processes of the programs' groups.
-    const first = processes();
+    const first = allProcesses();
     const zombiesOfDaemon = first.filter((p) => p.ppid === cli.pid && p.state === 'Z');
     const liveInGroups = first.filter((p) => pgids.has(p.pgrp) && p.state !== 'Z');
     const deadInGroups = first.filter((p) => pgids.has(p.pgrp) && p.state === 'Z');
     // Killed orphans are reaped by init (or a subreaper), not by the daemon: give it time.
-    const settled = await pollUntil(() => processes().filter((p) => pgids.has(p.pgrp)), (left) => left.length === 0, 10000);
+    const settled = await pollUntil(() => allProcesses().filter((p) => pgids.has(p.pgrp)), (left) => left.length === 0, 10000);
     const ps = await new Promise<string>((resolve) => {
       const child = spawn('ps', ['-eo', 'pid,ppid,pgid,stat,comm'], { stdio: ['ignore', 'pipe', 'ignore'] });
       let out = '';
