@@ -1,4 +1,5 @@
-// Program outcome -> SMTP reply: the table of the README, in one pure function.
+// Program outcome -> SMTP reply in one pure function; docs/operations.md ("The delivery line")
+// holds the one written table, and test/unit/reply-table-doc.test.ts keeps the two equal.
 // The transport's `code` map wins for exit statuses; nothing else may pick a reply.
 
 import type { MappedReply } from '../config/types.js';

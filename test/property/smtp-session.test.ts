@@ -129,7 +129,7 @@ type SenderKind = 'valid' | 'syntax' | 'policy';
 const SENDERS: Record<SenderKind, string[]> = {
   valid: ['a@origin.test', '', 'first.last+tag@sub.origin.test', 'Mixed@Origin.Test', 'x@[192.0.2.1]'],
   syntax: ['-', 'no domain', 'a@@origin.test'],
-  // README: addresses beginning with "-" get 553 5.1.7 (sender).
+  // docs/operations.md: addresses beginning with "-" get 553 5.1.7 (sender).
   policy: ['-oops@origin.test', '--help@origin.test'],
 };
 
