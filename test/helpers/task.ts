@@ -2,7 +2,10 @@
 import type { DeliveryTask } from '../../src/pool/task.js';
 import { fixture } from './paths.js';
 
-/** A fresh ArrayBuffer (never a pooled Buffer's .buffer, see REFERENCE section 5), as the dispatcher transfers it. */
+/**
+ * A fresh ArrayBuffer, as the dispatcher transfers it: never a pooled Buffer's .buffer,
+ * whose transfer would detach the 8 KiB pool other Buffers share.
+ */
 export function wire(message: string | Buffer): ArrayBuffer {
   const bytes = typeof message === 'string' ? Buffer.from(message, 'latin1') : message;
   const copy = new ArrayBuffer(bytes.length);

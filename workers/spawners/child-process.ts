@@ -4,7 +4,9 @@
 // (timeouts, what to write, what an exit means): run-program.ts does.
 //
 // Its cost: libuv fork()s the whole daemon and blocks the calling thread until exec, so
-// each spawn costs more the more memory the process holds (REFERENCE.md section 5).
+// each spawn costs more the more memory the process holds outside the V8 heap: about 34 us
+// of CPU per MB per spawn, ~28 spawns/s with 1 GB of Buffers held (docs/design.md,
+// "Spawning programs without fork").
 //
 // Privileges: libuv's child does chdir, then setgroups(0, NULL), setgid, setuid, as the
 // native spawner does. Node has no umask option, and process.umask() would change the whole
