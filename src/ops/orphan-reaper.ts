@@ -8,13 +8,13 @@
 // of the main thread is an orphan, and only this module waits for it, by pid.
 //
 // When: an orphan is first seen by a sweep (every SWEEP_INTERVAL_MS). It is SIGKILLed,
-// with its process group if it leads one, at the first sweep at which every run that had
-// started by then has ended. Its own run is one of those (the runs started later cannot be
+// with every descendant (all stopped first) and the process groups they lead, at the
+// first sweep at which every run that had started by then has ended. Its own run is one of those (the runs started later cannot be
 // its ancestors), so it never dies while its program still runs: a helper that a program
 // daemonizes for its own use (gpg-agent) lasts as long as that delivery. Dead orphans are
 // reaped at every sweep, so none stays a zombie.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { RunWindow } from '../pool/pool.js';
 
@@ -53,12 +53,19 @@ export function createOrphanReaper(options: {
 
   const kill = (pid: number, orphan: Orphan): void => {
     const command = readCommand(pid);
-    // Both are safe by number: an orphan is reaped by this module only, so until then
-    // its pid, and the id of the group it leads, cannot be recycled. ESRCH: leads none.
-    const groupFailure = signal(-pid);
-    const failure = signal(pid) ?? (groupFailure === 'ESRCH' ? null : groupFailure);
+    // The orphan and all it started, frozen first: killed one at a time, each generation
+    // of a relay that forks on its parent's death would hand over to the next for ever.
+    const tree = stopTree(pid);
+    let failure: string | null = null;
+    for (const member of tree) {
+      // Both are safe by number: a stopped process keeps its pid, and so does one that
+      // died since (a zombie its stopped parent cannot reap). ESRCH: leads no group.
+      signal(-member, 'SIGKILL');
+      const refused = signal(member, 'SIGKILL');
+      if (member === pid) failure = refused;
+    }
     if (failure === null) {
-      if (!orphan.killed) logger.info({ pid, command }, 'killed a process a program left behind');
+      if (!orphan.killed) logger.info({ pid, command, descendants: tree.length - 1 }, 'killed a process a program left behind');
       orphan.killed = true;
     } else if (!orphan.refused) {
       // A setuid program (procmail, sudo -u) left it: it is reaped when it exits.
@@ -124,10 +131,40 @@ function readCommand(pid: number): string {
   }
 }
 
-/** process.kill(pid, 'SIGKILL'): null, or the error code. */
-function signal(pid: number): string | null {
+/**
+ * `root` and every descendant, each SIGSTOPped before its children are read: a stopped
+ * process forks no more, and its children's pids stay theirs (alive, or zombies it cannot
+ * reap), so no number in the list can name a stranger. Passes repeat until one finds
+ * nothing new (a fork the stop interrupted may show its child late). A process that
+ * refuses the stop (setuid) is listed all the same.
+ */
+function stopTree(root: number): number[] {
+  const seen = new Set<number>();
+  for (let found = [root]; found.length > 0; ) {
+    for (const pid of found) {
+      seen.add(pid);
+      signal(pid, 'SIGSTOP');
+    }
+    found = [...seen].flatMap(childrenOf).filter((pid) => !seen.has(pid));
+  }
+  return [...seen];
+}
+
+/** The children of every thread of `pid` (/proc/<pid>/task/<tid>/children); none once it is gone. */
+function childrenOf(pid: number): number[] {
+  let tasks: string[];
   try {
-    process.kill(pid, 'SIGKILL');
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return []; // Handled: gone (or a zombie with no tasks left): no children to find.
+  }
+  return tasks.flatMap((tid) => readChildren(`/proc/${pid}/task/${tid}/children`) ?? []);
+}
+
+/** process.kill: null, or the error code. */
+function signal(pid: number, name: 'SIGKILL' | 'SIGSTOP'): string | null {
+  try {
+    process.kill(pid, name);
     return null;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code ?? 'ERR_ORPHAN_KILL';

@@ -39,6 +39,11 @@ describe('processes a program leaves behind are killed and reaped once its deliv
         domain = ( "${mode}.test" ) output_file = "{{dir}}/${mode}.out"
       }`,
     );
+    transports.push(`pipe_transport "relay" {
+      allow_root = true timeout = 10
+      program_name = "${fixture('programs', 'escape-relay.sh')} start {{dir}}/relay.pids"
+      domain = ( "relay.test" ) output_file = "{{dir}}/relay.out"
+    }`);
     cli = await startCli(`ESMTP_Listener { Listen "127.0.0.1:0" { } }\n${transports.join('\n')}`, { dir });
   });
   after(async () => {
@@ -48,6 +53,13 @@ describe('processes a program leaves behind are killed and reaped once its deliv
         process.kill(Number(readFileSync(path.join(dir, `${mode}.pid`), 'latin1')), 'SIGKILL');
       } catch {
         // Handled: gone already (the expected case), or never started.
+      }
+    }
+    for (const pid of relayPids(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Handled: gone already (the expected case).
       }
     }
     await cli?.stop();
@@ -81,6 +93,23 @@ describe('processes a program leaves behind are killed and reaped once its deliv
     });
   }
 
+  test(`a relay (each generation in its own session forks the next when its parent dies): the whole chain is gone within ${GONE_WITHIN_MS} ms`, async (t) => {
+    const client = await openSession(cli.port);
+    const reply = await client.sendMail('a@origin.test', ['x@relay.test'], 'Subject: relay\r\n\r\nhi\r\n');
+    const repliedAt = performance.now();
+    await client.quit();
+    assert.equal(reply.code, 250, reply.line);
+    const alive = () => relayPids(dir).filter((pid) => procStat(pid) !== null);
+    while (alive().length > 0 && performance.now() - repliedAt < GONE_WITHIN_MS) await sleep(10);
+    const generations = relayPids(dir).length;
+    t.diagnostic(`${generations} generations started; none left ${Math.round(performance.now() - repliedAt)} ms after the reply`);
+    assert.deepEqual(alive(), [], `generations still running ${GONE_WITHIN_MS} ms after the reply`);
+    const size = statSync(path.join(dir, 'relay.out')).size;
+    await sleep(3 * SWEEP_INTERVAL_MS);
+    assert.equal(relayPids(dir).length, generations, 'no new generation after the kill');
+    assert.equal(statSync(path.join(dir, 'relay.out')).size, size, 'output_file still growing');
+  });
+
   test('the kills of escaped loops are logged, with their pids', () => {
     const killed = cli.logs.filter((l) => l.msg === 'killed a process a program left behind').map((l) => Number(l.pid));
     // The double-forked loop stayed in the group: the group kill at the program's exit ended it.
@@ -89,3 +118,12 @@ describe('processes a program leaves behind are killed and reaped once its deliv
     }
   });
 });
+
+/** Every generation escape-relay.sh started, from the file each appends its pid to. */
+function relayPids(dir: string): number[] {
+  try {
+    return readFileSync(path.join(dir, 'relay.pids'), 'latin1').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return []; // Handled: no generation started yet.
+  }
+}
