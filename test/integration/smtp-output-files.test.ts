@@ -39,7 +39,8 @@ describe('output files at planted paths, daemon as root', ROOT_ONLY, () => {
       pipe_transport "fifo" { allow_root = true program_name = "/bin/cat" domain = ( "fifo.test" ) output_file = "${fifo}" timeout = 30 concurrency = 8 }
       pipe_transport "other" { allow_root = true program_name = "/bin/cat" domain = ( "other.test" ) output_file = "${base}/other.log" timeout = 30 }
       pipe_transport "linked" { allow_root = true program_name = "/bin/cat" domain = ( "linked.test" ) output_file = "${base}/linked.log" }
-      pipe_transport "device" { allow_root = true program_name = "/bin/cat" domain = ( "device.test" ) output_file = "/dev/null" }
+      pipe_transport "device" { allow_root = true program_name = "/bin/cat" domain = ( "device.test" ) output_file = "/dev/zero" }
+      pipe_transport "devnull" { allow_root = true program_name = "/bin/cat" domain = ( "devnull.test" ) output_file = "/dev/null" }
     `);
   });
   after(async () => {
@@ -125,9 +126,13 @@ describe('output files at planted paths, daemon as root', ROOT_ONLY, () => {
     assert.match(String(refusalLog('linked')?.error), /: is a file with more than one hard link \(ERR_OUTPUT_HARDLINKED\)$/);
   });
 
-  test('a device as output_file (/dev/null): refused, 451', async () => {
+  test('a device as output_file (/dev/zero): refused, 451', async () => {
     assert.equal(await deliver('x@device.test'), REFUSED);
-    assert.match(String(refusalLog('device')?.error), /^output_file \/dev\/null: is not a regular file/);
+    assert.match(String(refusalLog('device')?.error), /^output_file \/dev\/zero: is not a regular file/);
+  });
+
+  test('output_file = "/dev/null" means no file (as when absent), not a device to refuse', async () => {
+    assert.match(await deliver('x@devnull.test'), /^250 /);
   });
 
   test('the daemon serves on after every refusal above', async () => {
