@@ -20,7 +20,8 @@ import { createDeliveryPool } from '../pool/pool.js';
 import { createRouter } from '../routing/router.js';
 import { assertUpstreamShape } from '../smtp/connection.js';
 import { canReconfigure, createListener, type Listener } from '../smtp/listener.js';
-import { addressKey, planListeners } from './listener-plan.js';
+import { planListeners } from './listener-plan.js';
+import { listenKey } from '../config/listen-address.js';
 import type { MailPolicy } from '../smtp/policy.js';
 import { computeSessionLimit, createSessionBudget, readFdUsage } from './fd-budget.js';
 import { createOrphanReaper, type OrphanReaper } from './orphan-reaper.js';
@@ -85,7 +86,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
   let listeners = config.listeners.map(newListener);
   /** Listens a reload removed, still draining their sessions. */
   const retiring = new Set<Listener>();
-  /** Addresses (addressKey) a reload removed and nothing has bound since: see listener-plan.ts, reclaimed. */
+  /** Addresses (listenKey) a reload removed and nothing has bound since: see listener-plan.ts, reclaimed. */
   const released = new Set<string>();
   let reloads: Promise<unknown> = Promise.resolve();
   let ready = false;
@@ -135,7 +136,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     const { threads, tasksPerThread, spawner } = config.pool;
     const next: Config = { ...loaded, pool: { ...loaded.pool, threads, tasksPerThread, spawner }, metricsListen: config.metricsListen };
     const { kept, added, reclaimed, rebound, removed } = planListeners(listeners, next.listeners, canReconfigure, (a) =>
-      released.has(addressKey(a)),
+      released.has(listenKey(a)),
     );
     const fresh: Listener[] = [];
     for (const listenerConfig of [...added, ...reclaimed]) {
@@ -165,7 +166,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       logger.info({ maxPrograms, sessionLimit: sessionBudget.limit }, 'file descriptor budget');
     }
     for (const listener of removed) {
-      released.add(addressKey(listener.config));
+      released.add(listenKey(listener.config));
       retiring.add(listener);
       listener.drain();
       void listener.closed().then(() => retiring.delete(listener));
@@ -177,7 +178,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       if (bound) listeners.push(listener);
       else logger.error({ listener: listenerConfig.label }, 'reload: could not bind again after the TLS mode changed; this Listen is down until the next reload');
     }
-    for (const listener of listeners) released.delete(addressKey(listener.config));
+    for (const listener of listeners) released.delete(listenKey(listener.config));
     // A stop that began while this reload was binding drained the listeners of that moment.
     if (stopping) for (const listener of listeners) listener.drain();
     return {

@@ -10,6 +10,7 @@
 import { BlockList, isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { sameListenAddress } from '../config/listen-address.js';
 import type { ListenerConfig } from '../config/types.js';
 import { PipeServer, type PipeConnection } from './connection.js';
 import type { ClientCertificate, MailPolicy, SessionInfo, Transaction } from './policy.js';
@@ -72,7 +73,7 @@ export interface SessionObserver extends AdmissionObserver {
 
 /** What must stay the same for reconfigure(): anything else needs a new server. */
 export function canReconfigure(current: ListenerConfig, next: ListenerConfig): boolean {
-  return current.host === next.host && current.port === next.port && (current.tls?.mode === 'implicit') === (next.tls?.mode === 'implicit');
+  return sameListenAddress(current, next) && (current.tls?.mode === 'implicit') === (next.tls?.mode === 'implicit');
 }
 
 /** The smtp-server options a Listen decides; the rest are fixed in createListener. */
