@@ -78,11 +78,10 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
   let currentPolicy = createMailPolicy(createRouter(config.transports), dispatcher);
   // Listeners hold this one; it asks whichever policy is current when a transaction starts.
   const policy: MailPolicy = { startTransaction: (session, sender) => currentPolicy.startTransaction(session, sender) };
-  // Sized in start(), once the worker threads hold their descriptors.
-  let sessionBudget = createSessionBudget(Number.MAX_SAFE_INTEGER);
+  // Resized in start(), once the worker threads hold their descriptors, and by reloads.
+  const sessionBudget = createSessionBudget(Number.MAX_SAFE_INTEGER);
   let fdUsage: ReturnType<typeof readFdUsage> | null = null;
-  const slots = { tryOpen: () => sessionBudget.tryOpen(), close: () => sessionBudget.close() };
-  const newListener = (listener: ListenerConfig) => createListener(listener, policy, logger, slots, metrics);
+  const newListener = (listener: ListenerConfig) => createListener(listener, policy, logger, sessionBudget, metrics);
   let listeners = config.listeners.map(newListener);
   /** Listens a reload removed, still draining their sessions. */
   const retiring = new Set<Listener>();
@@ -220,7 +219,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       pool.killAll();
       const settle = new Promise((resolve) => setTimeout(resolve, FORCE_SETTLE_MS).unref());
       // Killed programs produce their 451s; then whoever is left gets 421.
-      await Promise.race([waitUntil(() => dispatcher.inFlight === 0), settle]);
+      await Promise.race([dispatcher.idle(), settle]);
       for (const listener of everyListener()) listener.closeAll();
       await Promise.race([allClosed(), settle]);
     }
@@ -248,7 +247,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       fdUsage = readFdUsage();
       const { openFileLimit, fdsInUse } = fdUsage;
       const maxPrograms = maxConcurrentPrograms(config);
-      sessionBudget = createSessionBudget(computeSessionLimit(openFileLimit, fdsInUse, maxPrograms, metricsReserve));
+      sessionBudget.resize(computeSessionLimit(openFileLimit, fdsInUse, maxPrograms, metricsReserve));
       logger.info({ openFileLimit, fdsInUse, maxPrograms, sessionLimit: sessionBudget.limit }, 'file descriptor budget');
       const { reapOrphan } = options;
       if (reapOrphan) reaper = createOrphanReaper({ reapOrphan, runs: pool.runs, logger });
@@ -331,11 +330,4 @@ function warnAboutRestartOnlyChanges(current: Config, next: Config, logger: Logg
   for (const [option, was, now] of fixed) {
     if (was !== now) logger.warn({ option, running: was, file: now }, 'reload: this option takes effect only after a restart');
   }
-}
-
-function waitUntil(condition: () => boolean, intervalMs = 20): Promise<void> {
-  return new Promise((resolve) => {
-    const poll = () => (condition() ? resolve() : setTimeout(poll, intervalMs).unref());
-    poll();
-  });
 }
