@@ -14,7 +14,6 @@ import { createMailPolicy } from '../delivery/mail-policy.js';
 import { createQueueIdGenerator } from '../delivery/queue-id.js';
 import { createDeliveryPool } from '../pool/pool.js';
 import { createRouter } from '../routing/router.js';
-import { assertUpstreamShape } from '../smtp/connection.js';
 import { createListener, type Listener } from '../smtp/listener.js';
 import type { MailPolicy } from '../smtp/policy.js';
 import { computeSessionLimit, createSessionBudget, readFdUsage } from './fd-budget.js';
@@ -54,7 +53,6 @@ export interface DaemonOptions {
 }
 
 export function createDaemon(initialConfig: Config, logger: Logger, options: DaemonOptions = {}): Daemon {
-  assertUpstreamShape();
   const pool = createDeliveryPool(initialConfig);
   const metrics = createMetrics(options.version ?? 'unknown');
   metrics.observePool(() => ({ waiting: pool.waiting, running: pool.running }));
