@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
-import { assertUpstreamShape, PipeServer } from '../../src/smtp/connection.js';
+import { PipeServer } from '../../src/smtp/connection.js';
+import { assertUpstreamShape } from '../../src/smtp/upstream-shape.js';
 
 test('the installed smtp-server still has every internal smtpipe adapts, and _feedDataStream is the reviewed one', () => {
   assert.doesNotThrow(() => assertUpstreamShape());
