@@ -1,5 +1,6 @@
 // Parses a Listen name: "127.0.0.1:2525", ":25" (every address), "[::1]:2525",
-// "mx.example.com:25". Pure; port 0 is allowed (the OS picks one, as tests need).
+// "mx.example.com:25", and says when two Listens are the same address (listenKey).
+// Pure; port 0 is allowed (the OS picks one, as tests need).
 
 import { isIP, isIPv6 } from 'node:net';
 import { hostnameProblem } from './hostnames.js';
@@ -35,4 +36,21 @@ export function parseListenAddress(label: string): ListenAddress {
     return { ok: false, reason: `port ${JSON.stringify(port)} is not a number from 0 to 65535 (${EXAMPLES})` };
   }
   return { ok: true, host: host === '' ? undefined : host, port: Number(port) };
+}
+
+/**
+ * What makes two Listens the same address: the host as written (":25" and "0.0.0.0:25"
+ * stay apart, as they bind differently) and the port. The one rule for duplicates in a
+ * file (schema.ts), for pairing Listens across a reload (src/ops/listener-plan.ts) and
+ * for reconfiguring one in place (src/smtp/listener.ts).
+ */
+export function listenKey(listen: { readonly host: string | undefined; readonly port: number }): string {
+  return `${listen.host ?? '*'}|${listen.port}`;
+}
+
+export function sameListenAddress(
+  a: { readonly host: string | undefined; readonly port: number },
+  b: { readonly host: string | undefined; readonly port: number },
+): boolean {
+  return listenKey(a) === listenKey(b);
 }

@@ -3,7 +3,7 @@
 // skipped. Pure: host facts (hostname, CPU count) come in as arguments.
 
 import type { Config, ConfigDiagnostic, ListenerConfig, MetricsListen, SourcePosition, TransportConfig } from './types.js';
-import { parseListenAddress } from './listen-address.js';
+import { listenKey, parseListenAddress } from './listen-address.js';
 import type { ItemNode, OptionNode, ScopeNode } from './ast.js';
 import { describeScope } from './ast.js';
 import { ConfigCode } from './codes.js';
@@ -191,7 +191,7 @@ function checkListenDuplicates(listeners: readonly ListenerConfig[], sink: Diagn
   const seen = new Map<string, ListenerConfig>();
   for (const l of listeners) {
     if (l.port === 0) continue;
-    const key = `${l.host ?? '*'}|${l.port}`;
+    const key = listenKey(l);
     const first = seen.get(key);
     if (first === undefined) {
       seen.set(key, l);

@@ -26,6 +26,8 @@ export interface Dispatcher {
   deliver(request: DeliveryRequest): Promise<SmtpReply>;
   /** Deliveries started and not yet answered. */
   readonly inFlight: number;
+  /** Resolves once no delivery is in flight (at once when none is). */
+  idle(): Promise<void>;
 }
 
 /** A timed-out run may take the SIGTERM grace on top of its timeout. */
@@ -52,10 +54,15 @@ export function createDispatcher(options: {
 }): Dispatcher {
   const { pool, logger, nextQueueId, observer } = options;
   let inFlight = 0;
+  const idleWaiters: Array<() => void> = [];
 
   return {
     get inFlight() {
       return inFlight;
+    },
+    idle() {
+      if (inFlight === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
     },
     async deliver(request) {
       const { transport } = request;
@@ -116,6 +123,7 @@ export function createDispatcher(options: {
         outcome = await pool.run(transport, task);
       } finally {
         inFlight -= 1;
+        if (inFlight === 0) idleWaiters.splice(0).forEach((resolve) => resolve());
       }
       const reply = mapOutcomeToReply(outcome, transport.codes, envelope.queueId, transport.timeoutMs);
       const durationMs = performance.now() - startedAt;

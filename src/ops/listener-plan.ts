@@ -1,8 +1,9 @@
 // What a reload does to the Listens: pure, so the pairing rules are tested on their own
 // (test/unit/listener-plan.test.ts). A running Listen is kept and reconfigured when the
-// new file has one with the same address and TLS mode (src/smtp/listener.ts,
-// canReconfigure); the others are removed (drained) or added.
+// new file has one with the same address (src/config/listen-address.ts) and TLS mode
+// (src/smtp/listener.ts, canReconfigure); the others are removed (drained) or added.
 
+import { sameListenAddress } from '../config/listen-address.js';
 import type { ListenerConfig } from '../config/types.js';
 
 export interface ListenerPlan<L> {
@@ -38,7 +39,7 @@ export function planListeners<L extends { readonly config: ListenerConfig }>(
     if (match) kept.set(match, listenerConfig);
     else fresh.push(listenerConfig);
   }
-  const sameAddress = (a: ListenerConfig) => removed.some((old) => old.config.host === a.host && old.config.port === a.port);
+  const sameAddress = (a: ListenerConfig) => removed.some((old) => sameListenAddress(old.config, a));
   // Port 0 asks the kernel for a new port: it cannot collide with the one let go of.
   const wasOurs = (a: ListenerConfig) => a.port !== 0 && released(a);
   return {
@@ -48,9 +49,4 @@ export function planListeners<L extends { readonly config: ListenerConfig }>(
     rebound: fresh.filter(sameAddress),
     removed,
   };
-}
-
-/** The key `released` is asked about: a Listen's address, ":25" and "0.0.0.0:25" apart. */
-export function addressKey(listener: Pick<ListenerConfig, 'host' | 'port'>): string {
-  return `${listener.host ?? '*'}|${listener.port}`;
 }

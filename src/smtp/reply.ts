@@ -1,6 +1,8 @@
 // The reply to one SMTP command as plain data, and its conversion into the rejection
 // smtp-server understands. Texts carry their own RFC 3463 enhanced status code:
-// smtp-server adds none (hideENHANCEDSTATUSCODES stays on), so none is ever doubled.
+// smtp-server adds none (PipeServer sets hideENHANCEDSTATUSCODES), so none is ever
+// doubled. formatReply is the one spelling of a reply line (logs, and the wire where we
+// write it ourselves).
 
 export interface SmtpReply {
   readonly code: number;

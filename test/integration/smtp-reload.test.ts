@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { startDaemon, writeConfig, type TestDaemon } from '../helpers/daemon.js';
+import { eventually, startDaemon, writeConfig, type TestDaemon } from '../helpers/daemon.js';
 import { makeFifo, withinMs } from '../helpers/fifo.js';
 import { listeningFd, listeningInodes } from '../helpers/listening-sockets.js';
 import { fixture } from '../helpers/paths.js';
@@ -61,11 +61,12 @@ test('a new code map and domain list under load: nothing fails, new transactions
     await client.quit();
   };
   const load = Promise.all([worker(), worker(), worker(), worker()]);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Counts, not time windows: a loaded runner is slow, not wrong.
+  await eventually(() => seen.length > 5);
   await reconfigure(conf({ mapping: 'mapping two', domains: '"new.test" "both.test"' }));
   assert.deepEqual(await daemon.daemon.reload(), { ok: true });
   reloadedAt = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await eventually(() => seen.filter((s) => s.startedAt >= reloadedAt).length > 5);
   stop = true;
   await load;
 

@@ -1,0 +1,129 @@
+// smtp-server's hooks for one Listen, onSecure and onConnect to onData: check the
+// session's limits (session-limits.ts), read DATA (read-message.ts) and ask the MailPolicy
+// for every decision about mail. Knows no transport, program or routing rule.
+
+import type { Logger } from 'pino';
+import type { SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import type { ListenerConfig } from '../config/types.js';
+import type { ClientCertificates } from './client-certificates.js';
+import type { PipeConnection } from './connection.js';
+import type { ClientCertificate, MailPolicy, SessionInfo, Transaction } from './policy.js';
+import { declaredSize, readMessage } from './read-message.js';
+import { toRejection, type SmtpReply } from './reply.js';
+import { REPLY_SHUTTING_DOWN } from './session-admission.js';
+import { mailRefusal, rcptRefusal } from './session-limits.js';
+
+const REPLY_TOO_BIG: SmtpReply = { code: 552, text: '5.3.4 message size limit exceeded' };
+const REPLY_NO_TRANSACTION: SmtpReply = { code: 503, text: '5.5.1 MAIL FROM first' };
+const REPLY_DATA_TOO_SLOW: SmtpReply = { code: 421, text: '4.4.2 DATA took too long, closing' };
+const REPLY_LOCAL_ERROR: SmtpReply = { code: 451, text: '4.3.0 local error in processing' };
+
+type Callback = (err?: Error | null) => void;
+
+export type SessionHooks = Required<Pick<SMTPServerOptions, 'onSecure' | 'onConnect' | 'onMailFrom' | 'onRcptTo' | 'onData'>>;
+
+export interface HookParts {
+  /** The Listen's config now (a reload swaps it). */
+  readonly config: () => ListenerConfig;
+  readonly draining: () => boolean;
+  readonly policy: MailPolicy;
+  readonly logger: Logger;
+  readonly certificates: ClientCertificates;
+  readonly connectionOf: (session: SMTPServerSession) => PipeConnection<Transaction> | undefined;
+}
+
+/** Sends `reply` and closes the session (smtp-server's own reply path, so it is counted). */
+export function sendAndClose(connection: PipeConnection<Transaction>, reply: SmtpReply): void {
+  connection.send(reply.code, reply.text, false);
+  connection.close();
+}
+
+export function createSessionHooks(parts: HookParts): SessionHooks {
+  const { config, draining, policy, logger, certificates, connectionOf } = parts;
+  /** RCPT commands per transaction (Max_Recipients_Per_Message); a new MAIL starts a new key. */
+  const rcptCommands = new WeakMap<Transaction, number>();
+
+  return {
+    onSecure: (socket, session, callback) => certificates.onSecure(socket, session, callback),
+    // Every limit was checked when the socket was accepted (session-admission.ts); a
+    // drain that began during the TLS handshake or greeting pause still refuses here.
+    onConnect(_session, callback) {
+      callback(draining() ? toRejection(REPLY_SHUTTING_DOWN) : null);
+    },
+    onMailFrom(address, session, callback: Callback) {
+      const state = connectionOf(session)?.state;
+      if (!state) return callback(new Error('session without connection state'));
+      state.transaction = undefined;
+      const refusal = certificates.mailRefusal(session) ?? mailRefusal(config(), state.receptions, address.args);
+      if (refusal) return callback(toRejection(refusal));
+      const result = policy.startTransaction(sessionInfo(session, config(), certificates.of(session)), address.address);
+      if ('code' in result) return callback(toRejection(result));
+      state.transaction = result;
+      callback();
+    },
+    onRcptTo(address, session, callback: Callback) {
+      const state = connectionOf(session)?.state;
+      const transaction = state?.transaction;
+      if (!state || !transaction) return callback(toRejection(REPLY_NO_TRANSACTION));
+      const count = (rcptCommands.get(transaction) ?? 0) + 1;
+      rcptCommands.set(transaction, count);
+      const limit = rcptRefusal(config(), count, state.recipients, address.args);
+      if (limit) return callback(toRejection(limit));
+      const refusal = transaction.addRecipient(address.address);
+      if (!refusal) state.recipients += 1;
+      callback(refusal ? toRejection(refusal) : null);
+    },
+    onData(stream, session, callback) {
+      const connection = connectionOf(session);
+      const transaction = connection?.state.transaction;
+      if (!connection || !transaction) {
+        stream.resume();
+        return callback(toRejection(REPLY_NO_TRANSACTION));
+      }
+      connection.state.transaction = undefined;
+      connection.state.delivering = true;
+      const finish = (reply: SmtpReply | null, error?: Error) => {
+        connection.state.delivering = false;
+        // smtp-server's success path always says 250; any other code (a 2xx from a code
+        // map, 4xx, 5xx) goes out as given through the rejection path.
+        if (reply?.code === 250) callback(null, reply.text);
+        else callback(reply ? toRejection(reply) : error);
+        if (draining()) setImmediate(() => sendAndClose(connection, REPLY_SHUTTING_DOWN));
+      };
+      const { maxMessageBytes, maxDataMs } = config();
+      readMessage(stream, {
+        declaredBytes: declaredSize(session),
+        maxBytes: maxMessageBytes,
+        deadlineMs: maxDataMs,
+        onDeadline: () => sendAndClose(connection, REPLY_DATA_TOO_SLOW),
+      }).then(
+        (message) => {
+          connection.state.receptions += 1;
+          if (message === null) return finish(REPLY_TOO_BIG);
+          transaction.deliver(message).then(
+            (reply) => finish(reply),
+            (error: unknown) => {
+              logger.error({ err: error, session: session.id }, 'delivery threw');
+              finish(REPLY_LOCAL_ERROR);
+            },
+          );
+        },
+        // The client went away mid-DATA (or was cut at the deadline): nothing runs.
+        (error: Error) => finish(null, error),
+      );
+    },
+  };
+}
+
+function sessionInfo(session: SMTPServerSession, config: ListenerConfig, clientCertificate: ClientCertificate | null): SessionInfo {
+  return {
+    sessionId: session.id,
+    clientAddress: session.remoteAddress,
+    clientHelo: session.hostNameAppearsAs || '',
+    protocol: session.transmissionType || 'SMTP',
+    receivedBy: config.bannerHostname,
+    bareNewlines: config.bareNewlines,
+    tls: session.tlsOptions ? `${session.tlsOptions.version} ${session.tlsOptions.standardName || session.tlsOptions.name}` : null,
+    clientCertificate,
+  };
+}
