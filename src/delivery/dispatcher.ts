@@ -69,7 +69,7 @@ export function createDispatcher(options: {
         size: request.message.byteLength,
         transport: transport.name,
       };
-      const expanded = expandArguments(transport.argvTemplate, envelope);
+      const expanded = expandArguments(transport.program, envelope);
       if (expanded.injectedOption) {
         // Client text cannot get here past the checks at HELO, MAIL and RCPT; an empty
         // value before the template's own "-" can (`${sender}-x`, null sender). No run.
@@ -86,7 +86,7 @@ export function createDispatcher(options: {
         return REPLY_INJECTED_OPTION;
       }
       const task: DeliveryTask = {
-        program: transport.argvTemplate[0] as string,
+        program: transport.program.path,
         args: expanded.args,
         env: programEnvironment(transport, envelope),
         header: buildTraceHeaders(transport, {
