@@ -3,7 +3,7 @@
 
 import type { TransportConfig } from '../config/types.js';
 import { formatArg, PROGRAM_MACROS, type ArgTemplate, type ProgramTemplate, type ValueMacro } from '../config/program-argv.js';
-import { splitAddress } from '../routing/router.js';
+import { splitAddress } from './address.js';
 
 export interface Envelope {
   readonly queueId: string;

@@ -3,12 +3,11 @@
 // an argv+env the kernel will take, then the dispatcher. Counts no RCPT commands (src/smtp).
 
 import type { Router } from '../routing/router.js';
-import { splitAddress } from '../routing/router.js';
 import type { MailPolicy, SessionInfo, Transaction } from '../smtp/policy.js';
 import type { SmtpReply } from '../smtp/reply.js';
 import type { TransportConfig } from '../config/types.js';
 import type { Dispatcher } from './dispatcher.js';
-import { checkAddress, recipientKey } from './address.js';
+import { checkAddress, recipientKey, splitAddress } from './address.js';
 import { createExecBudget, type ExecBudget } from './exec-size.js';
 
 const REPLY_RELAY_DENIED: SmtpReply = { code: 550, text: '5.7.1 relaying denied' };
