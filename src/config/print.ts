@@ -7,8 +7,8 @@ import type { Config, ListenerConfig, PoolConfig, TransportConfig } from './type
 
 type GlobalOptions = Omit<Config, 'file' | 'listeners' | 'transports' | 'pool'>;
 type ListenerOptions = Omit<ListenerConfig, 'label' | 'host' | 'port' | 'position'>;
-// argvTemplate and runAs are derived by the loader from program_name and user/group.
-type TransportOptions = Omit<TransportConfig, 'name' | 'argvTemplate' | 'runAs' | 'position'>;
+// program and runAs are derived by the loader from program_name and user/group.
+type TransportOptions = Omit<TransportConfig, 'name' | 'program' | 'runAs' | 'position'>;
 
 /**
  * One printer per option, keyed by the Config field: a field added to Config, PoolConfig,
@@ -55,7 +55,7 @@ const LISTENER_OPTIONS: { readonly [K in keyof ListenerOptions]: (l: ListenerCon
 };
 
 const TRANSPORT_OPTIONS: { readonly [K in keyof TransportOptions]: (t: TransportConfig) => string } = {
-  // program_name as written: argvTemplate is derived from it by the loader.
+  // program_name as written: program is derived from it by the loader.
   programName: (t) => `program_name = ${quote(t.programName)}`,
   // null is /dev/null, which only an absent option means: "/dev/null" would load as a path.
   outputFile: (t) => (t.outputFile === null ? '# output_file: none (/dev/null)' : `output_file = ${quote(t.outputFile)}`),

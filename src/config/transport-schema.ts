@@ -10,7 +10,7 @@ import { ConfigCode } from './codes.js';
 import { formatPosition, type DiagnosticSink } from './diagnostics.js';
 import { DEFAULTS, MAX_ACCOUNT_ID } from './defaults.js';
 import { domainPatternProblem } from './hostnames.js';
-import { PROGRAM_MACROS, argvProblems, splitProgramName } from './program-argv.js';
+import { PROGRAM_MACROS, compileProgramName, type ProgramTemplate } from './program-argv.js';
 import { gatherOptions } from './scope-options.js';
 import {
   hasControlCharacter,
@@ -69,7 +69,7 @@ export function buildTransport(scope: ScopeNode, sink: DiagnosticSink): BuiltTra
   const config: TransportConfig = {
     name,
     programName: program.text,
-    argvTemplate: program.argv,
+    program: program.template,
     outputFile: readAbsolutePath(opt('output_file'), sink),
     errorFile: readAbsolutePath(opt('error_file'), sink),
     outputMode: ifSet(opt('output_mode'), (o) => readOctalMode(o, sink)) ?? d.fileMode,
@@ -104,17 +104,18 @@ function readProgram(
   label: string,
   at: SourcePosition,
   sink: DiagnosticSink,
-): { text: string; argv: readonly string[] } {
+): { text: string; template: ProgramTemplate } {
+  const none: ProgramTemplate = { path: '', args: [], singleRecipient: false };
   if (opt === undefined) {
     sink.error(ConfigCode.MISSING_OPTION, at, `${label} needs program_name = "/absolute/path/to/program ..."`);
-    return { text: '', argv: [] };
+    return { text: '', template: none };
   }
   const text = readText(opt, sink);
-  if (text === undefined) return { text: '', argv: [] };
-  const split = splitProgramName(text);
-  const problems = split.ok ? argvProblems(split.argv) : [split.reason];
-  for (const p of problems) sink.error(ConfigCode.INVALID_VALUE, opt.value.position, `${opt.name}: ${p}`);
-  return { text, argv: split.ok ? split.argv : [] };
+  if (text === undefined) return { text: '', template: none };
+  const compiled = compileProgramName(text);
+  if (compiled.ok) return { text, template: compiled.template };
+  for (const p of compiled.problems) sink.error(ConfigCode.INVALID_VALUE, opt.value.position, `${opt.name}: ${p}`);
+  return { text, template: none };
 }
 
 function readDomains(

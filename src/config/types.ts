@@ -1,6 +1,8 @@
 // The validated, frozen configuration every other module reads. Built only by
 // src/config/load.ts; nothing else reads config files or process.env.
 
+import type { ProgramTemplate } from './program-argv.js';
+
 /** Where a setting was written, for diagnostics that name file:line:col. */
 export interface SourcePosition {
   readonly file: string;
@@ -108,8 +110,8 @@ export interface TransportConfig {
   readonly name: string;
   /** program_name as written (may hold arguments and ${macros}). */
   readonly programName: string;
-  /** program_name split into argv (double quotes respected); argv[0] is the program. */
-  readonly argvTemplate: readonly string[];
+  /** program_name compiled (program-argv.ts): the program, its argument template, singleRecipient. */
+  readonly program: ProgramTemplate;
   /** null = /dev/null. */
   readonly outputFile: string | null;
   readonly errorFile: string | null;

@@ -45,8 +45,7 @@ export function checkAddress(address: string, role: AddressRole): AddressCheck {
   if (address.startsWith('-')) return refuse(role, 'must not begin with "-"');
   const at = localPartEnd(address);
   if (at <= 0) return refuse(role, at === 0 || !address.includes('@') ? 'no domain' : 'bad local part syntax');
-  const local = address.slice(0, at);
-  const domain = address.slice(at + 1);
+  const { local, domain } = splitAt(address, at);
   if (NON_ASCII.test(local)) {
     // SMTPUTF8 is not offered (RFC 6531 3.4): 8-bit local parts are refused.
     return { ok: false, reply: { code: 553, text: '5.6.7 non-ASCII address without SMTPUTF8' } };
@@ -65,7 +64,7 @@ export function checkAddress(address: string, role: AddressRole): AddressCheck {
  * local part may hold "@", `"x@y"@z`), else at the first "@" (atext has none; a domain
  * literal may). -1 when there is no such "@".
  */
-export function localPartEnd(address: string): number {
+function localPartEnd(address: string): number {
   if (!address.startsWith('"')) return address.indexOf('@');
   for (let i = 1; i < address.length; i++) {
     const c = address[i];
@@ -76,6 +75,20 @@ export function localPartEnd(address: string): number {
 }
 
 /**
+ * `local@domain` split where the local part ends (localPartEnd): the one split of an
+ * address, for MAIL/RCPT checks, routing and the ${local}/${domain} macros. An address
+ * without such an "@" (the null sender '') is all local part, with no domain.
+ */
+export function splitAddress(address: string): { local: string; domain: string } {
+  return splitAt(address, localPartEnd(address));
+}
+
+function splitAt(address: string, at: number): { local: string; domain: string } {
+  if (at === -1) return { local: address, domain: '' };
+  return { local: address.slice(0, at), domain: address.slice(at + 1) };
+}
+
+/**
  * The key under which two addresses name the same recipient, compared case-insensitively
  * as smtp-server keys its envelope. The address itself keeps its case (RFC 5321 2.4 says
  * to preserve it); only repeats are found this way, and RFC 5321 2.4 discourages mailboxes
@@ -83,10 +96,9 @@ export function localPartEnd(address: string): number {
  * 4.1.2: `"a"@x` and `a@x` are the same mailbox, `\b` is `b`). For checked addresses.
  */
 export function recipientKey(address: string): string {
-  const at = localPartEnd(address);
-  const local = address.slice(0, at);
+  const { local, domain } = splitAddress(address);
   const content = local.startsWith('"') ? local.slice(1, -1).replace(/\\(.)/g, '$1') : local;
-  return `${content}@${address.slice(at + 1)}`.toLowerCase();
+  return `${content}@${domain}`.toLowerCase();
 }
 
 /** A host name (IDNs converted to A-labels) or an address literal; null when neither. */

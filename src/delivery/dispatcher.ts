@@ -8,6 +8,7 @@ import type { DeliveryPool } from '../pool/pool.js';
 import type { DeliveryTask } from '../pool/task.js';
 import { expandArguments, programEnvironment, type Envelope } from './envelope.js';
 import { mapOutcomeToReply, type DeliveryOutcome } from './outcome-reply.js';
+import { classifyOutcome } from './outcome-class.js';
 import type { SessionInfo } from '../smtp/policy.js';
 import { formatReply, type SmtpReply } from '../smtp/reply.js';
 import { buildTraceHeaders } from './trace-headers.js';
@@ -33,17 +34,19 @@ export interface Dispatcher {
 /** A timed-out run may take the SIGTERM grace on top of its timeout. */
 export const KILL_GRACE_MS = 2000;
 
+/** One delivery as the metrics see it; classifyOutcome() says what its outcome counts as. */
+export interface DeliveryMetric {
+  readonly transport: string;
+  readonly outcome: DeliveryOutcome;
+  readonly replyCode: number;
+  readonly durationMs: number;
+  readonly sizeBytes: number;
+  readonly recipients: number;
+}
+
 /** What the dispatcher reports per delivery (src/ops/metrics.ts implements it). */
 export interface DeliveryObserver {
-  delivery(metric: {
-    transport: string;
-    outcome: string;
-    exitCode: number | null;
-    replyCode: number;
-    durationMs: number;
-    sizeBytes: number;
-    recipients: number;
-  }): void;
+  delivery(metric: DeliveryMetric): void;
 }
 
 export function createDispatcher(options: {
@@ -76,7 +79,7 @@ export function createDispatcher(options: {
         size: request.message.byteLength,
         transport: transport.name,
       };
-      const expanded = expandArguments(transport.argvTemplate, envelope);
+      const expanded = expandArguments(transport.program, envelope);
       if (expanded.injectedOption) {
         // Client text cannot get here past the checks at HELO, MAIL and RCPT; an empty
         // value before the template's own "-" can (`${sender}-x`, null sender). No run.
@@ -93,7 +96,7 @@ export function createDispatcher(options: {
         return REPLY_INJECTED_OPTION;
       }
       const task: DeliveryTask = {
-        program: transport.argvTemplate[0] as string,
+        program: transport.program.path,
         args: expanded.args,
         env: programEnvironment(transport, envelope),
         header: buildTraceHeaders(transport, {
@@ -130,8 +133,7 @@ export function createDispatcher(options: {
       logDelivery(logger, envelope, request, task, outcome, reply, durationMs);
       observer.delivery({
         transport: transport.name,
-        outcome: outcome.kind,
-        exitCode: outcome.kind === 'exited' ? outcome.exitCode : null,
+        outcome,
         replyCode: reply.code,
         durationMs,
         sizeBytes: envelope.size,
@@ -162,9 +164,6 @@ function summarizeEnvelope(envelope: Envelope) {
     transport: envelope.transport,
   };
 }
-
-/** errno codes that mean "the machine is short of something", not "the config is wrong". */
-const RESOURCE_SHORTAGE = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM', 'ENOSPC']);
 
 function logDelivery(
   logger: Logger,
@@ -200,20 +199,8 @@ function logDelivery(
     reply: formatReply(reply),
     durationMs: Math.round(durationMs * 10) / 10,
   };
-  if (outcome.kind === 'content-rejected') {
-    logger.info(line, 'delivery refused: bare CR or LF in content');
-  } else if (outcome.kind === 'spawn-failed' && outcome.errorCode === 'E2BIG') {
-    // RCPT refuses what would not fit (exec-size.ts); this is a machine with less room.
-    logger.warn(line, 'delivery failed: argument list too long');
-  } else if ((outcome.kind === 'spawn-failed' || outcome.kind === 'output-failed') && RESOURCE_SHORTAGE.has(outcome.errorCode)) {
-    logger.warn(line, 'delivery failed: resource shortage');
-  } else if (outcome.kind === 'spawn-failed' || outcome.kind === 'output-failed') {
-    logger.error(line, 'delivery failed: configuration fault');
-  } else if (outcome.kind === 'pool-failed') {
-    logger.error(line, 'delivery failed: worker error');
-  } else {
-    logger.info(line, 'delivery');
-  }
+  const { level, message } = classifyOutcome(outcome);
+  logger[level](line, message);
   if ('killFailures' in outcome && outcome.killFailures.length > 0) {
     // The reply stands (the exit decided it); what the kill could not reach may still run.
     logger.warn(

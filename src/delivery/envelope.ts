@@ -2,7 +2,8 @@
 // Pure; the names follow Postfix pipe(8) (macros) and Exim/qmail/local(8) (env).
 
 import type { TransportConfig } from '../config/types.js';
-import { splitAddress } from '../routing/router.js';
+import { formatArg, PROGRAM_MACROS, type ArgTemplate, type ProgramTemplate, type ValueMacro } from '../config/program-argv.js';
+import { splitAddress } from './address.js';
 
 export interface Envelope {
   readonly queueId: string;
@@ -17,15 +18,8 @@ export interface Envelope {
   readonly transport: string;
 }
 
-const PER_RECIPIENT_MACRO = /\$\{(recipient|local|domain)\}/;
-const MACRO = /\$\{([a-z_]+)\}/g;
-
-/** True when argv names one recipient, so a transaction may carry only one. */
-export function usesPerRecipientMacro(argvTemplate: readonly string[]): boolean {
-  return argvTemplate.some((arg) => PER_RECIPIENT_MACRO.test(arg));
-}
-
-function macroValues(envelope: Envelope): Record<string, string> {
+/** The value of each macro of one transaction; `${recipients}` is the list itself. */
+function macroValues(envelope: Envelope): Record<ValueMacro, string> {
   const first = envelope.recipients[0] ?? '';
   const { local, domain } = splitAddress(first);
   return {
@@ -53,34 +47,34 @@ export interface ExpandedArguments {
 }
 
 /**
- * Expands argv[1..]. An argument that is exactly `${recipients}` becomes one
- * argument per recipient; elsewhere a macro is replaced in place. Unknown macros
- * cannot occur (the config loader rejects them).
+ * Fills in the compiled argv[1..] (src/config/program-argv.ts): a `${recipients}`
+ * argument becomes one argument per recipient; other macros are replaced in place.
  *
  * Defence in depth against option injection: addresses beginning with "-" are refused
  * at MAIL/RCPT (address.ts), HELO must be a domain or an address literal
  * (src/smtp/helo-syntax.ts) and client_address is an IP; whatever slips past those,
  * an option that the template did not write is reported here, never passed on.
  */
-export function expandArguments(argvTemplate: readonly string[], envelope: Envelope): ExpandedArguments {
+export function expandArguments(template: ProgramTemplate, envelope: Envelope): ExpandedArguments {
   // Built only when an argument holds a macro: most programs take none, on every message.
-  let values: Record<string, string> | undefined;
+  let values: Record<ValueMacro, string> | undefined;
   const args: string[] = [];
   let injectedOption: ExpandedArguments['injectedOption'] = null;
-  for (let i = 1; i < argvTemplate.length; i++) {
-    const arg = argvTemplate[i] as string;
+  for (const arg of template.args) {
     const first = args.length;
     // One push per recipient: a spread of a huge list would overflow the call stack.
-    if (arg === '${recipients}') for (const recipient of envelope.recipients) args.push(recipient);
-    else if (arg.includes('${')) {
+    if (arg.kind === 'recipients') for (const recipient of envelope.recipients) args.push(recipient);
+    else if (arg.parts.length === 1 && arg.parts[0]?.kind === 'literal') args.push(arg.parts[0].text);
+    else {
       values ??= macroValues(envelope);
-      const known = values;
-      args.push(arg.replace(MACRO, (whole, name: string) => known[name] ?? whole));
-    } else args.push(arg);
-    if (injectedOption === null && !arg.startsWith('-')) {
+      let text = '';
+      for (const part of arg.parts) text += part.kind === 'literal' ? part.text : values[part.name];
+      args.push(text);
+    }
+    if (injectedOption === null && !writesOption(arg)) {
       for (let j = first; j < args.length; j++) {
         if ((args[j] as string).startsWith('-')) {
-          injectedOption = { index: j + 1, template: arg };
+          injectedOption = { index: j + 1, template: formatArg(arg) };
           break;
         }
       }
@@ -89,24 +83,23 @@ export function expandArguments(argvTemplate: readonly string[], envelope: Envel
   return { args, injectedOption };
 }
 
+/** The operator wrote this argument as an option: it begins with a literal "-". */
+function writesOption(arg: ArgTemplate): boolean {
+  const head = arg.kind === 'parts' ? arg.parts[0] : undefined;
+  return head?.kind === 'literal' && head.text.startsWith('-');
+}
+
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 
-/** The program's whole environment: nothing of the daemon's own is inherited. */
+/**
+ * The program's whole environment: nothing of the daemon's own is inherited. Each macro
+ * is also a variable of its name upper-cased (RECIPIENTS: one recipient per line).
+ */
 export function programEnvironment(transport: TransportConfig, envelope: Envelope): Record<string, string> {
-  const first = envelope.recipients[0] ?? '';
-  const { local, domain } = splitAddress(first);
-  return {
-    PATH: DEFAULT_PATH,
-    ...transport.env,
-    SENDER: envelope.sender,
-    RECIPIENT: first,
-    RECIPIENTS: envelope.recipients.join('\n'),
-    DOMAIN: domain,
-    LOCAL: local,
-    QUEUE_ID: envelope.queueId,
-    CLIENT_ADDRESS: envelope.clientAddress,
-    CLIENT_HELO: envelope.clientHelo,
-    SIZE: String(envelope.size),
-    TRANSPORT: envelope.transport,
-  };
+  const values = macroValues(envelope);
+  const env: Record<string, string> = { PATH: DEFAULT_PATH, ...transport.env };
+  for (const name of PROGRAM_MACROS) {
+    env[name.toUpperCase()] = name === 'recipients' ? envelope.recipients.join('\n') : values[name];
+  }
+  return env;
 }

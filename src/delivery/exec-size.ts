@@ -56,7 +56,7 @@ export interface ExecBudget {
  * RECIPIENTS. `${recipient}` and friends name only the first, and such transports take one.
  */
 export function createExecBudget(transport: TransportConfig, base: EnvelopeBase): ExecBudget {
-  const perRecipientArgs = transport.argvTemplate.reduce((n, arg, i) => (i > 0 && arg === '${recipients}' ? n + 1 : n), 0);
+  const perRecipientArgs = transport.program.args.filter((arg) => arg.kind === 'recipients').length;
   let bytes = 0;
   let recipients = 0;
   return {
@@ -73,8 +73,8 @@ export function createExecBudget(transport: TransportConfig, base: EnvelopeBase)
           size: SIZE_PLACEHOLDER,
           transport: transport.name,
         };
-        const { args } = expandArguments(transport.argvTemplate, envelope);
-        next = execBytesOf(transport.argvTemplate[0] as string, args, programEnvironment(transport, envelope));
+        const { args } = expandArguments(transport.program, envelope);
+        next = execBytesOf(transport.program.path, args, programEnvironment(transport, envelope));
       } else {
         const length = Buffer.byteLength(recipient);
         next = bytes + perRecipientArgs * (length + 1 + POINTER_BYTES) + length + 1;

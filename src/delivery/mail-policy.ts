@@ -3,13 +3,11 @@
 // an argv+env the kernel will take, then the dispatcher. Counts no RCPT commands (src/smtp).
 
 import type { Router } from '../routing/router.js';
-import { splitAddress } from '../routing/router.js';
 import type { MailPolicy, SessionInfo, Transaction } from '../smtp/policy.js';
 import type { SmtpReply } from '../smtp/reply.js';
 import type { TransportConfig } from '../config/types.js';
 import type { Dispatcher } from './dispatcher.js';
-import { checkAddress, recipientKey } from './address.js';
-import { usesPerRecipientMacro } from './envelope.js';
+import { checkAddress, recipientKey, splitAddress } from './address.js';
 import { createExecBudget, type ExecBudget } from './exec-size.js';
 
 const REPLY_RELAY_DENIED: SmtpReply = { code: 550, text: '5.7.1 relaying denied' };
@@ -25,17 +23,6 @@ const REPLY_ARGS_TOO_BIG: SmtpReply = {
 };
 
 export function createMailPolicy(router: Router, dispatcher: Dispatcher): MailPolicy {
-  // Computed once per config, not per message.
-  const singleRecipient = new WeakMap<TransportConfig, boolean>();
-  const isSingleRecipient = (transport: TransportConfig) => {
-    let single = singleRecipient.get(transport);
-    if (single === undefined) {
-      single = usesPerRecipientMacro(transport.argvTemplate);
-      singleRecipient.set(transport, single);
-    }
-    return single;
-  };
-
   return {
     startTransaction(session: SessionInfo, rawSender: string): Transaction | SmtpReply {
       const checkedSender = checkAddress(rawSender, 'sender');
@@ -57,7 +44,7 @@ export function createMailPolicy(router: Router, dispatcher: Dispatcher): MailPo
           // A repeat is acknowledged (it is a valid recipient) but delivered to once.
           const key = recipientKey(address);
           if (seen.has(key)) return undefined;
-          if (transport && isSingleRecipient(transport)) return REPLY_ONE_RECIPIENT;
+          if (transport?.program.singleRecipient) return REPLY_ONE_RECIPIENT;
           const sized = budget ?? createExecBudget(route, { sender, clientAddress: session.clientAddress, clientHelo: session.clientHelo });
           if (!sized.tryAdd(address)) return REPLY_ARGS_TOO_BIG;
           budget = sized;

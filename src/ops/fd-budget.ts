@@ -19,7 +19,6 @@ export interface SessionBudget {
   /** A reload changed how many programs may run: sessions open now keep their slots. */
   resize(limit: number): void;
   readonly limit: number;
-  readonly open: number;
 }
 
 /**
@@ -47,9 +46,6 @@ export function createSessionBudget(limit: number): SessionBudget {
     },
     resize(next) {
       limit = next;
-    },
-    get open() {
-      return open;
     },
     tryOpen() {
       if (open >= limit) return false;

@@ -3,17 +3,8 @@
 // names, outcome kinds and reply classes, never addresses or queue IDs.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-
-export interface DeliveryMetric {
-  readonly transport: string;
-  /** ProgramOutcome / DeliveryOutcome kind: exited, signaled, timed-out, ... */
-  readonly outcome: string;
-  readonly exitCode: number | null;
-  readonly replyCode: number;
-  readonly durationMs: number;
-  readonly sizeBytes: number;
-  readonly recipients: number;
-}
+import type { DeliveryMetric } from '../delivery/dispatcher.js';
+import { classifyOutcome } from '../delivery/outcome-class.js';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -26,22 +17,6 @@ export interface Metrics {
   reload(success: boolean): void;
   /** Read at scrape time, so the hot path pays nothing for them. */
   observePool(read: () => { waiting: number; running: number }): void;
-}
-
-/** Program-run outcome as the issue names it: ok, exit_nonzero, timeout, signal, spawn_error... */
-function runOutcome(metric: DeliveryMetric): string {
-  switch (metric.outcome) {
-    case 'exited':
-      return metric.exitCode === 0 ? 'ok' : 'exit_nonzero';
-    case 'timed-out':
-      return 'timeout';
-    case 'signaled':
-      return 'signal';
-    case 'spawn-failed':
-      return 'spawn_error';
-    default:
-      return metric.outcome.replace(/-/g, '_');
-  }
 }
 
 const replyClass = (code: number) => `${Math.floor(code / 100)}xx`;
@@ -126,8 +101,9 @@ export function createMetrics(version: string): Metrics {
       transactions.labels(result).inc();
       size.observe(metric.sizeBytes);
       recipients.observe(metric.recipients);
-      if (metric.outcome !== 'pool-busy' && metric.outcome !== 'content-rejected') {
-        runs.labels(metric.transport, runOutcome(metric)).inc();
+      const { run } = classifyOutcome(metric.outcome);
+      if (run !== null) {
+        runs.labels(metric.transport, run).inc();
         duration.labels(metric.transport).observe(metric.durationMs / 1000);
       }
     },

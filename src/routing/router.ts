@@ -37,14 +37,3 @@ export function createRouter(transports: readonly TransportConfig[]): Router {
     },
   };
 }
-
-/**
- * Splits `local@domain` at the last `@`; an address without one has no domain. Right for
- * every address checked by src/delivery/address.ts: a quoted local part may hold "@"
- * (`"x@y"@z`), a checked domain never does (address literals are IPv4/IPv6 only).
- */
-export function splitAddress(address: string): { local: string; domain: string } {
-  const at = address.lastIndexOf('@');
-  if (at === -1) return { local: address, domain: '' };
-  return { local: address.slice(0, at), domain: address.slice(at + 1) };
-}

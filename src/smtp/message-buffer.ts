@@ -31,10 +31,6 @@ export class MessageBuffer {
     this.#expected = expectedBytes;
   }
 
-  get length(): number {
-    return this.#length;
-  }
-
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.#length += chunk.length;

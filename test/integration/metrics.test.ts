@@ -2,9 +2,12 @@
 // connections are few (16) and short-lived (10 s). Under a real fd limit:
 // test/process/fd-flood.test.ts.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { eventually, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { makeFifo } from '../helpers/fifo.js';
 import { fixture } from '../helpers/paths.js';
 import { openSession } from '../helpers/smtp-client.js';
 
@@ -16,6 +19,7 @@ before(async () => {
     Metrics_Listen = "127.0.0.1:0"
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
     pipe_transport "status" { allow_root = true program_name = "${fixture('programs', 'exit-with.sh')} \${local}" domain = ( "status.test" ) }
+    pipe_transport "held" { allow_root = true program_name = "${fixture('programs', 'cat-to-file.sh')} {{dir}}/held.fifo" domain = ( "held.test" ) }
   `);
   const address = daemon.daemon.metricsAddress;
   assert.ok(address, 'the metrics endpoint listens');
@@ -23,7 +27,7 @@ before(async () => {
 });
 after(() => daemon.stop());
 
-/** The value of one sample line, e.g. metric('smtpipe_replies_total{class="2xx"}'). */
+/** The value of one sample line, e.g. metric('smtpipe_replies_total{class="2xx"}'); throws if it is missing. */
 async function scrape(): Promise<(sample: string) => number> {
   const response = await fetch(`${base}/metrics`);
   assert.equal(response.status, 200);
@@ -31,7 +35,9 @@ async function scrape(): Promise<(sample: string) => number> {
   const text = await response.text();
   return (sample) => {
     const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-    return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+    // A sample that disappeared must fail the test, not read as 0.
+    if (line === undefined) throw new Error(`no sample ${sample} in /metrics:\n${text}`);
+    return Number(line.slice(sample.length + 1));
   };
 }
 
@@ -99,4 +105,24 @@ test('at most 16 connections; one that sends nothing is closed after 10 s', asyn
   } finally {
     for (const socket of sockets) socket.destroy();
   }
+});
+
+// Last: it stops the daemon. A load balancer must stop sending while a drain finishes the
+// deliveries in flight; the process itself is still healthy.
+test('/readyz turns 503 during a drain, /healthz stays 200', async () => {
+  // The program blocks opening its output FIFO until the test reads it: a delivery in flight.
+  const fifo = makeFifo(path.join(daemon.dir, 'held.fifo'));
+  const client = await openSession(daemon.port);
+  const reply = client.sendMail('a@origin.test', ['x@held.test'], 'held');
+  await eventually(async () => (await scrape())('smtpipe_pool_busy') === 1);
+  assert.equal((await fetch(`${base}/readyz`)).status, 200, 'ready before the drain');
+  const draining = daemon.nextLog((line) => line['msg'] === 'draining');
+  const stopped = daemon.daemon.stop();
+  await draining;
+  assert.equal((await fetch(`${base}/readyz`)).status, 503);
+  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  assert.match(await readFile(fifo, 'latin1'), /\nheld\n$/, 'the program got the message');
+  assert.equal((await reply).code, 250, 'the delivery in flight finished');
+  await client.quit().catch(() => {}); // Handled: the drain may already have closed the session.
+  assert.equal(await stopped, 'graceful');
 });

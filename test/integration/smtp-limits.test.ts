@@ -125,10 +125,14 @@ test('a client that drops mid-DATA starts no program', async () => {
     assert.equal((await client.command('DATA')).code, 354);
     client.write('Subject: half\r\n\r\nhalf a message');
     client.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The daemon has seen the drop once the session is released.
+    await eventually(() => daemon.daemon.listeners[0]?.sessions === 0);
     const next = await openSession(daemon.port);
     assert.equal((await next.sendMail('a@origin.test', ['x@copy.test'], 'whole')).code, 250);
     await next.quit();
+    // A graceful stop waits for every run: a program wrongly started for the half message
+    // would have ended and logged by now, whatever its speed.
+    assert.equal(await daemon.daemon.stop(), 'graceful');
     const files = (await readdir(daemon.dir)).filter((f) => f.endsWith('.eml'));
     assert.equal(files.length, 1);
     assert.equal(daemon.logs.filter((l) => l.msg === 'delivery').length, 1);

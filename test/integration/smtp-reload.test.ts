@@ -61,19 +61,20 @@ test('a new code map and domain list under load: nothing fails, new transactions
     await client.quit();
   };
   const load = Promise.all([worker(), worker(), worker(), worker()]);
-  // Counts, not time windows: a loaded runner is slow, not wrong.
-  await eventually(() => seen.length > 5);
+  // Counts, not time windows: a loaded machine makes fewer transactions per second.
+  const ENOUGH = 10;
+  await eventually(() => seen.length >= ENOUGH);
   await reconfigure(conf({ mapping: 'mapping two', domains: '"new.test" "both.test"' }));
   assert.deepEqual(await daemon.daemon.reload(), { ok: true });
   reloadedAt = performance.now();
-  await eventually(() => seen.filter((s) => s.startedAt >= reloadedAt).length > 5);
+  await eventually(() => seen.filter((s) => s.startedAt >= reloadedAt).length >= ENOUGH);
   stop = true;
   await load;
 
   const before = seen.filter((s) => s.startedAt < reloadedAt);
   const afterwards = seen.filter((s) => s.startedAt >= reloadedAt);
   t.diagnostic(`${before.length} transactions started before the reload, ${afterwards.length} after`);
-  assert.ok(before.length > 5 && afterwards.length > 5, `load on both sides of the reload (${before.length}/${afterwards.length})`);
+  assert.ok(before.length >= ENOUGH && afterwards.length >= ENOUGH, `load on both sides of the reload (${before.length}/${afterwards.length})`);
   for (const { line } of seen) assert.match(line, /^550 5\.0\.0 mapping (one|two)$/, 'no transaction failed because of the reload');
   for (const { line } of afterwards) assert.equal(line, '550 5.0.0 mapping two');
 

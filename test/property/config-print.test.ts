@@ -8,6 +8,7 @@ import { loadConfig, parseConfigText } from '../../src/config/load.js';
 import { MAX_DURATION_SECONDS } from '../../src/config/defaults.js';
 import { parseConfigSource } from '../../src/config/parser.js';
 import { PROGRAM_MACROS } from '../../src/config/program-argv.js';
+import { argvWords, programTemplate } from '../helpers/transport.js';
 import { printConfig, quote } from '../../src/config/print.js';
 import type { Config, ListenerConfig, MappedReply, SourcePosition, TransportConfig } from '../../src/config/types.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
@@ -114,7 +115,7 @@ const program = fc
   .map(({ argv0, args, gaps, lead }) => {
     const argv = [argv0, ...args];
     const written = argv.map(writeArgument).map((a, i) => (i === 0 ? a : ' '.repeat(gaps[i % gaps.length] ?? 1) + a));
-    return { programName: ' '.repeat(lead) + written.join(''), argvTemplate: argv };
+    return { programName: ' '.repeat(lead) + written.join(''), program: programTemplate(argv) };
   });
 
 const absolutePath = text(1, 20).map((s) => `/${s}`);
@@ -222,8 +223,8 @@ test('generated configs: print -> parse gives the same config', (t) => {
         seen.transports += 1;
         seen.codes += tr.codes.size;
         seen.envEntries += Object.keys(tr.env).length;
-        seen.quotedArgs += tr.argvTemplate.filter((a) => a === '' || /[\s"\\]/.test(a)).length;
-        seen.macroArgs += tr.argvTemplate.filter((a) => a.includes('${')).length;
+        seen.quotedArgs += argvWords(tr.program).filter((a) => a === '' || /[\s"\\]/.test(a)).length;
+        seen.macroArgs += argvWords(tr.program).filter((a) => a.includes('${')).length;
         seen.outputFiles += tr.outputFile === null ? 0 : 1;
       }
       const loaded = reload(generated);

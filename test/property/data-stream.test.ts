@@ -55,11 +55,13 @@ async function decode(Parser: typeof SMTPStream, chunks: readonly Uint8Array[], 
     current = stream;
     const message = new MessageBuffer();
     pending = message;
+    let received = 0;
     stream.on('data', (chunk: Buffer) => {
       message.push(chunk);
+      received += chunk.length;
       peakBuffered = Math.max(peakBuffered, stream.readableLength + stream.writableLength);
       if (consumer === 'flowing') return;
-      if (consumer !== 'slow' && !destroyed && message.length >= consumer.destroyAt) {
+      if (consumer !== 'slow' && !destroyed && received >= consumer.destroyAt) {
         destroyed = true;
         stream.destroy();
         return;

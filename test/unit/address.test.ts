@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkAddress, recipientKey } from '../../src/delivery/address.js';
+import { checkAddress, recipientKey, splitAddress } from '../../src/delivery/address.js';
 import { formatReply } from '../../src/smtp/reply.js';
 
 // [address as smtp-server hands it over, role, expected: canonical address or reply line]
@@ -79,5 +79,21 @@ const keyCases: Array<[string, string, boolean]> = [
 for (const [a, b, same] of keyCases) {
   test(`recipientKey: ${a} and ${b} are ${same ? 'one recipient' : 'two'}`, () => {
     assert.equal(recipientKey(a) === recipientKey(b), same);
+  });
+}
+
+// [address, local, domain]: where the local part ends, as checkAddress and recipientKey see it.
+const splits: Array<[string, string, string]> = [
+  ['bob@example.com', 'bob', 'example.com'],
+  ['"x@y"@example.com', '"x@y"', 'example.com'], // a quoted local part may hold "@"
+  ['"x\\"@y"@example.com', '"x\\"@y"', 'example.com'], // and an escaped quote
+  ['"x y"@example.com', '"x y"', 'example.com'],
+  ['a@[127.0.0.1]', 'a', '[127.0.0.1]'],
+  ['postmaster', 'postmaster', ''],
+  ['', '', ''], // the null sender
+];
+for (const [address, local, domain] of splits) {
+  test(`splitAddress(${JSON.stringify(address)})`, () => {
+    assert.deepEqual(splitAddress(address), { local, domain });
   });
 }

@@ -8,6 +8,7 @@ import { renderSmtpipeConfig } from '../../bench/compare/servers/smtpipe-config.
 import type { GeneratorResult } from '../../bench/compare/generator.js';
 import type { LoadPoint } from '../../bench/compare/types.js';
 import { parseConfigText } from '../../src/config/load.js';
+import { argvWords } from '../helpers/transport.js';
 
 test('run flags: defaults, --full, --only, --seconds, and errors', () => {
   const none = parseRunArgs([]);
@@ -128,6 +129,6 @@ test('the generated smtpipe config loads with the real parser, as written', () =
   assert.ok(memory.ok, JSON.stringify(!memory.ok && memory.errors));
   assert.equal(memory.config.pool.spawner, 'native');
   assert.equal(memory.config.pool.tasksPerThread, 264);
-  assert.deepEqual(memory.config.transports[1]?.argvTemplate, ['/bin/sleep', '120']);
+  assert.deepEqual(memory.config.transports[1] && argvWords(memory.config.transports[1].program), ['/bin/sleep', '120']);
   assert.equal(memory.config.transports[1]?.concurrency, 200);
 });

@@ -18,6 +18,7 @@ import { renderSmtpipeConfig } from '../../bench/compare/servers/smtpipe-config.
 import { formatTarget, growthTarget } from '../../bench/compare/targets.js';
 import type { GrowthResult, ResourcesResult, RssSample } from '../../bench/compare/types.js';
 import { parseConfigText } from '../../src/config/load.js';
+import { argvWords } from '../helpers/transport.js';
 
 const close = (actual: number | null | undefined, expected: number, epsilon = 1e-9) =>
   assert.ok(actual != null && Math.abs(actual - expected) <= epsilon, `${actual} is not ${expected} (+-${epsilon})`);
@@ -155,7 +156,7 @@ test('the resources configs load with the real parser: 2000 sessions; 20 MB mess
   assert.equal(large.config.listeners[0]?.maxMessageBytes, 20_000_000);
   assert.equal(large.config.listeners[0]?.maxSessions, 500, 'Listener_Sessions left at its default');
   assert.ok(large.config.pool.tasksPerThread >= 200);
-  assert.deepEqual(large.config.transports[1]?.argvTemplate, ['/tmp/x/slow-reader.sh', '/tmp/x/release.fifo']);
+  assert.deepEqual(large.config.transports[1] && argvWords(large.config.transports[1].program), ['/tmp/x/slow-reader.sh', '/tmp/x/release.fifo']);
   assert.equal(large.config.transports[1]?.concurrency, 200);
 });
 

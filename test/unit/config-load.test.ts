@@ -4,6 +4,7 @@ import path from 'node:path';
 import { formatDiagnostic, loadConfig, parseConfigText } from '../../src/config/load.js';
 import { ConfigCode } from '../../src/config/codes.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
+import { argvWords } from '../helpers/transport.js';
 
 // An unprivileged smtpipe: transports without user keep its ids, nothing is looked up.
 const host = { hostname: 'mx.test', parallelism: 8, uid: 1000, gid: 1000 };
@@ -42,12 +43,12 @@ test('load: a realistic Momentum ecelerity.conf loads, one warning per foreign i
   );
   const [mailman, archive] = config.transports;
   assert.ok(mailman !== undefined && archive !== undefined);
-  assert.deepEqual(mailman.argvTemplate, ['/usr/lib/mailman/mail/mailman', 'post', '${local}']);
+  assert.deepEqual(argvWords(mailman.program), ['/usr/lib/mailman/mail/mailman', 'post', '${local}']);
   assert.deepEqual([...mailman.codes.keys()], [0, 1, 75]);
   assert.deepEqual(mailman.codes.get(75), { code: 451, text: '4.3.0 try again later' });
   assert.deepEqual([mailman.timeoutMs, mailman.errorFile, mailman.errorMode, mailman.outputFile], [120_000, '/var/log/smtpipe/mailman.err', 0o640, null]);
   assert.equal(archive.name, 'archive');
-  assert.deepEqual(archive.argvTemplate, ['/usr/local/bin/archive', '--queue', '${queue_id}', '--label', 'mx1 archive', '${recipients}']);
+  assert.deepEqual(argvWords(archive.program), ['/usr/local/bin/archive', '--queue', '${queue_id}', '--label', 'mx1 archive', '${recipients}']);
   assert.deepEqual(archive.domains, ['archive.example.net', '*.archive.example.net']);
   assert.deepEqual(
     [archive.eol, archive.receivedHeader, archive.returnPathHeader, archive.deliveredToHeader, archive.concurrency, archive.outputMode],
@@ -63,7 +64,7 @@ test('load: the bundled config/smtpipe.conf loads with no error and no warning',
   const [listener] = result.config.listeners;
   assert.deepEqual([listener?.host, listener?.port], ['127.0.0.1', 2525]);
   const [demo] = result.config.transports;
-  assert.deepEqual([demo?.name, demo?.argvTemplate, demo?.outputFile, demo?.domains], [
+  assert.deepEqual([demo?.name, demo && argvWords(demo.program), demo?.outputFile, demo?.domains], [
     'demo', ['/bin/cat'], '/tmp/smtpipe-demo.out', ['example.com', 'localhost'],
   ]);
 });
@@ -75,7 +76,7 @@ test('load: the result is deep-frozen, code maps included', async () => {
   const t = config.transports[0];
   assert.ok(t !== undefined);
   for (const value of [config, config.listeners, config.listeners[0], config.listeners[0]?.position, config.transports,
-    t, t.domains, t.argvTemplate, t.env, t.position, t.codes.get(0), config.pool]) {
+    t, t.domains, t.program, t.program.args, t.program.args[0], t.env, t.position, t.codes.get(0), config.pool]) {
     assert.ok(Object.isFrozen(value));
   }
   const mutable = t.codes as Map<number, unknown>;

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText, type LoadResult } from '../../src/config/load.js';
 import type { TransportConfig } from '../../src/config/types.js';
-import { argvProblems, splitProgramName } from '../../src/config/program-argv.js';
+import { compileArgv, splitProgramName } from '../../src/config/program-argv.js';
 import { suggestName } from '../../src/config/suggest.js';
+import { argvWords } from '../helpers/transport.js';
 
 const host = { hostname: 'mx.test', parallelism: 8 };
 const LISTEN = 'ESMTP_Listener { Listen "127.0.0.1:0" { } }\n';
@@ -33,7 +34,7 @@ test('transport: defaults', () => {
   assert.deepEqual({ ...t, codes: [...t.codes], position: undefined }, {
     name: 't',
     programName: '/bin/cat',
-    argvTemplate: ['/bin/cat'],
+    program: { path: '/bin/cat', args: [], singleRecipient: false },
     outputFile: null,
     errorFile: null,
     outputMode: 0o600,
@@ -87,7 +88,8 @@ test('transport: every option set', () => {
     umask = 0027
   `);
   assert.equal(t.programName, '/usr/bin/foo --to "a b" ${recipient} ${recipients}');
-  assert.deepEqual(t.argvTemplate, ['/usr/bin/foo', '--to', 'a b', '${recipient}', '${recipients}']);
+  assert.deepEqual(argvWords(t.program), ['/usr/bin/foo', '--to', 'a b', '${recipient}', '${recipients}']);
+  assert.equal(t.program.singleRecipient, true);
   assert.deepEqual([t.outputFile, t.errorFile, t.outputMode, t.errorMode], ['/var/log/foo.out', '/var/log/foo.err', 0o640, 0o644]);
   assert.deepEqual(t.domains, ['example.com', '*.example.org']);
   assert.deepEqual([...t.codes], [
@@ -148,7 +150,10 @@ test('transport: program_name macros and program path are checked', () => {
     [['/bin/x', '--to=${recipients}'], ['${recipients} must be a whole argument on its own, got "--to=${recipients}"']],
     [['/bin/x', '${sender'], ['"${" without a closing "}" in argument 1 "${sender"']],
   ];
-  for (const [argv, expected] of cases) assert.deepEqual(argvProblems(argv), expected, argv.join(' '));
+  for (const [argv, expected] of cases) {
+    const compiled = compileArgv(argv);
+    assert.deepEqual(compiled.ok ? [] : compiled.problems, expected, argv.join(' '));
+  }
 
   // In a file: the error points at the value.
   assert.deepEqual(errors('  program_name = "/bin/x ${Recipient}"\n  domain = t.example'), [

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { expandArguments, programEnvironment, usesPerRecipientMacro, type Envelope } from '../../src/delivery/envelope.js';
-import { makeTransport } from '../helpers/transport.js';
+import { expandArguments, programEnvironment, type Envelope } from '../../src/delivery/envelope.js';
+import { makeTransport, programTemplate } from '../helpers/transport.js';
 
 const envelope: Envelope = {
   queueId: 'Q1',
@@ -17,22 +17,21 @@ const cases: Array<[string[], string[]]> = [
   [['/bin/prog'], []],
   [['/bin/prog', '-f', '${sender}'], ['-f', 'alice@origin.test']],
   [['/bin/prog', '${recipients}'], ['bob@example.com', 'carol@example.com']],
-  [['/bin/prog', '--to=${recipients}'], ['--to=${recipients}']], // only a whole argument expands per recipient
   [['/bin/prog', '${recipient}', '${local}', '${domain}'], ['bob@example.com', 'bob', 'example.com']],
   [['/bin/prog', 'id=${queue_id};c=${client_address};h=${client_helo};s=${size};t=${transport}'], ['id=Q1;c=127.0.0.1;h=client.test;s=1234;t=tickets']],
   [['/bin/prog', '${sender}${sender}'], ['alice@origin.testalice@origin.test']],
-  [['/bin/prog', '$(id)', '`id`', '${unknown}'], ['$(id)', '`id`', '${unknown}']],
+  [['/bin/prog', '$(id)', '`id`', '$sender', '}{', ''], ['$(id)', '`id`', '$sender', '}{', '']],
 ];
 
 for (const [template, expected] of cases) {
   test(`expandArguments ${JSON.stringify(template.slice(1))}`, () => {
-    assert.deepEqual(expandArguments(template, envelope), { args: expected, injectedOption: null });
+    assert.deepEqual(expandArguments(programTemplate(template), envelope), { args: expected, injectedOption: null });
   });
 }
 
 test('a macro value is never split or re-expanded', () => {
   const hostile = { ...envelope, sender: 'a b ${recipient} $(rm -rf /)@x' };
-  assert.deepEqual(expandArguments(['/p', '${sender}'], hostile).args, ['a b ${recipient} $(rm -rf /)@x']);
+  assert.deepEqual(expandArguments(programTemplate(['/p', '${sender}']), hostile).args, ['a b ${recipient} $(rm -rf /)@x']);
 });
 
 // Defence in depth: the checks at HELO, MAIL and RCPT keep "-" out of these values; if one
@@ -56,23 +55,23 @@ const injectionCases: Array<[string[], Partial<Envelope>, { index: number; templ
 
 for (const [template, change, expected] of injectionCases) {
   test(`expandArguments reports an option from client text: ${JSON.stringify(template.slice(1))} ${JSON.stringify(change)}`, () => {
-    assert.deepEqual(expandArguments(template, { ...envelope, ...change }).injectedOption, expected);
+    assert.deepEqual(expandArguments(programTemplate(template), { ...envelope, ...change }).injectedOption, expected);
   });
 }
 
 test('${recipients} with 500,000 recipients expands without overflowing the stack', () => {
   const recipients = Array.from({ length: 500_000 }, (_, i) => `r${i}@example.com`);
-  const { args, injectedOption } = expandArguments(['/p', '${recipients}'], { ...envelope, recipients });
+  const { args, injectedOption } = expandArguments(programTemplate(['/p', '${recipients}']), { ...envelope, recipients });
   assert.equal(args.length, 500_000);
   assert.equal(args[499_999], 'r499999@example.com');
   assert.equal(injectedOption, null);
 });
 
-test('per-recipient macros are detected', () => {
-  assert.equal(usesPerRecipientMacro(['/p', '${recipient}']), true);
-  assert.equal(usesPerRecipientMacro(['/p', 'x-${domain}']), true);
-  assert.equal(usesPerRecipientMacro(['/p', '${local}']), true);
-  assert.equal(usesPerRecipientMacro(['/p', '${recipients}', '${sender}']), false);
+test('the compiled template knows when it names one recipient', () => {
+  assert.equal(programTemplate(['/p', '${recipient}']).singleRecipient, true);
+  assert.equal(programTemplate(['/p', 'x-${domain}']).singleRecipient, true);
+  assert.equal(programTemplate(['/p', '${local}']).singleRecipient, true);
+  assert.equal(programTemplate(['/p', '${recipients}', '${sender}']).singleRecipient, false);
 });
 
 test('programEnvironment is the contract, nothing inherited', () => {

@@ -3,15 +3,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { expandArguments, programEnvironment, type Envelope } from '../../src/delivery/envelope.js';
 import { createExecBudget, EXEC_BUDGET_BYTES, execBytesOf } from '../../src/delivery/exec-size.js';
-import { makeTransport } from '../helpers/transport.js';
+import { makeTransport, programTemplate } from '../helpers/transport.js';
 
 const base = { sender: 'alice@origin.test', clientAddress: '192.0.2.7', clientHelo: 'client.test' };
 
 /** What execve gets for a real envelope, measured the way exec-size counts. */
 function actualBytes(argvTemplate: string[], env: Record<string, string>, recipients: string[]): number {
-  const transport = makeTransport({ argvTemplate, env });
+  const transport = makeTransport({ program: programTemplate(argvTemplate), env });
   const envelope: Envelope = { ...base, recipients, queueId: 'MX9Y4TOXFF907000002', size: 123456, transport: transport.name };
-  return execBytesOf(argvTemplate[0] as string, expandArguments(argvTemplate, envelope).args, programEnvironment(transport, envelope));
+  return execBytesOf(transport.program.path, expandArguments(transport.program, envelope).args, programEnvironment(transport, envelope));
 }
 
 const templates: string[][] = [
@@ -25,7 +25,7 @@ const templates: string[][] = [
 for (const template of templates) {
   test(`the budget counts at least what execve gets: ${JSON.stringify(template)}`, () => {
     const env = { API_URL: 'https://tickets.example/api', 'Ü': 'ünïcode' };
-    const budget = createExecBudget(makeTransport({ argvTemplate: template, env }), base);
+    const budget = createExecBudget(makeTransport({ program: programTemplate(template), env }), base);
     const recipients: string[] = [];
     const many = template.some((arg) => arg === '${recipient}') ? 1 : 50;
     for (let i = 0; i < many; i++) {
@@ -42,7 +42,7 @@ for (const template of templates) {
 
 test('recipients past the budget are refused; what was accepted still fits', () => {
   const template = ['/usr/bin/prog', '${recipients}'];
-  const budget = createExecBudget(makeTransport({ argvTemplate: template }), base);
+  const budget = createExecBudget(makeTransport({ program: programTemplate(template) }), base);
   const recipients: string[] = [];
   const long = (i: number) => `${String(i).padStart(5, '0')}${'x'.repeat(59)}@${'d'.repeat(60)}.${'e'.repeat(60)}.${'f'.repeat(60)}.test`;
   let i = 0;

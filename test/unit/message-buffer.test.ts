@@ -14,7 +14,6 @@ test('chunks of every size come out byte-exact in one exact-length, transferable
       message.push(chunk);
     }
     const whole = Buffer.concat(parts);
-    assert.equal(message.length, whole.length);
     const taken = message.take();
     assert.equal(taken.byteLength, whole.length);
     assert.ok(Buffer.from(taken).equals(whole));
@@ -27,7 +26,6 @@ test('discard drops what was kept', () => {
   const message = new MessageBuffer();
   message.push(Buffer.from('abc'));
   message.discard();
-  assert.equal(message.length, 0);
   assert.equal(message.take().byteLength, 0);
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createRouter, splitAddress } from '../../src/routing/router.js';
+import { createRouter } from '../../src/routing/router.js';
 import { makeTransport } from '../helpers/transport.js';
 
 const tickets = makeTransport({ name: 'tickets', domains: ['example.com', '*.example.net', 'deep.sub.example.net'] });
@@ -27,9 +27,3 @@ for (const [domain, expected] of cases) {
     assert.equal(router.route(domain)?.name, expected);
   });
 }
-
-test('splitAddress splits at the last @', () => {
-  assert.deepEqual(splitAddress('a@b@example.com'), { local: 'a@b', domain: 'example.com' });
-  assert.deepEqual(splitAddress('postmaster'), { local: 'postmaster', domain: '' });
-  assert.deepEqual(splitAddress('"x y"@example.com'), { local: '"x y"', domain: 'example.com' });
-});
