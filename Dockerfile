@@ -15,13 +15,13 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends g++ make python3 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/smtpipe
-COPY package.json package-lock.json binding.gyp tsconfig.json ./
+COPY package.json package-lock.json binding.gyp tsconfig.json tsconfig.build.json ./
 COPY native ./native
 COPY src ./src
 COPY workers ./workers
-COPY bench ./bench
-COPY test ./test
-# npm ci runs the install script (the addon) and prepare (tsc); then drop dev packages.
+# Only the daemon: the workspaces (packages/smtp-load, bench) and test/ stay out; npm ci
+# skips workspace folders that are not there. It runs the install script (both addons)
+# and prepare (tsconfig.build.json: src and workers into dist/); then drop dev packages.
 RUN npm ci && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -35,7 +35,8 @@ WORKDIR /opt/smtpipe
 COPY --from=build /opt/smtpipe/package.json ./
 COPY --from=build /opt/smtpipe/node_modules ./node_modules
 COPY --from=build /opt/smtpipe/dist ./dist
-COPY --from=build /opt/smtpipe/build/Release/smtpipe_spawn.node ./build/Release/
+# Both addons: the spawner (smtpipe_spawn.node) and the CRLF scans (smtpipe_line_endings.node).
+COPY --from=build /opt/smtpipe/build/Release/*.node ./build/Release/
 COPY deploy/container.conf /etc/smtpipe/smtpipe.conf
 USER smtpipe
 EXPOSE 2525 9465

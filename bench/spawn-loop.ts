@@ -4,7 +4,7 @@
 // "Spawning programs without fork"). One JSON line per measurement, so runs
 // can be diffed. Not part of `npm test`: figures depend on the machine.
 //
-// Usage: npm run build && node dist/bench/spawn-loop.js
+// Usage: npm run bench:spawn (builds the bench workspace, runs dist/bench/spawn-loop.js)
 //          [--spawner native,child_process] [--hold-mb 0,1024] [--concurrency 8] [--seconds 5]
 
 import { parseArgs } from 'node:util';

@@ -1,12 +1,18 @@
-// Runs the load generator (bench/smtp-load, built to dist/) as a child process with the
-// same flags for every system and returns its JSON result. Knows the CLI contract only:
+// Runs the load generator (smtp-load, the workspace in packages/smtp-load) as a child
+// process with the same flags for every system and returns its JSON result. Knows the CLI contract only:
 // nothing here looks inside the generator.
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const GENERATOR_CLI = fileURLToPath(new URL('../smtp-load/cli.js', import.meta.url));
+/** smtp-load's bin, found through its package.json (the workspace link in node_modules). */
+export const GENERATOR_CLI = ((): string => {
+  const manifest = fileURLToPath(import.meta.resolve('smtp-load/package.json'));
+  const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: Record<string, string> };
+  return path.resolve(path.dirname(manifest), bin['smtp-load'] as string);
+})();
 
 /** The fields of the generator's -j output that the comparison reads. */
 export interface GeneratorResult {
@@ -51,7 +57,7 @@ export interface RunningGenerator {
 
 /** Starts the generator; `result` rejects with its stderr when it gives no JSON. */
 export function startGenerator(run: GeneratorRun): RunningGenerator {
-  if (!existsSync(GENERATOR_CLI)) throw new Error(`load generator not built: ${GENERATOR_CLI} (npm run build)`);
+  if (!existsSync(GENERATOR_CLI)) throw new Error(`load generator not built: ${GENERATOR_CLI} (npm run build -w smtp-load)`);
   const child = spawn(process.execPath, [GENERATOR_CLI, ...generatorArgs(run)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];

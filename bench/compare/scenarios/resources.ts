@@ -8,7 +8,7 @@ import { chmodSync, closeSync, constants as fsConstants, copyFileSync, openSync 
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { ReplyParser } from '../../smtp-load/reply-parser.js';
+import { ReplyParser } from 'smtp-load';
 import { runGenerator, startGenerator, type RunningGenerator } from '../generator.js';
 import { countInTree, pssBytes } from '../measure.js';
 import { SYSTEM } from '../names.js';

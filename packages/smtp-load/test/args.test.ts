@@ -1,8 +1,8 @@
-// Table-driven tests of bench/smtp-load/args.ts: every flag, sizes, targets, and bad
+// Table-driven tests of src/args.ts: every flag, sizes, targets, and bad
 // input turned into a clear message (never a throw).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseBenchArgs, parseSize, parseTarget, type BenchOptions } from '../../bench/smtp-load/args.js';
+import { parseBenchArgs, parseSize, parseTarget, type BenchOptions } from '../src/args.js';
 
 const TARGET = 'smtp://127.0.0.1:2525';
 

@@ -32,7 +32,7 @@ export interface SampleStats {
   readonly samples: number;
 }
 
-/** The -j object. Names are a contract with bench/compare*: add fields, never rename. */
+/** The -j object. Names are a contract with its readers (smtpipe's bench/compare among them): add fields, never rename. */
 export interface JsonResult {
   readonly target: string;
   readonly connections: number;

@@ -7,12 +7,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { test } from 'node:test';
-import { freePort, startProcess, waitForPort } from '../../bench/compare/processes.js';
-import type { JsonResult } from '../../bench/smtp-load/report.js';
-import { repoRoot } from '../helpers/paths.js';
+import type { JsonResult } from 'smtp-load';
+import { GENERATOR_CLI as CLI } from '../compare/generator.js';
+import { freePort, startProcess, waitForPort } from '../compare/processes.js';
+import { REPO_ROOT } from '../compare/paths.js';
 
-const SERVERS = path.join(repoRoot, 'dist', 'bench', 'compare', 'servers');
-const CLI = path.join(repoRoot, 'dist', 'bench', 'smtp-load', 'cli.js');
+const SERVERS = path.join(REPO_ROOT, 'dist', 'bench', 'compare', 'servers');
 
 async function generate(port: number, messages: number): Promise<JsonResult> {
   const args = [CLI, '-j', '-n', '--expect-failures', '-a', String(messages), '-c', '4', '--per-conn', '1', `smtp://127.0.0.1:${port}`];

@@ -1,17 +1,17 @@
-// The built smtpipe-bench CLI as a child process against real sockets on port 0: the
+// The built smtp-load CLI as a child process against real sockets on port 0: the
 // raw sink (counts, pipelining, one connection per message), a sink refusing DATA with
 // 451 (exit status, --expect-failures), a silent server (timeouts), usage errors.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { startRawSink, type RawSink } from '../../bench/raw-sink.js';
-import type { JsonResult } from '../../bench/smtp-load/report.js';
-import { repoRoot } from '../helpers/paths.js';
+import { fileURLToPath } from 'node:url';
+import { startRawSink, type RawSink } from '../src/raw-sink.js';
+import type { JsonResult } from '../src/report.js';
 
-const CLI = path.join(repoRoot, 'dist', 'bench', 'smtp-load', 'cli.js');
+/** The built bin, next to this file once compiled (dist/test/ -> dist/src/). */
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
 interface CliRun {
   code: number | null;
@@ -125,6 +125,6 @@ test('usage errors: exit 2, a clear message, nothing on stdout', async () => {
   const run = await bench(['-c', 'many', '--size', '3q', 'smtp://127.0.0.1:1']);
   assert.equal(run.code, 2);
   assert.equal(run.stdout, '');
-  assert.match(run.stderr, /^smtpipe-bench: -c\/--connections must be a whole number, got "many"\nsmtpipe-bench: --size: expected a size/);
-  assert.match(run.stderr, /Usage: smtpipe-bench \[flags\] smtp:\/\/host:port/);
+  assert.match(run.stderr, /^smtp-load: -c\/--connections must be a whole number, got "many"\nsmtp-load: --size: expected a size/);
+  assert.match(run.stderr, /Usage: smtp-load \[flags\] smtp:\/\/host:port/);
 });

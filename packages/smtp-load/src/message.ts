@@ -17,7 +17,7 @@ export interface MessageFields {
 
 /** Body line length without CRLF; RFC 5322 2.1.1 recommends at most 78. */
 const LINE_CHARS = 76;
-const FILLER = 'smtpipe-bench filler: the quick brown fox jumps over the lazy dog 0123456789 ';
+const FILLER = 'smtp-load filler: the quick brown fox jumps over the lazy dog 0123456789 ';
 /** Every 16th body line starts with "." so the server's transparency code runs too. */
 const DOT_LINE_EVERY = 16;
 
@@ -29,9 +29,9 @@ export function buildHeaders(sizeBytes: number, fields: MessageFields): string {
   return (
     `From: <${from}>\r\n` +
     'To: undisclosed-recipients:;\r\n' +
-    `Subject: smtpipe-bench ${sizeBytes}-byte message\r\n` +
+    `Subject: smtp-load ${sizeBytes}-byte message\r\n` +
     `Date: ${date}\r\n` +
-    `Message-ID: <smtpipe-bench.${sizeBytes}.${fields.date.getTime()}@localhost>\r\n` +
+    `Message-ID: <smtp-load.${sizeBytes}.${fields.date.getTime()}@localhost>\r\n` +
     '\r\n'
   );
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { escapeXml, niceStep, renderChartSvg, throughputChart, type ChartSpec } from '../../bench/compare/chart-svg.js';
-import type { Measurement, SpawnLoopResult } from '../../bench/compare/types.js';
+import { escapeXml, niceStep, renderChartSvg, throughputChart, type ChartSpec } from '../compare/chart-svg.js';
+import type { Measurement, SpawnLoopResult } from '../compare/types.js';
 
 const spec: ChartSpec = {
   title: 'msgs/s <by> connections',

@@ -1,9 +1,9 @@
-// Tests of bench/smtp-load/message.ts and envelope.ts: exact message size, CRLF lines,
+// Tests of src/message.ts and envelope.ts: exact message size, CRLF lines,
 // RFC 5321 4.5.2 dot-stuffing and the final ".\r\n" of the wire form.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildEnvelope } from '../../bench/smtp-load/envelope.js';
-import { buildMessage, toWire } from '../../bench/smtp-load/message.js';
+import { buildEnvelope } from '../src/envelope.js';
+import { buildMessage, toWire } from '../src/message.js';
 
 const fields = { from: 'bench@localhost', date: new Date('2025-01-02T03:04:05Z') };
 

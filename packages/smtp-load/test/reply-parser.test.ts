@@ -1,8 +1,8 @@
-// Tests of bench/smtp-load/reply-parser.ts: SMTP reply framing over Buffers (RFC 5321
+// Tests of src/reply-parser.ts: SMTP reply framing over Buffers (RFC 5321
 // 4.2): multiline replies, replies split across chunks, many replies in one chunk.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ReplyParser } from '../../bench/smtp-load/reply-parser.js';
+import { ReplyParser } from '../src/reply-parser.js';
 
 /** Feeds `chunks` and returns the codes seen, with the text lines of each reply. */
 function parse(chunks: readonly string[], captureText = false): Array<{ code: number; lines: string[] }> {

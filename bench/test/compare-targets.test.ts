@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LOOP_NAME, SYSTEM } from '../../bench/compare/names.js';
-import { computeRatios, evaluateTargets, formatTarget, sharedCpuBound, type RunResults } from '../../bench/compare/targets.js';
-import type { LoopKind, Measurement, MemoryResult, SpawnLoopResult, Verdict } from '../../bench/compare/types.js';
+import { LOOP_NAME, SYSTEM } from '../compare/names.js';
+import { computeRatios, evaluateTargets, formatTarget, sharedCpuBound, type RunResults } from '../compare/targets.js';
+import type { LoopKind, Measurement, MemoryResult, SpawnLoopResult, Verdict } from '../compare/types.js';
 
 const SIZES: Record<string, number> = { '2k': 2048, '100k': 102_400, '10m': 10_485_760 };
 

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseProcStat, treeOf, type ProcStat } from '../../bench/compare/measure.js';
-import { buildPlan, parseRunArgs } from '../../bench/compare/plan.js';
-import { endToEndMeasurement, measurementFromGenerator } from '../../bench/compare/results.js';
-import { countDeliveries, parseSetupOutput } from '../../bench/compare/scenarios/postfix.js';
-import { renderSmtpipeConfig } from '../../bench/compare/servers/smtpipe-config.js';
-import type { GeneratorResult } from '../../bench/compare/generator.js';
-import type { LoadPoint } from '../../bench/compare/types.js';
+import { parseProcStat, treeOf, type ProcStat } from '../compare/measure.js';
+import { buildPlan, parseRunArgs } from '../compare/plan.js';
+import { endToEndMeasurement, measurementFromGenerator } from '../compare/results.js';
+import { countDeliveries, parseSetupOutput } from '../compare/scenarios/postfix.js';
+import { renderSmtpipeConfig } from '../compare/servers/smtpipe-config.js';
+import type { GeneratorResult } from '../compare/generator.js';
+import type { LoadPoint } from '../compare/types.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { argvWords } from '../helpers/transport.js';
 

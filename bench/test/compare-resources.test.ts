@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildPlan, growthPlan, parseRunArgs, wants } from '../../bench/compare/plan.js';
-import { resourcesSection } from '../../bench/compare/report-md.js';
+import { buildPlan, growthPlan, parseRunArgs, wants } from '../compare/plan.js';
+import { resourcesSection } from '../compare/report-md.js';
 import {
   checkpoints,
   fitGrowth,
@@ -13,10 +13,10 @@ import {
   perSessionKb,
   rssAt,
   secondsLabel,
-} from '../../bench/compare/resources.js';
-import { renderSmtpipeConfig } from '../../bench/compare/servers/smtpipe-config.js';
-import { formatTarget, growthTarget } from '../../bench/compare/targets.js';
-import type { GrowthResult, ResourcesResult, RssSample } from '../../bench/compare/types.js';
+} from '../compare/resources.js';
+import { renderSmtpipeConfig } from '../compare/servers/smtpipe-config.js';
+import { formatTarget, growthTarget } from '../compare/targets.js';
+import type { GrowthResult, ResourcesResult, RssSample } from '../compare/types.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { argvWords } from '../helpers/transport.js';
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `smtpipe-bench` command: parses flags, builds the message and commands once, runs
+// The `smtp-load` command: parses flags, builds the message and commands once, runs
 // the load, prints autocannon-style tables (stdout) or one JSON object (-j), and exits
 // 0 / 1 (not every final reply was 2xx) / 2 (usage). First SIGINT stops, second aborts.
 
@@ -14,7 +14,7 @@ import { startRun } from './run.js';
 const EXIT_USAGE = 2;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${version()}\n`);
       return 0;
     case 'error':
-      process.stderr.write(`smtpipe-bench: ${parsed.message.split('\n').join('\nsmtpipe-bench: ')}\n\n${USAGE}`);
+      process.stderr.write(`smtp-load: ${parsed.message.split('\n').join('\nsmtp-load: ')}\n\n${USAGE}`);
       return EXIT_USAGE;
     case 'run':
       return run(parsed.options);
@@ -79,7 +79,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    console.error('smtpipe-bench: internal error', err);
+    console.error('smtp-load: internal error', err);
     process.exitCode = 70;
   },
 );

@@ -1,13 +1,13 @@
-// Tests of bench/smtp-load/report.ts and table.ts: the -j field names a comparison
+// Tests of src/report.ts and table.ts: the -j field names a comparison
 // harness depends on, per-second sample statistics, exit status, and the tables.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseBenchArgs, type BenchOptions } from '../../bench/smtp-load/args.js';
-import { formatProgress } from '../../bench/smtp-load/progress.js';
-import { exitStatus, formatBytes, formatHeader, formatReport, summarizeSamples, toJsonResult } from '../../bench/smtp-load/report.js';
-import type { RunResult } from '../../bench/smtp-load/run.js';
-import { PERCENTILES, type HistogramSummary } from '../../bench/smtp-load/stats.js';
-import { renderTable } from '../../bench/smtp-load/table.js';
+import { parseBenchArgs, type BenchOptions } from '../src/args.js';
+import { formatProgress } from '../src/progress.js';
+import { exitStatus, formatBytes, formatHeader, formatReport, summarizeSamples, toJsonResult } from '../src/report.js';
+import type { RunResult } from '../src/run.js';
+import { PERCENTILES, type HistogramSummary } from '../src/stats.js';
+import { renderTable } from '../src/table.js';
 
 function options(...argv: string[]): BenchOptions {
   const parsed = parseBenchArgs([...argv, 'smtp://127.0.0.1:2525']);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SYSTEM } from '../../bench/compare/names.js';
-import { markdownTable, ms, renderReportMarkdown } from '../../bench/compare/report-md.js';
-import { missingMeasurement } from '../../bench/compare/results.js';
-import { evaluateTargets } from '../../bench/compare/targets.js';
-import type { Measurement, RunReport } from '../../bench/compare/types.js';
+import { SYSTEM } from '../compare/names.js';
+import { markdownTable, ms, renderReportMarkdown } from '../compare/report-md.js';
+import { missingMeasurement } from '../compare/results.js';
+import { evaluateTargets } from '../compare/targets.js';
+import type { Measurement, RunReport } from '../compare/types.js';
 
 test('markdownTable: header, alignment row (text columns left), escaped cells', () => {
   const table = markdownTable(['system', 'msgs/s', 'note'], [['a|b', '12', 'two\nlines']]);

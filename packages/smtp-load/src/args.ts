@@ -1,4 +1,4 @@
-// Command-line flags of smtpipe-bench: parses and validates them into one frozen
+// Command-line flags of smtp-load: parses and validates them into one frozen
 // BenchOptions. Pure: no I/O, no defaults taken from the environment; a bad flag is a
 // returned error message (the CLI exits 2 with it), never a throw.
 
@@ -48,7 +48,7 @@ export type ParsedArgs =
   | { readonly kind: 'version' }
   | { readonly kind: 'error'; readonly message: string };
 
-export const USAGE = `Usage: smtpipe-bench [flags] smtp://host:port
+export const USAGE = `Usage: smtp-load [flags] smtp://host:port
 
 An SMTP load generator in the manner of autocannon: keeps N connections busy sending
 messages, and reports latency (final dot to final reply) and messages per second.

@@ -1,12 +1,14 @@
+#!/usr/bin/env node
 // A minimal SMTP sink over raw net sockets, to measure the load generator itself:
 // answers 220 / 250 / 354 / 250 as fast as it can, advertises PIPELINING, discards
 // every message. Not a server: no limits and no checks beyond command names.
 //
-//   node dist/bench/raw-sink.js [--port 2526] [--host 127.0.0.1]
+//   smtp-load-sink (node dist/src/raw-sink.js) [--port 2526] [--host 127.0.0.1]
 //        [--data-reply "451 4.3.0 try later"] [--final-reply "554 5.0.0 no"]
 
 import net from 'node:net';
 import { once } from 'node:events';
+import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -182,7 +184,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// realpath: run as the smtp-load-sink bin, argv[1] is npm's symlink in node_modules/.bin.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   main().catch((err: unknown) => {
     console.error('raw-sink:', err);
     process.exitCode = 1;
