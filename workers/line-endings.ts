@@ -2,7 +2,7 @@
 // and the Bare_Newlines policy for a CR or LF that is not part of a CRLF. Pure: no I/O, no
 // timers; the common path rewrites the transferred buffer in place (no second copy). The
 // two scans it is built from come in JavaScript (here) and in C (native/line-endings.c,
-// loaded by native-line-endings.ts), with the same results byte for byte.
+// loaded by native/addons.ts), with the same results byte for byte.
 
 import type { BareNewlinePolicy, LineEnding } from '../src/config/types.js';
 

@@ -4,14 +4,15 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { mapOutcomeToReply, type DeliveryOutcome } from '../../src/delivery/outcome-reply.js';
+import { mapOutcomeToReply } from '../../src/delivery/outcome-reply.js';
+import type { PoolOutcome } from '../../src/pool/task.js';
 import { formatReply } from '../../src/smtp/reply.js';
 import type { MappedReply } from '../../src/config/types.js';
 
 const SIGNALS = Object.keys(os.constants.signals);
 
 /** The README table, written out independently of the implementation. */
-function documentedReply(outcome: DeliveryOutcome, codes: ReadonlyMap<number, MappedReply>, queueId: string, timeoutMs: number): string {
+function documentedReply(outcome: PoolOutcome, codes: ReadonlyMap<number, MappedReply>, queueId: string, timeoutMs: number): string {
   switch (outcome.kind) {
     case 'exited': {
       const mapped = codes.get(outcome.exitCode);
@@ -49,17 +50,17 @@ const codeMap = fc
 
 const queueId = fc.stringMatching(/^[0-9A-Z]{6,20}$/);
 
-function outcomesFor(timeoutMs: number): DeliveryOutcome[] {
-  const base = { pid: 4242, durationMs: 3, killFailures: [] };
+function allOutcomes(): PoolOutcome[] {
+  const base = { pid: 4242, killFailures: [] };
   return [
-    ...Array.from({ length: 256 }, (_, exitCode): DeliveryOutcome => ({ kind: 'exited', exitCode, stdinError: null, ...base })),
-    ...Array.from({ length: 256 }, (_, exitCode): DeliveryOutcome => ({ kind: 'exited', exitCode, stdinError: 'EPIPE', ...base })),
-    ...SIGNALS.map((signal): DeliveryOutcome => ({ kind: 'signaled', signal, ...base })),
-    ...SIGNALS.map((signal): DeliveryOutcome => ({ kind: 'timed-out', signal, timeoutMs, ...base })),
-    { kind: 'timed-out', signal: null, timeoutMs, ...base },
-    { kind: 'spawn-failed', errorCode: 'ENOENT', message: 'spawn ENOENT', durationMs: 0 },
-    { kind: 'output-failed', errorCode: 'EACCES', path: '/x', message: 'EACCES', durationMs: 0 },
-    { kind: 'content-rejected', reason: 'bare-newline', durationMs: 0 },
+    ...Array.from({ length: 256 }, (_, exitCode): PoolOutcome => ({ kind: 'exited', exitCode, stdinError: null, ...base })),
+    ...Array.from({ length: 256 }, (_, exitCode): PoolOutcome => ({ kind: 'exited', exitCode, stdinError: 'EPIPE', ...base })),
+    ...SIGNALS.map((signal): PoolOutcome => ({ kind: 'signaled', signal, ...base })),
+    ...SIGNALS.map((signal): PoolOutcome => ({ kind: 'timed-out', signal, ...base })),
+    { kind: 'timed-out', signal: null, ...base },
+    { kind: 'spawn-failed', errorCode: 'ENOENT', message: 'spawn ENOENT' },
+    { kind: 'output-failed', errorCode: 'EACCES', message: 'output_file /x: EACCES' },
+    { kind: 'content-rejected' },
     { kind: 'pool-busy' },
     { kind: 'pool-failed', message: 'worker exited' },
   ];
@@ -71,7 +72,7 @@ test('every exit status and signal, with and without a code map: the documented 
   const withoutMap = new Map<number, MappedReply>();
   fc.assert(
     fc.property(fc.oneof(fc.constant(withoutMap), codeMap), queueId, fc.integer({ min: 1, max: 2147483 }), (codes, qid, timeoutSeconds) => {
-      for (const outcome of outcomesFor(timeoutSeconds * 1000)) {
+      for (const outcome of allOutcomes()) {
         const reply = mapOutcomeToReply(outcome, codes, qid, timeoutSeconds * 1000);
         const line = formatReply(reply);
         assert.equal(line, documentedReply(outcome, codes, qid, timeoutSeconds * 1000), JSON.stringify(outcome));

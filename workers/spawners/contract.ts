@@ -4,7 +4,7 @@
 
 import type { Writable } from 'node:stream';
 import type { RunAs } from '../../src/config/types.js';
-import type { SpawnerName } from '../../src/pool/spawner.js';
+import type { SpawnerName } from '../../src/pool/task.js';
 
 export type { SpawnerName };
 
