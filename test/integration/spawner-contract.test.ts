@@ -121,9 +121,9 @@ for (const name of spawnersUnderTest()) {
       ['a missing program', { file: path.join(tmp, 'no-such-program') }, 'ENOENT'],
       ['a program without x bit', { file: program('not-executable.sh') }, 'EACCES'],
       ['a directory', { file: tmp }, 'EACCES'],
-      ['a NUL byte in an argument', { args: ['a\0b'] }, 'ERR_INVALID_ARG_VALUE'],
-      ['a NUL byte in the environment', { env: { A: 'x\0y' } }, 'ERR_INVALID_ARG_VALUE'],
-      ['a NUL byte in cwd', { cwd: '/t\0mp' }, 'ERR_INVALID_ARG_VALUE'],
+      ['a NUL byte in an argument', { args: ['a\0b'] }, 'ERR_SPAWN_INVALID_ARG'],
+      ['a NUL byte in the environment', { env: { A: 'x\0y' } }, 'ERR_SPAWN_INVALID_ARG'],
+      ['a NUL byte in cwd', { cwd: '/t\0mp' }, 'ERR_SPAWN_INVALID_ARG'],
     ];
     for (const [what, overrides, code] of failures) {
       test(`spawn-failed ${code} for ${what}, as a value`, async () => {
@@ -181,7 +181,7 @@ for (const name of spawnersUnderTest()) {
     test('runAs ids outside 0..2^31-1 are refused as a value, never read as "keep ours"', async () => {
       for (const runAs of [{ uid: 2 ** 32 - 2, gid: 0 }, { uid: -1, gid: -1 }, { uid: 1.5, gid: 0 }]) {
         const outcome = await run(spawner, { runAs });
-        assert.deepEqual(outcome.kind === 'spawn-failed' && outcome.errorCode, 'ERR_INVALID_ARG_VALUE', JSON.stringify(runAs));
+        assert.deepEqual(outcome.kind === 'spawn-failed' && outcome.errorCode, 'ERR_SPAWN_INVALID_ARG', JSON.stringify(runAs));
       }
     });
 

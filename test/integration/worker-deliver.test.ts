@@ -102,7 +102,7 @@ const spawnFailures: ReadonlyArray<readonly [string, Partial<DeliveryTask>, stri
   ['a missing program', { program: path.join(tmp, 'no-such-program') }, 'ENOENT'],
   ['a program without x bit', { program: program('not-executable.sh') }, 'EACCES'],
   ['a directory', { program: tmp }, 'EACCES'],
-  ['an argument with a NUL byte', { args: ['a\0b'] }, 'ERR_INVALID_ARG_VALUE'],
+  ['an argument with a NUL byte', { args: ['a\0b'] }, 'ERR_SPAWN_INVALID_ARG'],
 ];
 for (const [name, overrides, code] of spawnFailures) {
   test(`spawn-failed (${code}) for ${name}, without throwing`, async () => {

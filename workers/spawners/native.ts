@@ -38,12 +38,12 @@ function start(addon: SpawnAddon, spec: ProgramSpec): StartResult {
   const envp = Object.entries(spec.env).map(([name, value]) => `${name}=${value}`);
   const { runAs, cwd, umask } = spec;
   const badIds = runAsProblem(runAs);
-  if (badIds !== null) return { ok: false, errorCode: 'ERR_INVALID_ARG_VALUE', message: badIds };
+  if (badIds !== null) return { ok: false, errorCode: 'ERR_SPAWN_INVALID_ARG', message: badIds };
   const paths = [spec.stdout?.path ?? '', spec.stderr?.path ?? ''];
   const nul = [spec.file, ...spec.args, ...envp, cwd ?? '', ...paths].find((text) => text.includes('\0'));
   if (nul !== undefined) {
     // C strings would silently cut at the NUL; child_process refuses the same way.
-    return { ok: false, errorCode: 'ERR_INVALID_ARG_VALUE', message: `a string holds a null byte: ${JSON.stringify(nul)}` };
+    return { ok: false, errorCode: 'ERR_SPAWN_INVALID_ARG', message: `a string holds a null byte: ${JSON.stringify(nul)}` };
   }
   let settle!: (exit: ProgramExit) => void;
   const exited = new Promise<ProgramExit>((resolve) => (settle = resolve));
