@@ -66,7 +66,7 @@ export function createDeliveryPool(config: Config): DeliveryPool {
   const resolution = resolveSpawner(config.pool.spawner, probeSpawnAddon);
   if (!resolution.ok) throw Object.assign(new Error(resolution.reason), { code: 'ERR_POOL_SPAWNER_UNAVAILABLE' });
   const spawner = resolution.report;
-  // Workers load the same file (workers/deliver.ts): what loads here loads there.
+  // Each worker loads the same addon file (workers/deliver.ts): what loads here loads there.
   const nativeScans = loadLineEndingsAddon();
   const lineEndings = nativeScans.ok
     ? { name: 'native' as const, fallbackReason: null }
