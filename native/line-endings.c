@@ -3,8 +3,8 @@
  * native indexOf and a copyWithin call: ~13 ms of a worker for a 10 MB message of 80-byte
  * lines, a quarter of smtpipe's CPU per large message. Here memchr and memmove do the
  * same walk without a call per line. Semantics are the JavaScript ones, byte for byte
- * (test/property/line-endings.test.ts compares both); its only caller is
- * workers/native-line-endings.ts. Stateless: safe in any number of worker threads.
+ * (test/property/line-endings.test.ts compares both); native/addons.ts loads it for
+ * workers/deliver.ts. Stateless: safe in any number of worker threads.
  */
 #include <stdbool.h>
 #include <stdint.h>

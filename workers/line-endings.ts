@@ -2,37 +2,12 @@
 // and the Bare_Newlines policy for a CR or LF that is not part of a CRLF. Pure: no I/O, no
 // timers; the common path rewrites the transferred buffer in place (no second copy). The
 // two scans it is built from come in JavaScript (here) and in C (native/line-endings.c,
-// loaded by native-line-endings.ts), with the same results byte for byte.
+// loaded by native/addons.ts), with the same results byte for byte.
 
 import type { BareNewlinePolicy, LineEnding } from '../src/config/types.js';
 
-const CRLF = Buffer.from('\r\n', 'latin1');
 const CR = 0x0d;
 const LF = 0x0a;
-
-/**
- * Turns every CRLF into LF inside `bytes` and returns the (possibly shorter) view of the
- * same memory. Bare CR and bare LF stay as they are: RFC 5321 section 2.3.8 makes them
- * illegal on the wire, but smtp-server passes them through and the program should see
- * what the client sent. One native indexOf + copyWithin per line; no per-byte JS loop.
- */
-export function crlfToLfInPlace(bytes: Uint8Array): Uint8Array {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const first = buf.indexOf(CRLF);
-  if (first === -1) return bytes;
-  // Everything before the first CR is already in place. From there on, `read` is the next
-  // byte to keep (the LF of the CRLF just dropped) and `write` is where it goes.
-  let write = first;
-  let read = first + 1;
-  for (let next = buf.indexOf(CRLF, read); next !== -1; next = buf.indexOf(CRLF, read)) {
-    buf.copyWithin(write, read, next);
-    write += next - read;
-    read = next + 1;
-  }
-  buf.copyWithin(write, read);
-  write += buf.length - read;
-  return bytes.subarray(0, write);
-}
 
 /** True when a CR or an LF stands outside a CRLF pair. One native indexOf per line. */
 export function hasBareNewline(bytes: Uint8Array): boolean {

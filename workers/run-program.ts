@@ -9,8 +9,7 @@
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { ProgramOutcome } from '../src/pool/task.js';
-import type { StartFailure } from './spawners/contract.js';
-import { errorCode, startProgram, type ProgramSpec } from './spawners/select.js';
+import { errorCode, type ProgramSpec, type Spawner, type StartFailure } from './spawners/contract.js';
 
 export interface RunSpec extends ProgramSpec {
   /** Written before the body, as UTF-8 (already in the program's line ending). */
@@ -33,10 +32,9 @@ export type RunOutcome = Exclude<ProgramOutcome, { kind: 'content-rejected' }>;
  * group is SIGKILLed, so background children die with it. What left the group (setsid) is
  * not this module's: the daemon, a child subreaper, ends it (src/ops/orphan-reaper.ts).
  */
-export async function runProgram(spec: RunSpec): Promise<RunOutcome> {
-  const startedAt = performance.now();
-  const started = await startProgram(spec);
-  if (!started.ok) return startFailed(spec, started, performance.now() - startedAt);
+export async function runProgram(spawner: Spawner, spec: RunSpec): Promise<RunOutcome> {
+  const started = await spawner.startProgram(spec);
+  if (!started.ok) return startFailed(spec, started);
   const { program } = started;
   const { pid } = program;
 
@@ -69,7 +67,6 @@ export async function runProgram(spec: RunSpec): Promise<RunOutcome> {
     clearTimeout(graceTimer);
     spec.killSignal?.removeEventListener('abort', killNow);
   }
-  const durationMs = performance.now() - startedAt;
   // Reap the rest of the group: a grandchild must not keep running (or keep our files and
   // the program's stdin open) after the reply has been decided. The native spawner did it
   // before the reap and reports how it went; this one is then a no-op.
@@ -79,29 +76,29 @@ export async function runProgram(spec: RunSpec): Promise<RunOutcome> {
   const stdinError = await stdinResult;
 
   // child_process's wrapper shell refused an output and exited: the program never ran.
-  if (exit.startFailure !== undefined) return startFailed(spec, exit.startFailure, durationMs);
+  if (exit.startFailure !== undefined) return startFailed(spec, exit.startFailure);
   // The exit decides, whatever the kills did: a program that exited 0 gets its 250 even if
   // what it left behind could not be signalled (a 451 would make the client send again).
   if (timedOut) {
-    return { kind: 'timed-out', pid, timeoutMs: spec.timeoutMs, signal: exit.signal, durationMs, killFailures };
+    return { kind: 'timed-out', pid, signal: exit.signal, killFailures };
   }
   if (exit.signal !== null) {
-    return { kind: 'signaled', pid, signal: exit.signal, durationMs, killFailures };
+    return { kind: 'signaled', pid, signal: exit.signal, killFailures };
   }
   if (exit.exitCode === null) throw new Error('bug: exit without exitCode nor signal');
-  return { kind: 'exited', pid, exitCode: exit.exitCode, durationMs, stdinError, killFailures };
+  return { kind: 'exited', pid, exitCode: exit.exitCode, stdinError, killFailures };
 }
 
 /**
  * spawn-failed, or output-failed when opening output_file / error_file was what failed:
  * then the message names the option and the path ("output_file /x: is a symbolic link").
  */
-function startFailed(spec: ProgramSpec, failure: StartFailure, durationMs: number): RunOutcome {
+function startFailed(spec: ProgramSpec, failure: StartFailure): RunOutcome {
   const { errorCode: code, message, output } = failure;
-  if (output === undefined) return { kind: 'spawn-failed', errorCode: code, message, durationMs };
+  if (output === undefined) return { kind: 'spawn-failed', errorCode: code, message };
   const path = spec[output]?.path ?? '';
   const option = output === 'stdout' ? 'output_file' : 'error_file';
-  return { kind: 'output-failed', path, errorCode: code, message: `${option} ${path}: ${message}`, durationMs };
+  return { kind: 'output-failed', errorCode: code, message: `${option} ${path}: ${message}` };
 }
 
 /**

@@ -7,7 +7,7 @@
 
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { useSpawner } from '../../workers/spawners/select.js';
+import { createSpawner } from '../../workers/spawners/select.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -32,7 +32,7 @@ const env = { PATH: '/usr/local/bin:/usr/bin:/bin' };
 async function main(): Promise<void> {
   let spawner;
   try {
-    spawner = useSpawner(spawnerName);
+    spawner = createSpawner(spawnerName);
   } catch (err) {
     process.stdout.write(`${JSON.stringify({ unavailable: (err as Error).message })}\n`);
     process.exitCode = 3;

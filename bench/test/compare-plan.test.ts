@@ -8,7 +8,7 @@ import { renderSmtpipeConfig } from '../compare/servers/smtpipe-config.js';
 import type { GeneratorResult } from '../compare/generator.js';
 import type { LoadPoint } from '../compare/types.js';
 import { parseConfigText } from '../../src/config/load.js';
-import { argvWords } from '../helpers/transport.js';
+import { argvWords } from '../../test/helpers/transport.js';
 
 test('run flags: defaults, --full, --only, --seconds, and errors', () => {
   const none = parseRunArgs([]);

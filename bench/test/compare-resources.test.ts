@@ -18,7 +18,7 @@ import { renderSmtpipeConfig } from '../compare/servers/smtpipe-config.js';
 import { formatTarget, growthTarget } from '../compare/targets.js';
 import type { GrowthResult, ResourcesResult, RssSample } from '../compare/types.js';
 import { parseConfigText } from '../../src/config/load.js';
-import { argvWords } from '../helpers/transport.js';
+import { argvWords } from '../../test/helpers/transport.js';
 
 const close = (actual: number | null | undefined, expected: number, epsilon = 1e-9) =>
   assert.ok(actual != null && Math.abs(actual - expected) <= epsilon, `${actual} is not ${expected} (+-${epsilon})`);

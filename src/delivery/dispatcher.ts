@@ -5,9 +5,9 @@
 import type { Logger } from 'pino';
 import type { TransportConfig } from '../config/types.js';
 import type { DeliveryPool } from '../pool/pool.js';
-import type { DeliveryTask } from '../pool/task.js';
+import type { DeliveryTask, PoolOutcome } from '../pool/task.js';
 import { expandArguments, programEnvironment, type Envelope } from './envelope.js';
-import { mapOutcomeToReply, type DeliveryOutcome } from './outcome-reply.js';
+import { mapOutcomeToReply } from './outcome-reply.js';
 import { classifyOutcome } from './outcome-class.js';
 import type { SessionInfo } from '../smtp/policy.js';
 import { formatReply, type SmtpReply } from '../smtp/reply.js';
@@ -37,7 +37,7 @@ export const KILL_GRACE_MS = 2000;
 /** One delivery as the metrics see it; classifyOutcome() says what its outcome counts as. */
 export interface DeliveryMetric {
   readonly transport: string;
-  readonly outcome: DeliveryOutcome;
+  readonly outcome: PoolOutcome;
   readonly replyCode: number;
   readonly durationMs: number;
   readonly sizeBytes: number;
@@ -121,7 +121,7 @@ export function createDispatcher(options: {
         umask: transport.umask,
       };
       inFlight += 1;
-      let outcome: DeliveryOutcome;
+      let outcome: PoolOutcome;
       try {
         outcome = await pool.run(transport, task);
       } finally {
@@ -170,7 +170,7 @@ function logDelivery(
   envelope: Envelope,
   request: DeliveryRequest,
   task: DeliveryTask,
-  outcome: DeliveryOutcome,
+  outcome: PoolOutcome,
   reply: SmtpReply,
   durationMs: number,
 ): void {

@@ -3,17 +3,11 @@
 // The transport's `code` map wins for exit statuses; nothing else may pick a reply.
 
 import type { MappedReply } from '../config/types.js';
-import type { ProgramOutcome } from '../pool/task.js';
+import type { PoolOutcome } from '../pool/task.js';
 import type { SmtpReply } from '../smtp/reply.js';
 
-/** Outcomes the pool adds to those of a program run. */
-export type DeliveryOutcome =
-  | ProgramOutcome
-  | { readonly kind: 'pool-busy' }
-  | { readonly kind: 'pool-failed'; readonly message: string };
-
 export function mapOutcomeToReply(
-  outcome: DeliveryOutcome,
+  outcome: PoolOutcome,
   codes: ReadonlyMap<number, MappedReply>,
   queueId: string,
   timeoutMs: number,

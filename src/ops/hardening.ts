@@ -5,7 +5,7 @@
 // what it could not do; decides nothing else.
 
 import type { Logger } from 'pino';
-import { loadAddon } from '../../workers/spawners/native.js';
+import { loadSpawnAddon } from '../../native/addons.js';
 
 export interface Hardening {
   /**
@@ -16,7 +16,7 @@ export interface Hardening {
 }
 
 export function hardenProcess(logger: Logger): Hardening {
-  const loaded = loadAddon();
+  const loaded = loadSpawnAddon();
   if (!loaded.ok) {
     logger.warn(
       { reason: loaded.reason },

@@ -21,7 +21,7 @@ import type { RunWindow } from '../pool/pool.js';
 /** How often the main thread's children are looked at; the guarantee in docs/security.md is in these. */
 export const SWEEP_INTERVAL_MS = 200;
 
-/** What the addon's reapOrphan returns for an orphan still running (workers/spawners/native.ts). */
+/** What the addon's reapOrphan returns for an orphan still running (native/addons.ts). */
 const RUNNING = 0;
 
 export interface OrphanReaper {

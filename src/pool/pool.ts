@@ -7,18 +7,16 @@ import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
 import PQueue from 'p-queue';
 import { Piscina } from 'piscina';
+import { loadLineEndingsAddon, probeSpawnAddon } from '../../native/addons.js';
 import type { Config, TransportConfig } from '../config/types.js';
-import type { DeliveryOutcome } from '../delivery/outcome-reply.js';
-import { loadNativeScans } from '../../workers/native-line-endings.js';
-import { probeNativeSpawner } from '../../workers/spawners/native.js';
 import { resolveSpawner, type SpawnerName, type SpawnerReport } from './spawner.js';
-import type { DeliveryTask, ProgramOutcome } from './task.js';
+import type { DeliveryTask, PoolOutcome, PoolWorkerData, ProgramOutcome } from './task.js';
 
-export type { SpawnerName, SpawnerReport };
+export type { PoolOutcome, SpawnerName, SpawnerReport };
 
 export interface DeliveryPool {
   /** Runs one program under its transport's limits; resolves with how it ended. */
-  run(transport: TransportConfig, task: DeliveryTask): Promise<DeliveryOutcome>;
+  run(transport: TransportConfig, task: DeliveryTask): Promise<PoolOutcome>;
   /** Messages waiting for a program slot, all transports together. */
   readonly waiting: number;
   /** Program runs started and not yet ended. */
@@ -49,13 +47,6 @@ export interface RunWindow {
   readonly oldestRunning: number | null;
 }
 
-export interface PoolWorkerData {
-  /** BroadcastChannel on which killAll() is announced to the workers. */
-  readonly killChannel: string;
-  /** How every worker starts programs: decided once, on the main thread. */
-  readonly spawner: SpawnerName;
-}
-
 const WORKER_FILE = new URL('../../workers/deliver.js', import.meta.url).href;
 
 /**
@@ -72,14 +63,14 @@ const WORKER_YOUNG_GENERATION_MB = 4;
  * fails its self-test: a start-up error, before any thread exists.
  */
 export function createDeliveryPool(config: Config): DeliveryPool {
-  const resolution = resolveSpawner(config.pool.spawner, probeNativeSpawner);
+  const resolution = resolveSpawner(config.pool.spawner, probeSpawnAddon);
   if (!resolution.ok) throw Object.assign(new Error(resolution.reason), { code: 'ERR_POOL_SPAWNER_UNAVAILABLE' });
   const spawner = resolution.report;
-  // Workers load the same file (workers/deliver.ts): what loads here loads there.
-  const nativeScans = loadNativeScans();
-  const lineEndings = nativeScans.scans
+  // Each worker loads the same addon file (workers/deliver.ts): what loads here loads there.
+  const nativeScans = loadLineEndingsAddon();
+  const lineEndings = nativeScans.ok
     ? { name: 'native' as const, fallbackReason: null }
-    : { name: 'javascript' as const, fallbackReason: nativeScans.problem };
+    : { name: 'javascript' as const, fallbackReason: nativeScans.reason };
   // Unique per pool without module state: tests run several daemons in one process.
   const killChannel = `smtpipe-kill-${randomUUID()}`;
   const workerData: PoolWorkerData = { killChannel, spawner: spawner.name };
@@ -132,7 +123,7 @@ export function createDeliveryPool(config: Config): DeliveryPool {
   // Set by killAll(): messages still waiting are refused instead of started.
   let killed = false;
 
-  async function runOnPool(task: DeliveryTask): Promise<DeliveryOutcome> {
+  async function runOnPool(task: DeliveryTask): Promise<PoolOutcome> {
     started += 1;
     const number = started;
     inFlight.add(number);
@@ -160,7 +151,7 @@ export function createDeliveryPool(config: Config): DeliveryPool {
       const queue = queues.get(transport.name);
       if (!queue) throw new Error(`no queue for transport ${transport.name}`);
       if (queue.pending >= queue.concurrency && countWaiting() >= maxQueue) return { kind: 'pool-busy' };
-      return queue.add(() => (killed ? Promise.resolve<DeliveryOutcome>({ kind: 'pool-busy' }) : runOnPool(task)));
+      return queue.add(() => (killed ? Promise.resolve<PoolOutcome>({ kind: 'pool-busy' }) : runOnPool(task)));
     },
     reconfigure: configure,
     killAll() {

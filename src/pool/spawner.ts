@@ -3,9 +3,9 @@
 // report goes to the daemon, which has the logger) and does not load anything itself.
 
 import type { PoolConfig } from '../config/types.js';
+import type { SpawnerName } from './task.js';
 
-/** What workers are told to use (PoolWorkerData.spawner). */
-export type SpawnerName = 'native' | 'child_process';
+export type { SpawnerName };
 
 export interface SpawnerReport {
   /** What the workers use. */

@@ -1,7 +1,19 @@
-// What crosses the thread boundary between the dispatcher and workers/deliver.ts:
-// plain data only (structured clone), the message as a transferred ArrayBuffer.
+// What crosses the thread boundary between the pool and workers/deliver.ts: the task, the
+// outcome and the workers' start-up data, plain data only (structured clone), the message
+// as a transferred ArrayBuffer. Types only: workers/ may import nothing else from src/.
 
 import type { BareNewlinePolicy, LineEnding, RunAs } from '../config/types.js';
+
+/** How the workers start programs: native/spawn.c or Node's child_process. */
+export type SpawnerName = 'native' | 'child_process';
+
+/** Piscina's workerData: what each worker thread sets itself up from, once, as it loads. */
+export interface PoolWorkerData {
+  /** BroadcastChannel on which killAll() is announced to the workers. */
+  readonly killChannel: string;
+  /** How every worker starts programs: decided once, on the main thread. */
+  readonly spawner: SpawnerName;
+}
 
 export interface DeliveryTask {
   /** argv[0]: run directly, never through a shell. */
@@ -47,7 +59,6 @@ export type ProgramOutcome =
       readonly kind: 'exited';
       readonly pid: number;
       readonly exitCode: number;
-      readonly durationMs: number;
       /** The program closed stdin early (EPIPE): logged, the exit status still decides. */
       readonly stdinError: string | null;
       readonly killFailures: KillFailures;
@@ -56,16 +67,13 @@ export type ProgramOutcome =
       readonly kind: 'signaled';
       readonly pid: number;
       readonly signal: string;
-      readonly durationMs: number;
       readonly killFailures: KillFailures;
     }
   | {
       readonly kind: 'timed-out';
       readonly pid: number;
-      readonly timeoutMs: number;
       /** The signal that finally ended it (SIGTERM, or SIGKILL after the grace); null if it exited. */
       readonly signal: string | null;
-      readonly durationMs: number;
       readonly killFailures: KillFailures;
     }
   | {
@@ -73,19 +81,26 @@ export type ProgramOutcome =
       /** errno code: ENOENT, EACCES, ... */
       readonly errorCode: string;
       readonly message: string;
-      readonly durationMs: number;
     }
   | {
       /** Bare CR or LF in the content under Bare_Newlines = reject: no program started. */
       readonly kind: 'content-rejected';
-      readonly reason: 'bare-newline';
-      readonly durationMs: number;
     }
   | {
       readonly kind: 'output-failed';
       /** output_file or error_file could not be opened: the program was not started. */
-      readonly path: string;
       readonly errorCode: string;
+      /** Names the option and the path: "output_file /x: is a symbolic link". */
       readonly message: string;
-      readonly durationMs: number;
     };
+
+/**
+ * What DeliveryPool.run() resolves with: a program run's outcome, or the pool's own two.
+ * Created here, in the execution layer; src/delivery maps each kind to a reply.
+ */
+export type PoolOutcome =
+  | ProgramOutcome
+  /** No program slot and the wait queue full (Pool_Max_Queue), or a forced stop began. */
+  | { readonly kind: 'pool-busy' }
+  /** The worker died or threw (a bug): the program's fate is unknown. */
+  | { readonly kind: 'pool-failed'; readonly message: string };

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { Piscina } from 'piscina';
 import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
-import type { PoolWorkerData } from '../../src/pool/pool.js';
+import type { PoolWorkerData } from '../../src/pool/task.js';
 import type { DeliveryTask, ProgramOutcome } from '../../src/pool/task.js';
 import { fixture, repoRoot } from './paths.js';
 import { makeTask } from './task.js';
@@ -16,6 +16,8 @@ export interface KillFailureReport {
   readonly ordinary: ProgramOutcome | string;
   /** The setuid-root program itself, with a 300 ms timeout. */
   readonly timedOut: ProgramOutcome | string;
+  /** How long that run took, measured here. */
+  readonly timedOutMs: number;
   /** leave-setuid-child.sh: exits 0 while its setuid-root child stays in the group. */
   readonly leftChild: ProgramOutcome | string;
   /** What the pool reported as 'error' (a worker that died outside a task). */
@@ -43,7 +45,10 @@ export async function runKillFailureScenario(
     pool.run(task, { transferList: [task.message] }).catch((error: unknown) => `rejected: ${String(error)}`);
 
   const ordinary = run(makeTask({ program: fixture('programs', 'sleep.sh'), args: ['1'], message: new ArrayBuffer(0) }));
+  const startedAt = performance.now();
   const timedOut = run(makeTask({ program: setuidHelper, args: ['1500'], message: new ArrayBuffer(0), timeoutMs: 300, killGraceMs: 200 }));
+  let timedOutMs = 0;
+  void timedOut.then(() => (timedOutMs = performance.now() - startedAt));
   const [ordinaryOutcome, timedOutOutcome] = await Promise.all([ordinary, timedOut]);
   const leftChild = await run(
     makeTask({
@@ -53,5 +58,5 @@ export async function runKillFailureScenario(
     }),
   );
   await pool.close();
-  return { ordinary: ordinaryOutcome, timedOut: timedOutOutcome, leftChild, poolErrors };
+  return { ordinary: ordinaryOutcome, timedOut: timedOutOutcome, timedOutMs, leftChild, poolErrors };
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
-import type { PoolWorkerData } from '../../src/pool/pool.js';
+import type { PoolWorkerData } from '../../src/pool/task.js';
 import type { DeliveryTask, ProgramOutcome } from '../../src/pool/task.js';
 import { fixture, repoRoot } from './paths.js';
 import { childrenOfThisProcess, procStat } from './processes.js';

@@ -12,10 +12,11 @@ import path from 'node:path';
 import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
 import { runProgram, type RunOutcome, type RunSpec } from '../../workers/run-program.js';
 import type { ProgramSpec, Spawner } from '../../workers/spawners/contract.js';
-import { useSpawner } from '../../workers/spawners/select.js';
+import { createSpawner } from '../../workers/spawners/select.js';
 import { fixture } from '../helpers/paths.js';
 import { awaitDeath, childrenOfThisProcess, procStat } from '../helpers/processes.js';
 import { spawnersUnderTest } from '../helpers/spawner.js';
+import { timed } from '../helpers/timed.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-spawner-contract-'));
 const program = (name: string): string => fixture('programs', name);
@@ -53,8 +54,8 @@ after(() => {
   rmSync(nobodyDir, { recursive: true, force: true });
 });
 
-function run(overrides: Partial<RunSpec>): Promise<RunOutcome> {
-  return runProgram({
+function run(spawner: Spawner, overrides: Partial<RunSpec>): Promise<RunOutcome> {
+  return runProgram(spawner, {
     file: program('exit-with.sh'),
     args: [],
     env: {},
@@ -75,12 +76,12 @@ function run(overrides: Partial<RunSpec>): Promise<RunOutcome> {
  * Runs with stdout (and stderr) going to fresh files in `dir`, which the program's user
  * must be able to create; returns the outcome and the files ('' for one not written).
  */
-async function runToFiles(overrides: Partial<RunSpec>, name: string, dir = tmp): Promise<{ outcome: RunOutcome; out: string; err: string }> {
+async function runToFiles(spawner: Spawner, overrides: Partial<RunSpec>, name: string, dir = tmp): Promise<{ outcome: RunOutcome; out: string; err: string }> {
   const outFile = path.join(dir, `${name}.out`);
   const errFile = path.join(dir, `${name}.err`);
   rmSync(outFile, { force: true });
   rmSync(errFile, { force: true });
-  const outcome = await run({ stdout: { path: outFile, mode: 0o600 }, stderr: { path: errFile, mode: 0o600 }, ...overrides });
+  const outcome = await run(spawner, { stdout: { path: outFile, mode: 0o600 }, stderr: { path: errFile, mode: 0o600 }, ...overrides });
   const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'latin1') : '');
   return { outcome, out: read(outFile), err: read(errFile) };
 }
@@ -98,12 +99,12 @@ for (const name of spawnersUnderTest()) {
   describe(`spawner contract: ${name}`, () => {
     let spawner: Spawner;
     before(() => {
-      spawner = useSpawner(name);
+      spawner = createSpawner(name);
     });
 
     test('exit statuses are reported as such', async () => {
       for (const status of [0, 1, 75, 100, 111, 255]) {
-        const outcome = await run({ args: [String(status)] });
+        const outcome = await run(spawner, { args: [String(status)] });
         assert.deepEqual(outcome.kind === 'exited' && [outcome.exitCode, outcome.stdinError], [status, null], String(status));
         assert.ok(outcome.kind === 'exited' && outcome.pid > 0);
       }
@@ -111,7 +112,7 @@ for (const name of spawnersUnderTest()) {
 
     test('a signal the program got from elsewhere is reported by name', async () => {
       for (const signal of ['KILL', 'TERM', 'USR1'] as const) {
-        const outcome = await run({ file: program('kill-self.sh'), args: [signal] });
+        const outcome = await run(spawner, { file: program('kill-self.sh'), args: [signal] });
         assert.deepEqual(outcome.kind === 'signaled' && outcome.signal, `SIG${signal}`);
       }
     });
@@ -120,13 +121,13 @@ for (const name of spawnersUnderTest()) {
       ['a missing program', { file: path.join(tmp, 'no-such-program') }, 'ENOENT'],
       ['a program without x bit', { file: program('not-executable.sh') }, 'EACCES'],
       ['a directory', { file: tmp }, 'EACCES'],
-      ['a NUL byte in an argument', { args: ['a\0b'] }, 'ERR_INVALID_ARG_VALUE'],
-      ['a NUL byte in the environment', { env: { A: 'x\0y' } }, 'ERR_INVALID_ARG_VALUE'],
-      ['a NUL byte in cwd', { cwd: '/t\0mp' }, 'ERR_INVALID_ARG_VALUE'],
+      ['a NUL byte in an argument', { args: ['a\0b'] }, 'ERR_SPAWN_INVALID_ARG'],
+      ['a NUL byte in the environment', { env: { A: 'x\0y' } }, 'ERR_SPAWN_INVALID_ARG'],
+      ['a NUL byte in cwd', { cwd: '/t\0mp' }, 'ERR_SPAWN_INVALID_ARG'],
     ];
     for (const [what, overrides, code] of failures) {
       test(`spawn-failed ${code} for ${what}, as a value`, async () => {
-        const outcome = await run(overrides);
+        const outcome = await run(spawner, overrides);
         assert.equal(outcome.kind, 'spawn-failed');
         assert.equal(outcome.errorCode, code);
         assert.ok(outcome.message.length > 0);
@@ -134,25 +135,25 @@ for (const name of spawnersUnderTest()) {
     }
 
     test('a file without "#!" runs through /bin/sh, as execvp does', async () => {
-      const outcome = await run({ file: program('no-shebang.sh'), args: ['42'] });
+      const outcome = await run(spawner, { file: program('no-shebang.sh'), args: ['42'] });
       assert.equal(outcome.kind === 'exited' && outcome.exitCode, 42);
     });
 
     test('cwd and umask: the program starts in that directory, with that mask', async () => {
-      const { outcome, out } = await runToFiles({ file: identity, cwd: openDir, umask: 0o027 }, `cwd-umask-${name}`);
+      const { outcome, out } = await runToFiles(spawner, { file: identity, cwd: openDir, umask: 0o027 }, `cwd-umask-${name}`);
       assert.equal(outcome.kind === 'exited' && outcome.exitCode, 0, out);
       const [, , , pwd, umask] = out.split('\n');
       assert.deepEqual([pwd, umask], [openDir, '0027']);
     });
 
     test('a cwd that does not exist: spawn-failed ENOENT, as a value', async () => {
-      const outcome = await run({ cwd: path.join(tmp, 'no-such-directory') });
+      const outcome = await run(spawner, { cwd: path.join(tmp, 'no-such-directory') });
       assert.deepEqual(outcome.kind === 'spawn-failed' && outcome.errorCode, 'ENOENT');
     });
 
     test('runAs: the ids given, no supplementary groups, with cwd and umask', ROOT_ONLY, async () => {
       const { uid, gid } = nobody();
-      const { outcome, out } = await runToFiles({ file: identity, runAs: { uid, gid }, cwd: openDir, umask: 0o027 }, `run-as-${name}`, nobodyDir);
+      const { outcome, out } = await runToFiles(spawner, { file: identity, runAs: { uid, gid }, cwd: openDir, umask: 0o027 }, `run-as-${name}`, nobodyDir);
       assert.equal(outcome.kind === 'exited' && outcome.exitCode, 0, out);
       // id -G lists the primary group and then the supplementary ones: only the first here.
       assert.deepEqual(out.split('\n').slice(0, 5), [String(uid), String(gid), String(gid), openDir, '0027']);
@@ -160,7 +161,7 @@ for (const name of spawnersUnderTest()) {
 
     test('runAs: the timeout still reaches the program (root signals any uid)', ROOT_ONLY, async () => {
       const { uid, gid } = nobody();
-      const outcome = await run({ file: program('sleep.sh'), args: ['30'], runAs: { uid, gid }, cwd: openDir, timeoutMs: 200 });
+      const outcome = await run(spawner, { file: program('sleep.sh'), args: ['30'], runAs: { uid, gid }, cwd: openDir, timeoutMs: 200 });
       assert.deepEqual(outcome.kind === 'timed-out' && outcome.signal, 'SIGTERM');
     });
 
@@ -172,29 +173,29 @@ for (const name of spawnersUnderTest()) {
     ];
     for (const [what, overrides, code] of asNobody) {
       test(`runAs: spawn-failed ${code} for ${what}, as a value`, ROOT_ONLY, async () => {
-        const outcome = await run({ runAs: nobody(), cwd: openDir, ...overrides() });
+        const outcome = await run(spawner, { runAs: nobody(), cwd: openDir, ...overrides() });
         assert.deepEqual(outcome.kind === 'spawn-failed' && outcome.errorCode, code);
       });
     }
 
     test('runAs ids outside 0..2^31-1 are refused as a value, never read as "keep ours"', async () => {
       for (const runAs of [{ uid: 2 ** 32 - 2, gid: 0 }, { uid: -1, gid: -1 }, { uid: 1.5, gid: 0 }]) {
-        const outcome = await run({ runAs });
-        assert.deepEqual(outcome.kind === 'spawn-failed' && outcome.errorCode, 'ERR_INVALID_ARG_VALUE', JSON.stringify(runAs));
+        const outcome = await run(spawner, { runAs });
+        assert.deepEqual(outcome.kind === 'spawn-failed' && outcome.errorCode, 'ERR_SPAWN_INVALID_ARG', JSON.stringify(runAs));
       }
     });
 
     test('umask set: a missing or non-executable program is still a start failure, not an exit', async () => {
-      const missing = await run({ file: path.join(tmp, 'no-such-program'), umask: 0o022 });
+      const missing = await run(spawner, { file: path.join(tmp, 'no-such-program'), umask: 0o022 });
       assert.deepEqual(missing.kind === 'spawn-failed' && missing.errorCode, 'ENOENT');
-      const notExecutable = await run({ file: program('not-executable.sh'), umask: 0o022 });
+      const notExecutable = await run(spawner, { file: program('not-executable.sh'), umask: 0o022 });
       assert.deepEqual(notExecutable.kind === 'spawn-failed' && notExecutable.errorCode, 'EACCES');
     });
 
     test('argv reaches the program exactly, without a shell', async () => {
       const out = path.join(tmp, `args-${name}`);
       const args = ['', 'a b', '$(id)', '*', "'q' \"d\"", '-x=y', 'é ü 😀', '\\'];
-      await run({ file: program('print-args.sh'), args: [out, ...args] });
+      await run(spawner, { file: program('print-args.sh'), args: [out, ...args] });
       assert.deepEqual(readFileSync(out, 'utf8').split('\n').slice(0, -1), args);
     });
 
@@ -202,10 +203,10 @@ for (const name of spawnersUnderTest()) {
       process.env['SMTPIPE_CANARY'] = 'must not leak';
       const file = path.join(tmp, `env-${name}`);
       const env = { SENDER: 'a@example.com', ODD: 'x y=z\nline 2', EMPTY: '', UNICODE: 'é😀' };
-      await run({ file: program('print-env.sh'), args: [file], env });
+      await run(spawner, { file: program('print-env.sh'), args: [file], env });
       const seen = readFileSync(file, 'utf8').split('\0').filter((entry) => entry !== '');
       assert.deepEqual(seen.sort(), Object.entries(env).map(([k, v]) => `${k}=${v}`).sort());
-      await run({ file: program('print-env.sh'), args: [file], env: {} });
+      await run(spawner, { file: program('print-env.sh'), args: [file], env: {} });
       assert.equal(readFileSync(file, 'utf8'), '');
     });
 
@@ -214,7 +215,7 @@ for (const name of spawnersUnderTest()) {
       const every = Buffer.alloc(1024, 0).map((_, i) => i % 256);
       for (const body of [every, randomBytes(8 * 1024 * 1024), Buffer.alloc(0)]) {
         const header = 'Received: by tést\r\n';
-        const outcome = await run({ file: program('cat-to-file.sh'), args: [out], header, body });
+        const outcome = await run(spawner, { file: program('cat-to-file.sh'), args: [out], header, body });
         assert.deepEqual(outcome.kind === 'exited' && [outcome.exitCode, outcome.stdinError], [0, null]);
         assert.ok(readFileSync(out).equals(Buffer.concat([Buffer.from(header), body])), `${body.length} bytes`);
       }
@@ -222,13 +223,13 @@ for (const name of spawnersUnderTest()) {
 
     test('a program that exits without reading its input: EPIPE recorded, exit status decides', async () => {
       for (const status of [0, 3]) {
-        const outcome = await run({ file: program('ignore-stdin-exit.sh'), args: [String(status)], body: Buffer.alloc(5 * 1024 * 1024, 'a') });
+        const outcome = await run(spawner, { file: program('ignore-stdin-exit.sh'), args: [String(status)], body: Buffer.alloc(5 * 1024 * 1024, 'a') });
         assert.deepEqual(outcome.kind === 'exited' && [outcome.exitCode, outcome.stdinError], [status, 'EPIPE']);
       }
     });
 
     test('stdout and stderr go straight to the given fds', async () => {
-      const { outcome, out, err } = await runToFiles({ file: program('write-out-err.sh'), args: ['to out', 'to err'] }, `out-err-${name}`);
+      const { outcome, out, err } = await runToFiles(spawner, { file: program('write-out-err.sh'), args: ['to out', 'to err'] }, `out-err-${name}`);
       assert.equal(outcome.kind === 'exited' && outcome.exitCode, 0);
       assert.deepEqual([out, err], ['to out\n', 'to err\n']);
     });
@@ -236,7 +237,7 @@ for (const name of spawnersUnderTest()) {
     // With a cwd the native spawner takes its vfork path, which sets up fds and signals itself.
     for (const [how, setup] of [['', {}], [', with a cwd', { cwd: tmp }]] as const) {
       test(`the program sees only fds 0 (stdin), 1 and 2${how}`, async () => {
-        const { out } = await runToFiles({ file: program('list-fds.sh'), stderr: null, ...setup }, `fds-${name}`);
+        const { out } = await runToFiles(spawner, { file: program('list-fds.sh'), stderr: null, ...setup }, `fds-${name}`);
         const fds = parseFdListing(out);
         assert.deepEqual([...fds.keys()].sort(), [0, 1, 2], out);
         assert.match(fds.get(0) ?? '', name === 'native' ? /^pipe:\[\d+\]$/ : /^socket:\[\d+\]$/);
@@ -246,7 +247,7 @@ for (const name of spawnersUnderTest()) {
 
       test(`no signal ignored nor blocked; the program leads its own session and group, without a terminal${how}`, async () => {
         const file = path.join(tmp, `proc-${name}`);
-        const outcome = await run({ file: program('proc-self.sh'), args: [file], ...setup });
+        const outcome = await run(spawner, { file: program('proc-self.sh'), args: [file], ...setup });
         assert.ok(outcome.kind === 'exited');
         const text = readFileSync(file, 'latin1');
         // Node ignores SIGPIPE and SIGXFSZ; exec would keep that without a reset.
@@ -262,12 +263,12 @@ for (const name of spawnersUnderTest()) {
 
     test('a grandchild holding stdin/stdout does not hold up the run, and dies with the group', async () => {
       const pidFile = path.join(tmp, `grandchild-${name}.pid`);
-      const { outcome } = await runToFiles(
-        { file: program('grandchild.sh'), args: [pidFile, '30'], body: Buffer.alloc(2 * 1024 * 1024, 'a') },
-        `grandchild-${name}`,
+      const { result, ms } = await timed(() =>
+        runToFiles(spawner, { file: program('grandchild.sh'), args: [pidFile, '30'], body: Buffer.alloc(2 * 1024 * 1024, 'a') }, `grandchild-${name}`),
       );
+      const { outcome } = result;
       assert.deepEqual(outcome.kind === 'exited' && [outcome.exitCode, outcome.stdinError], [0, 'EPIPE']);
-      assert.ok(outcome.durationMs < 5_000, `durationMs ${outcome.durationMs}`);
+      assert.ok(ms < 5_000, `ran ${ms} ms`);
       const grandchild = Number(readFileSync(pidFile, 'latin1'));
       assert.ok(grandchild > 0);
       assert.equal(await awaitDeath(grandchild), true, `grandchild ${grandchild} still running`);
@@ -277,7 +278,7 @@ for (const name of spawnersUnderTest()) {
     // escapes once their delivery is over (test/process/escapes.test.ts).
     test('a grandchild that left the group with setsid is out of the spawner\'s reach', async () => {
       const pidFile = path.join(tmp, `setsid-${name}.pid`);
-      const outcome = await run({ file: program('setsid-grandchild.sh'), args: [pidFile, '30'] });
+      const outcome = await run(spawner, { file: program('setsid-grandchild.sh'), args: [pidFile, '30'] });
       assert.equal(outcome.kind, 'exited');
       const escaped = Number(readFileSync(pidFile, 'latin1'));
       try {
@@ -289,12 +290,12 @@ for (const name of spawnersUnderTest()) {
     });
 
     test('timeout: SIGTERM honoured ends the run; SIGTERM ignored escalates to SIGKILL after the grace', async () => {
-      const term = await run({ file: program('sleep.sh'), args: ['30'], timeoutMs: 200, killGraceMs: 5_000 });
-      assert.deepEqual(term.kind === 'timed-out' && [term.signal, term.timeoutMs], ['SIGTERM', 200]);
-      assert.ok(term.durationMs >= 195 && term.durationMs < 1_700, `durationMs ${term.durationMs}`);
-      const kill = await run({ file: program('trap-term.sh'), args: ['30'], timeoutMs: 200, killGraceMs: 300 });
-      assert.deepEqual(kill.kind === 'timed-out' && kill.signal, 'SIGKILL');
-      assert.ok(kill.durationMs >= 495 && kill.durationMs < 2_000, `durationMs ${kill.durationMs}`);
+      const term = await timed(() => run(spawner, { file: program('sleep.sh'), args: ['30'], timeoutMs: 200, killGraceMs: 5_000 }));
+      assert.deepEqual(term.result.kind === 'timed-out' && term.result.signal, 'SIGTERM');
+      assert.ok(term.ms >= 195 && term.ms < 1_700, `ran ${term.ms} ms`);
+      const kill = await timed(() => run(spawner, { file: program('trap-term.sh'), args: ['30'], timeoutMs: 200, killGraceMs: 300 }));
+      assert.deepEqual(kill.result.kind === 'timed-out' && kill.result.signal, 'SIGKILL');
+      assert.ok(kill.ms >= 495 && kill.ms < 2_000, `ran ${kill.ms} ms`);
     });
 
     test('the interface itself: stdin is destroyed at exit, killGroup after exit is harmless', async () => {
@@ -313,7 +314,7 @@ for (const name of spawnersUnderTest()) {
       for (let batch = 0; batch < 10; batch += 1) {
         const outcomes = await Promise.all(
           Array.from({ length: 20 }, (_, i) =>
-            i % 4 === 3 ? run({ file: program('kill-self.sh'), args: ['KILL'] }) : run({ args: [String(i)] }),
+            i % 4 === 3 ? run(spawner, { file: program('kill-self.sh'), args: ['KILL'] }) : run(spawner, { args: [String(i)] }),
           ),
         );
         for (const o of outcomes) kinds.set(o.kind, (kinds.get(o.kind) ?? 0) + 1);
@@ -326,7 +327,7 @@ for (const name of spawnersUnderTest()) {
 
 if (spawnersUnderTest().length > 1) {
   test('both spawners in one thread at once: each sees only its own exits', async () => {
-    const spawners = [useSpawner('child_process'), useSpawner('native')];
+    const spawners = [createSpawner('child_process'), createSpawner('native')];
     const runs = Array.from({ length: 40 }, async (_, i) => {
       const spawner = spawners[i % 2] as Spawner;
       const started = await spawner.startProgram({ file: program('exit-with.sh'), args: [String(i)], env: {}, stdout: null, stderr: null, ...KEEP_OURS });

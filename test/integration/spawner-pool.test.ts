@@ -10,7 +10,7 @@ import { parseConfigText } from '../../src/config/load.js';
 import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
 import { createDeliveryPool } from '../../src/pool/pool.js';
 import type { DeliveryTask } from '../../src/pool/task.js';
-import { probeNativeSpawner } from '../../workers/spawners/native.js';
+import { probeSpawnAddon } from '../../native/addons.js';
 import { fixture } from '../helpers/paths.js';
 import { spawnersUnderTest } from '../helpers/spawner.js';
 import { makeTask } from '../helpers/task.js';
@@ -58,7 +58,7 @@ for (const name of spawnersUnderTest()) {
 }
 
 test('Spawner = auto (the default): native when the self-test passes, else child_process and why', async () => {
-  const probe = probeNativeSpawner();
+  const probe = probeSpawnAddon();
   const pool = createDeliveryPool(configWith(''));
   try {
     assert.deepEqual(

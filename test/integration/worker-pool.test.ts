@@ -8,10 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TransportConfig } from '../../src/config/types.js';
 import { parseConfigText } from '../../src/config/load.js';
-import type { DeliveryOutcome } from '../../src/delivery/outcome-reply.js';
 import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
 import { createDeliveryPool, type DeliveryPool } from '../../src/pool/pool.js';
-import type { DeliveryTask } from '../../src/pool/task.js';
+import type { DeliveryTask, PoolOutcome } from '../../src/pool/task.js';
 import { fixture } from '../helpers/paths.js';
 import { childrenOfThisProcess } from '../helpers/processes.js';
 import { makeTask, wire } from '../helpers/task.js';
@@ -43,7 +42,7 @@ after(async () => {
 const task = makeTask;
 
 /** Runs a task the way the dispatcher does: the message moves to the worker. */
-function run(t: DeliveryTask): Promise<DeliveryOutcome> {
+function run(t: DeliveryTask): Promise<PoolOutcome> {
   return pool.run(transport, t);
 }
 

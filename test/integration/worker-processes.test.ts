@@ -7,23 +7,21 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import deliver from '../../workers/deliver.js';
+import { createDeliver } from '../../workers/deliver.js';
 import { closeLeakingFds, findLeakingFds } from '../../src/ops/inherited-fds.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
 import { makeTask } from '../helpers/task.js';
 import { awaitDeath, childrenOfThisProcess } from '../helpers/processes.js';
 import { testSpawner } from '../helpers/spawner.js';
-import { useSpawner } from '../../workers/spawners/select.js';
+import { timed } from '../helpers/timed.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-worker-processes-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 // What the daemon's start-up must do (see src/ops/inherited-fds.ts): here the test runner
 // hands us descriptors without close-on-exec that every program would inherit otherwise.
-before(() => {
-  closeLeakingFds();
-  // Outside a pool deliver() uses this thread's spawner: the one under test.
-  useSpawner(testSpawner());
-});
+before(() => closeLeakingFds());
+// A thread's delivery function as a pool worker gets it, with the spawner under test.
+const deliver = createDeliver({ spawner: testSpawner() });
 
 const program = (name: string): string => fixture('programs', name);
 
@@ -44,11 +42,11 @@ test('a grandchild holding stdin/stdout does not hold up the run, and is killed 
   const outputFile = path.join(tmp, 'grandchild.out');
   // 2 MB so the grandchild's hold on stdin matters: the program never reads it.
   const message = new Uint8Array(2 * 1024 * 1024).fill(0x61).buffer;
-  const outcome = await deliver(task({ program: program('grandchild.sh'), args: [pidFile, '30'], outputFile, message }));
+  const { result: outcome, ms } = await timed(() => deliver(task({ program: program('grandchild.sh'), args: [pidFile, '30'], outputFile, message })));
   assert.equal(outcome.kind, 'exited');
   assert.equal(outcome.exitCode, 0);
   assert.equal(outcome.stdinError, 'EPIPE', 'the message did not reach anyone who read it');
-  assert.ok(outcome.durationMs < 5_000, `durationMs ${outcome.durationMs}`);
+  assert.ok(ms < 5_000, `ran ${ms} ms`);
   const grandchild = Number(readFileSync(pidFile, 'latin1'));
   assert.ok(grandchild > 0);
   assert.equal(await awaitDeath(grandchild), true, `grandchild ${grandchild} still running`);
@@ -100,11 +98,10 @@ test('fds inherited without close-on-exec reach programs until closeLeakingFds()
   // which stops at the first gap above 15: a low fd would not show the leak.)
   const url = (file: string): string => pathToFileURL(path.join(repoRoot, 'dist', 'workers', file)).href;
   const script = `
-    import deliver from ${JSON.stringify(url('deliver.js'))};
-    import { useSpawner } from ${JSON.stringify(url('spawners/select.js'))};
+    import { createDeliver } from ${JSON.stringify(url('deliver.js'))};
     import { closeLeakingFds } from ${JSON.stringify(pathToFileURL(path.join(repoRoot, 'dist', 'src', 'ops', 'inherited-fds.js')).href)};
     import { readFileSync } from 'node:fs';
-    useSpawner(process.argv[3]);
+    const deliver = createDeliver({ spawner: process.argv[3] });
     const outputFile = process.argv[1] + '-' + process.pid;
     const list = async (name) => {
       await deliver({ ...JSON.parse(process.argv[2]), message: new ArrayBuffer(0), outputFile: outputFile + name });

@@ -6,24 +6,24 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { javascriptScans } from '../../workers/line-endings.js';
-import { loadNativeScans } from '../../workers/native-line-endings.js';
+import { loadLineEndingsAddon } from '../../native/addons.js';
 
-const loaded = loadNativeScans();
+const loaded = loadLineEndingsAddon();
 
 const TOKENS = ['\r', '\n', '\r\n', '\r\r\n', '\n\r', 'a', 'line of text', '.'];
 const textish = fc.array(fc.constantFrom(...TOKENS), { maxLength: 80 }).map((t) => Buffer.from(t.join(''), 'latin1'));
 const binary = fc.uint8Array({ maxLength: 2000 }).map((b) => Buffer.from(b));
 
 function sameResults(input: Buffer, normalize: boolean): void {
-  assert.ok(loaded.scans, `the line-endings addon must load: ${loaded.problem}`);
+  assert.ok(loaded.ok, `the line-endings addon must load: ${loaded.ok ? '' : loaded.reason}`);
   const viaC = Buffer.from(input);
   const viaJs = Buffer.from(input);
-  const lengthC = loaded.scans.toLf(viaC, normalize);
+  const lengthC = loaded.addon.toLf(viaC, normalize);
   const lengthJs = javascriptScans.toLf(viaJs, normalize);
   assert.equal(lengthC, lengthJs, JSON.stringify(input.toString('latin1')));
   // The whole buffer, stale tail and refusals included: both rewrite it the same way.
   assert.ok(viaC.equals(viaJs), JSON.stringify(input.toString('latin1')));
-  assert.equal(loaded.scans.hasBareNewline(input), javascriptScans.hasBareNewline(input));
+  assert.equal(loaded.addon.hasBareNewline(input), javascriptScans.hasBareNewline(input));
 }
 
 test('C toLf and hasBareNewline = JavaScript on text thick with line endings', () => {
@@ -35,14 +35,14 @@ test('C toLf and hasBareNewline = JavaScript on arbitrary bytes', () => {
 });
 
 test('C toLf on a 1 MB message of CRLF lines, and on views that do not start at 0', () => {
-  assert.ok(loaded.scans);
+  assert.ok(loaded.ok, loaded.ok ? '' : loaded.reason);
   const wire = Buffer.from('header: x\r\n\r\n'.concat('body line\r\n'.repeat(100_000)), 'latin1');
   const viaC = Buffer.from(wire);
-  const length = loaded.scans.toLf(viaC, false);
+  const length = loaded.addon.toLf(viaC, false);
   assert.equal(viaC.subarray(0, length).toString('latin1'), wire.toString('latin1').replaceAll('\r\n', '\n'));
   const framed = Buffer.from('XX\r\nab\r\nYY', 'latin1');
   const view = framed.subarray(2, 8); // "\r\nab\r\n"
-  assert.equal(loaded.scans.toLf(view, false), 4);
+  assert.equal(loaded.addon.toLf(view, false), 4);
   assert.equal(framed.toString('latin1'), 'XX\nab\n\r\nYY', 'only the view was rewritten (its last 2 bytes are now stale)');
-  assert.throws(() => loaded.scans!.toLf('text' as unknown as Uint8Array, false), TypeError);
+  assert.throws(() => loaded.addon.toLf('text' as unknown as Uint8Array, false), TypeError);
 });

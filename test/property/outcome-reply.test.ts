@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { mapOutcomeToReply, type DeliveryOutcome } from '../../src/delivery/outcome-reply.js';
+import { mapOutcomeToReply } from '../../src/delivery/outcome-reply.js';
+import type { PoolOutcome } from '../../src/pool/task.js';
 import { formatReply } from '../../src/smtp/reply.js';
 import type { MappedReply } from '../../src/config/types.js';
 
@@ -30,35 +31,35 @@ const mappedStatus = codeMap
 
 const queueId = fc.stringMatching(/^[0-9A-Z]{6,20}$/);
 const timeoutMs = fc.integer({ min: 1, max: 2147483 }).map((s) => s * 1000);
-const run = { pid: 4242, durationMs: 3, killFailures: [] };
+const run = { pid: 4242, killFailures: [] };
 
 const exitedOutcome = fc.record({
   exitCode: fc.integer({ min: 0, max: 255 }),
   stdinError: fc.constantFrom(null, 'EPIPE'),
-}).map((o): DeliveryOutcome => ({ kind: 'exited', ...o, ...run }));
+}).map((o): PoolOutcome => ({ kind: 'exited', ...o, ...run }));
 
 const signal = fc.constantFrom(...SIGNALS);
 /** Every outcome in which the program did not exit by itself, or never ran. */
-const otherOutcome: fc.Arbitrary<DeliveryOutcome> = fc.oneof(
-  signal.map((s): DeliveryOutcome => ({ kind: 'signaled', signal: s, ...run })),
-  fc.option(signal, { nil: null }).map((s): DeliveryOutcome => ({ kind: 'timed-out', signal: s, timeoutMs: 0, ...run })),
-  fc.constantFrom('ENOENT', 'EACCES', 'EMFILE').map((e): DeliveryOutcome => ({ kind: 'spawn-failed', errorCode: e, message: e, durationMs: 0 })),
-  fc.constant<DeliveryOutcome>({ kind: 'output-failed', errorCode: 'EACCES', path: '/x', message: 'EACCES', durationMs: 0 }),
-  fc.constant<DeliveryOutcome>({ kind: 'content-rejected', reason: 'bare-newline', durationMs: 0 }),
-  fc.constant<DeliveryOutcome>({ kind: 'pool-busy' }),
-  fc.constant<DeliveryOutcome>({ kind: 'pool-failed', message: 'worker exited' }),
+const otherOutcome: fc.Arbitrary<PoolOutcome> = fc.oneof(
+  signal.map((s): PoolOutcome => ({ kind: 'signaled', signal: s, ...run })),
+  fc.option(signal, { nil: null }).map((s): PoolOutcome => ({ kind: 'timed-out', signal: s, ...run })),
+  fc.constantFrom('ENOENT', 'EACCES', 'EMFILE').map((e): PoolOutcome => ({ kind: 'spawn-failed', errorCode: e, message: e })),
+  fc.constant<PoolOutcome>({ kind: 'output-failed', errorCode: 'EACCES', message: 'EACCES' }),
+  fc.constant<PoolOutcome>({ kind: 'content-rejected' }),
+  fc.constant<PoolOutcome>({ kind: 'pool-busy' }),
+  fc.constant<PoolOutcome>({ kind: 'pool-failed', message: 'worker exited' }),
 );
 
 const anyOutcome = fc.oneof(exitedOutcome, otherOutcome);
 
-function isMapped(outcome: DeliveryOutcome, codes: ReadonlyMap<number, MappedReply>): boolean {
+function isMapped(outcome: PoolOutcome, codes: ReadonlyMap<number, MappedReply>): boolean {
   return outcome.kind === 'exited' && codes.has(outcome.exitCode);
 }
 
 test('a mapped exit status gets its code map entry verbatim, stdin error or not', () => {
   fc.assert(
     fc.property(mappedStatus, fc.constantFrom(null, 'EPIPE'), queueId, timeoutMs, ([codes, exitCode], stdinError, qid, ms) => {
-      const outcome: DeliveryOutcome = { kind: 'exited', exitCode, stdinError, ...run };
+      const outcome: PoolOutcome = { kind: 'exited', exitCode, stdinError, ...run };
       assert.deepEqual(mapOutcomeToReply(outcome, codes, qid, ms), codes.get(exitCode));
     }),
     RUNS,

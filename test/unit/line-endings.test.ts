@@ -1,7 +1,7 @@
-// Table-driven tests of workers/line-endings.ts: CRLF -> LF in place, the bare CR/LF policy.
+// Table-driven tests of workers/line-endings.ts: toLineEnding (CRLF -> LF in place) and the bare CR/LF policy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crlfToLfInPlace, hasBareNewline, toLineEnding } from '../../workers/line-endings.js';
+import { hasBareNewline, toLineEnding } from '../../workers/line-endings.js';
 
 /** A fresh ArrayBuffer-backed view, as the worker gets it after a transfer. */
 function bytesOf(latin1: string): Uint8Array {
@@ -14,6 +14,11 @@ function text(view: Uint8Array): string {
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('latin1');
 }
 
+/** LF form of the wire bytes: what 'lf' gives ('reject' when none is bare, else 'normalize'). */
+function toLf(bytes: Uint8Array): Uint8Array | null {
+  return toLineEnding(bytes, 'lf', hasBareNewline(bytes) ? 'normalize' : 'reject');
+}
+
 const cases: ReadonlyArray<readonly [name: string, wire: string, lf: string]> = [
   ['empty', '', ''],
   ['no line ending', 'abc', 'abc'],
@@ -22,19 +27,21 @@ const cases: ReadonlyArray<readonly [name: string, wire: string, lf: string]> = 
   ['CRLF at start', '\r\nabc', '\nabc'],
   ['consecutive CRLFs', '\r\n\r\n\r\n', '\n\n\n'],
   ['headers and body', 'Subject: x\r\n\r\nbody\r\n', 'Subject: x\n\nbody\n'],
-  ['bare LF kept', 'a\nb\r\nc\n', 'a\nb\nc\n'],
-  ['bare CR kept', 'a\rb\r\nc\r', 'a\rb\nc\r'],
-  ['CR CR LF keeps the first CR', 'a\r\r\nb', 'a\r\nb'],
-  ['LF CR is not CRLF', 'a\n\rb', 'a\n\rb'],
+  // Bare ones: what Bare_Newlines = normalize makes of them (reject refuses them, below).
+  ['bare LF', 'a\nb\r\nc\n', 'a\nb\nc\n'],
+  ['bare CR', 'a\rb\r\nc\r', 'a\nb\nc\n'],
+  ['CR CR LF: the first CR is bare', 'a\r\r\nb', 'a\n\nb'],
+  ['LF CR is not CRLF', 'a\n\rb', 'a\n\nb'],
   ['CR LF CR LF split by text', 'x\r\ny\r\nz', 'x\ny\nz'],
-  ['trailing CR alone', 'abc\r', 'abc\r'],
+  ['trailing CR alone', 'abc\r', 'abc\n'],
   ['high bytes untouched', '\xe9\xff\r\n\x00\r\n', '\xe9\xff\n\x00\n'],
 ];
 
 for (const [name, wire, lf] of cases) {
-  test(`crlfToLfInPlace: ${name}`, () => {
+  test(`toLineEnding lf, in place: ${name}`, () => {
     const input = bytesOf(wire);
-    const output = crlfToLfInPlace(input);
+    const output = toLf(input);
+    assert.ok(output !== null);
     assert.equal(text(output), lf);
     // In place: the same memory, a prefix of it.
     assert.equal(output.buffer, input.buffer);
@@ -68,16 +75,17 @@ for (const variant of ['\n.\r\n', '\n.\n', '\r.\r', '\r\n.\r', '\r\n.\n']) {
   });
 }
 
-test('crlfToLfInPlace works on a view that does not start at offset 0', () => {
+test('toLineEnding lf works on a view that does not start at offset 0', () => {
   const backing = bytesOf('XX\r\na\r\nYY');
   const view = backing.subarray(2, 7); // '\r\na\r\n'
-  const output = crlfToLfInPlace(view);
+  const output = toLineEnding(view, 'lf', 'reject');
+  assert.ok(output !== null);
   assert.equal(text(output), '\na\n');
   assert.equal(output.byteOffset, 2);
   assert.equal(text(backing.subarray(7)), 'YY', 'bytes after the view are not touched');
 });
 
-test('crlfToLfInPlace agrees with a string replace on pseudo-random CR/LF soup', () => {
+test('toLineEnding lf agrees with a string replace on pseudo-random CR/LF soup', () => {
   // Deterministic LCG so a failure reproduces; alphabet weighted towards CR and LF.
   let seed = 12345;
   const next = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648);
@@ -86,14 +94,18 @@ test('crlfToLfInPlace agrees with a string replace on pseudo-random CR/LF soup',
     let wire = '';
     const length = next() % 64;
     for (let i = 0; i < length; i += 1) wire += alphabet[next() % alphabet.length];
-    assert.equal(text(crlfToLfInPlace(bytesOf(wire))), wire.replaceAll('\r\n', '\n'), JSON.stringify(wire));
+    const bare = /\r(?!\n)|(?<!\r)\n/.test(wire);
+    assert.equal(toLineEnding(bytesOf(wire), 'lf', 'reject') === null, bare, JSON.stringify(wire));
+    const normalized = toLineEnding(bytesOf(wire), 'lf', 'normalize');
+    assert.equal(normalized && text(normalized), wire.replace(/\r\n|\r|\n/g, '\n'), JSON.stringify(wire));
   }
 });
 
-test('crlfToLfInPlace converts a 10 MB message of short lines', () => {
+test('toLineEnding lf converts a 10 MB message of short lines', () => {
   const line = 'x'.repeat(70) + '\r\n';
   const wire = line.repeat(Math.ceil(10_000_000 / line.length));
-  const output = crlfToLfInPlace(bytesOf(wire));
+  const output = toLineEnding(bytesOf(wire), 'lf', 'reject');
+  assert.ok(output !== null);
   assert.equal(output.byteLength, wire.length - wire.length / line.length);
   assert.equal(text(output), wire.replaceAll('\r\n', '\n'));
 });

@@ -2,25 +2,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { classifyOutcome, type OutcomeClass } from '../../src/delivery/outcome-class.js';
-import type { DeliveryOutcome } from '../../src/delivery/outcome-reply.js';
+import type { PoolOutcome } from '../../src/pool/task.js';
 
-const run = { pid: 7, durationMs: 1, killFailures: [] } as const;
-const failed = (kind: 'spawn-failed' | 'output-failed', errorCode: string): DeliveryOutcome =>
+const run = { pid: 7, killFailures: [] } as const;
+const failed = (kind: 'spawn-failed' | 'output-failed', errorCode: string): PoolOutcome =>
   kind === 'spawn-failed'
-    ? { kind, errorCode, message: errorCode, durationMs: 1 }
-    : { kind, errorCode, message: errorCode, path: '/x', durationMs: 1 };
+    ? { kind, errorCode, message: errorCode }
+    : { kind, errorCode, message: errorCode };
 
-const cases: Array<[string, DeliveryOutcome, OutcomeClass]> = [
+const cases: Array<[string, PoolOutcome, OutcomeClass]> = [
   ['exit 0', { kind: 'exited', exitCode: 0, stdinError: null, ...run }, { level: 'info', message: 'delivery', run: 'ok' }],
   ['exit 75', { kind: 'exited', exitCode: 75, stdinError: null, ...run }, { level: 'info', message: 'delivery', run: 'exit_nonzero' }],
   ['signal', { kind: 'signaled', signal: 'SIGKILL', ...run }, { level: 'info', message: 'delivery', run: 'signal' }],
-  ['timeout', { kind: 'timed-out', timeoutMs: 5, signal: 'SIGTERM', ...run }, { level: 'info', message: 'delivery', run: 'timeout' }],
+  ['timeout', { kind: 'timed-out', signal: 'SIGTERM', ...run }, { level: 'info', message: 'delivery', run: 'timeout' }],
   ['ENOENT', failed('spawn-failed', 'ENOENT'), { level: 'error', message: 'delivery failed: configuration fault', run: 'spawn_error' }],
   ['EAGAIN', failed('spawn-failed', 'EAGAIN'), { level: 'warn', message: 'delivery failed: resource shortage', run: 'spawn_error' }],
   ['E2BIG', failed('spawn-failed', 'E2BIG'), { level: 'warn', message: 'delivery failed: argument list too long', run: 'spawn_error' }],
   ['output EACCES', failed('output-failed', 'EACCES'), { level: 'error', message: 'delivery failed: configuration fault', run: 'output_failed' }],
   ['output ENOSPC', failed('output-failed', 'ENOSPC'), { level: 'warn', message: 'delivery failed: resource shortage', run: 'output_failed' }],
-  ['bare LF', { kind: 'content-rejected', reason: 'bare-newline', durationMs: 1 }, { level: 'info', message: 'delivery refused: bare CR or LF in content', run: null }],
+  ['bare LF', { kind: 'content-rejected' }, { level: 'info', message: 'delivery refused: bare CR or LF in content', run: null }],
   ['pool busy', { kind: 'pool-busy' }, { level: 'info', message: 'delivery', run: null }],
   ['worker error', { kind: 'pool-failed', message: 'x' }, { level: 'error', message: 'delivery failed: worker error', run: 'pool_failed' }],
 ];

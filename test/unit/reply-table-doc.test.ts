@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { mapOutcomeToReply, type DeliveryOutcome } from '../../src/delivery/outcome-reply.js';
+import { mapOutcomeToReply } from '../../src/delivery/outcome-reply.js';
+import type { PoolOutcome } from '../../src/pool/task.js';
 import { formatReply } from '../../src/smtp/reply.js';
 import type { MappedReply } from '../../src/config/types.js';
 import { repoRoot } from '../helpers/paths.js';
@@ -15,13 +16,13 @@ const QUEUE_ID = 'MWWO1QYV5F094900001';
 
 /** One outcome, and what the doc's placeholders stand for in its reply. */
 interface Sample {
-  readonly outcome: DeliveryOutcome;
+  readonly outcome: PoolOutcome;
   readonly timeoutMs: number;
   /** Placeholder -> value: `N` (exit status or timeout in seconds), `SIGxxx`, `ID`. */
   readonly values: Readonly<Record<string, string>>;
 }
 
-const run = { pid: 4242, durationMs: 3, killFailures: [] };
+const run = { pid: 4242, killFailures: [] };
 
 function exited(exitCode: number, stdinError: string | null = null): Sample {
   return { outcome: { kind: 'exited', exitCode, stdinError, ...run }, timeoutMs: 60_000, values: { N: String(exitCode) } };
@@ -31,20 +32,20 @@ function signaled(signal: string): Sample {
 }
 function timedOut(seconds: number, signal: string | null): Sample {
   const timeoutMs = seconds * 1000;
-  return { outcome: { kind: 'timed-out', signal, timeoutMs, ...run }, timeoutMs, values: { N: String(seconds) } };
+  return { outcome: { kind: 'timed-out', signal, ...run }, timeoutMs, values: { N: String(seconds) } };
 }
-function fixed(outcome: DeliveryOutcome): Sample {
+function fixed(outcome: PoolOutcome): Sample {
   return { outcome, timeoutMs: 60_000, values: {} };
 }
 
 /** Every kind the code knows (the compiler makes this record exhaustive), with samples. */
-const SAMPLES: Record<DeliveryOutcome['kind'], readonly Sample[]> = {
+const SAMPLES: Record<PoolOutcome['kind'], readonly Sample[]> = {
   exited: [exited(0), exited(0, 'EPIPE'), exited(1), exited(75), exited(255)],
   signaled: [signaled('SIGSEGV'), signaled('SIGKILL')],
   'timed-out': [timedOut(60, 'SIGTERM'), timedOut(5, 'SIGKILL'), timedOut(1, null)],
-  'spawn-failed': [fixed({ kind: 'spawn-failed', errorCode: 'ENOENT', message: 'spawn ENOENT', durationMs: 0 })],
-  'output-failed': [fixed({ kind: 'output-failed', errorCode: 'EACCES', path: '/var/log/x', message: 'EACCES', durationMs: 0 })],
-  'content-rejected': [fixed({ kind: 'content-rejected', reason: 'bare-newline', durationMs: 0 })],
+  'spawn-failed': [fixed({ kind: 'spawn-failed', errorCode: 'ENOENT', message: 'spawn ENOENT' })],
+  'output-failed': [fixed({ kind: 'output-failed', errorCode: 'EACCES', message: 'EACCES' })],
+  'content-rejected': [fixed({ kind: 'content-rejected' })],
   'pool-busy': [fixed({ kind: 'pool-busy' })],
   'pool-failed': [fixed({ kind: 'pool-failed', message: 'worker exited' })],
 };

@@ -43,7 +43,7 @@ export const childProcessSpawner: Spawner = {
   name: 'child_process',
   async startProgram(spec) {
     const badIds = runAsProblem(spec.runAs);
-    if (badIds !== null) return { ok: false, errorCode: 'ERR_INVALID_ARG_VALUE', message: badIds };
+    if (badIds !== null) return { ok: false, errorCode: 'ERR_SPAWN_INVALID_ARG', message: badIds };
     const shellOpens = spec.runAs !== null && (spec.stdout !== null || spec.stderr !== null);
     if (spec.umask !== null || shellOpens) {
       try {
@@ -165,9 +165,12 @@ function ignoreStdinError(): void {
 }
 
 function failure(err: unknown): { ok: false; errorCode: string; message: string } {
+  const code = errorCode(err);
   return {
     ok: false,
-    errorCode: errorCode(err) ?? 'ERR_SPAWN_UNKNOWN',
+    // Node's spawn() refuses a NUL byte with its own ERR_INVALID_ARG_VALUE: reported under
+    // smtpipe's code, the same one the native spawner gives (src/errors.ts).
+    errorCode: code === 'ERR_INVALID_ARG_VALUE' ? 'ERR_SPAWN_INVALID_ARG' : code ?? 'ERR_SPAWN_UNKNOWN',
     message: err instanceof Error ? err.message : String(err),
   };
 }

@@ -4,7 +4,7 @@
 
 import type { Writable } from 'node:stream';
 import type { RunAs } from '../../src/config/types.js';
-import type { SpawnerName } from '../../src/pool/spawner.js';
+import type { SpawnerName } from '../../src/pool/task.js';
 
 export type { SpawnerName };
 
@@ -102,7 +102,7 @@ export interface Spawner {
   /**
    * Starts the program. ENOENT, EACCES and friends are values (ok: false), never throws.
    * A NUL byte in the file, an argument, the environment or cwd, and ids runAsProblem
-   * refuses, are ERR_INVALID_ARG_VALUE.
+   * refuses, are ERR_SPAWN_INVALID_ARG.
    */
   startProgram(spec: ProgramSpec): Promise<StartResult>;
 }
@@ -110,7 +110,7 @@ export interface Spawner {
 /**
  * Why `runAs` cannot be used, or null: ids must be whole numbers from 0 to 2^31-1 (Node's
  * spawn takes int32; the addon would read a negative id as "keep ours"). The config never
- * produces others; both spawners refuse them alike, as ERR_INVALID_ARG_VALUE.
+ * produces others; both spawners refuse them alike, as ERR_SPAWN_INVALID_ARG.
  */
 export function runAsProblem(runAs: RunAs | null): string | null {
   if (runAs === null) return null;

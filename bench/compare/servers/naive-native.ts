@@ -4,13 +4,14 @@
 // smtp-server design that uses the same spawner, so smtpipe's distance to it is what
 // smtpipe's own path (session -> pool -> worker -> reply) costs. Fairness: fixture.ts.
 
-import { createNativeSpawner, loadAddon } from '../../../workers/spawners/native.js';
+import { loadSpawnAddon } from '../../../native/addons.js';
+import { createNativeSpawner } from '../../../workers/spawners/native.js';
 import { parseServerArgs } from './args.js';
 import { serveFixture } from './fixture.js';
 
 const { port, program } = parseServerArgs(process.argv.slice(2));
 
-const loaded = loadAddon();
+const loaded = loadSpawnAddon();
 if (!loaded.ok) throw new Error(`native spawner unavailable: ${loaded.reason}`);
 const spawner = createNativeSpawner(loaded.addon);
 // Output to /dev/null, no identity, directory or umask change: as naive.ts's child.
