@@ -8,7 +8,7 @@ import { GLOBAL_OPTIONS } from './global-options.js';
 import { LISTENER_OPTIONS } from './listener-options.js';
 import { fields, quote, type OptionScope } from './option-table.js';
 import { TRANSPORT_OPTIONS } from './transport-options.js';
-import type { ParsedConfig } from './types.js';
+import type { ParsedConfig, TransportConfig } from './types.js';
 
 export { quote } from './option-table.js';
 
@@ -20,7 +20,10 @@ export function printConfig(config: ParsedConfig): string {
     lines.push('', 'ESMTP_Listener {', `  Listen ${quote(listener.label)} {`, ...printScope(LISTENER_OPTIONS, listener, '    '), '  }', '}');
   }
   for (const transport of config.transports) {
-    lines.push('', `pipe_transport ${quote(transport.name)} {`, ...printScope(TRANSPORT_OPTIONS, transport, '  '), '}');
+    lines.push('', `pipe_transport ${quote(transport.name)} {`, ...printScope(TRANSPORT_OPTIONS, transport, '  '));
+    // A loaded config knows who the program runs as (user, group and smtpipe's own uid).
+    if ('runAs' in transport) lines.push(`  # runs as ${runAsText(transport as TransportConfig)}`);
+    lines.push('}');
   }
   return `${lines.join('\n')}\n`;
 }
@@ -29,6 +32,12 @@ export function printConfig(config: ParsedConfig): string {
 function printScope<W, R>(scope: OptionScope<W, R>, resolved: R, indent: string): string[] {
   return fields(scope.rows).map(([, spec]) => {
     const value = spec.print(resolved);
-    return value === null ? `${indent}# ${spec.name}: ${spec.defaultDoc ?? 'not set'}` : `${indent}${spec.name} = ${value}`;
+    if (value !== null) return `${indent}${spec.name} = ${value}`;
+    // Markdown quotes are for docs/configuration.md, not for a config file.
+    return `${indent}# ${spec.name}: ${(spec.defaultDoc ?? spec.default ?? 'not set').replaceAll('`', '')}`;
   });
+}
+
+function runAsText(t: TransportConfig): string {
+  return t.runAs === null ? "smtpipe's own user and group" : `uid ${t.runAs.uid} gid ${t.runAs.gid}`;
 }
