@@ -3,13 +3,14 @@
 // knows but does not implement. listener-schema.ts folds the two scopes; this reads values.
 
 import { isIP } from 'node:net';
+import path from 'node:path';
 import type { OptionNode } from './ast.js';
 import { ConfigCode } from './codes.js';
 import type { DiagnosticSink } from './diagnostics.js';
 import { hostnameProblem } from './hostnames.js';
 import { readVerifyMode, type WrittenPath, type WrittenVerifyMode } from './listener-tls.js';
 import { count, defineOptions, flag, fractionalSeconds, quote, quotedList, seconds, whole, wholeSeconds } from './option-table.js';
-import type { BareNewlinePolicy, ParsedListener } from './types.js';
+import type { BareNewlinePolicy, ParsedListener, SourcePosition } from './types.js';
 import { readScalarList, readText } from './values.js';
 
 export interface ListenerOptions {
@@ -149,7 +150,7 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
     defaultDoc: 'none',
     doc: 'PEM file (relative to the config file), read at start and on every SIGHUP; unreadable, not PEM or not a pair with `TLS_Key`: a config error at the option. There is no built-in certificate',
     read: readWrittenPath,
-    print: (l) => (l.tls === null ? null : quote(l.tls.certificateFile)),
+    print: (l) => (l.tls === null ? null : quote(fromConfigDirectory(l.tls.certificateFile, l.tls.certificatePosition))),
   },
   key: {
     name: 'TLS_Key',
@@ -157,7 +158,7 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
     defaultDoc: 'none',
     doc: 'PEM file of the private key of `TLS_Certificate`, read with it',
     read: readWrittenPath,
-    print: (l) => (l.tls === null ? null : quote(l.tls.keyFile)),
+    print: (l) => (l.tls === null ? null : quote(fromConfigDirectory(l.tls.keyFile, l.tls.keyPosition))),
   },
   clientCa: {
     name: 'TLS_Client_CA',
@@ -165,7 +166,8 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
     defaultDoc: 'none',
     doc: 'PEM file of the CAs client certificates must chain to (relative to the config file, read with the certificate, again on every SIGHUP)',
     read: readWrittenPath,
-    print: (l) => (l.tls?.clientCaFile == null ? null : quote(l.tls.clientCaFile)),
+    print: (l) =>
+      l.tls?.clientCaFile == null || l.tls.clientCaPosition === null ? null : quote(fromConfigDirectory(l.tls.clientCaFile, l.tls.clientCaPosition)),
   },
   verifyMode: {
     name: 'TLS_Verify_Mode',
@@ -207,6 +209,14 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
     print: () => 'true',
   },
 });
+
+/**
+ * A TLS file as loading reads it: a relative path starts from the directory of the file
+ * that names it (tls-files.ts), which a printed config, one file elsewhere, no longer is.
+ */
+function fromConfigDirectory(file: string, at: SourcePosition): string {
+  return path.resolve(path.dirname(at.file), file);
+}
 
 /** True when STARTTLS is listed; other extensions smtpipe cannot offer are warned about. */
 function readExtensions(opt: OptionNode, sink: DiagnosticSink): boolean | undefined {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
@@ -72,6 +72,18 @@ test('--check --print: the effective config with every default; printed again, i
   assert.equal(again.stderr, '', 'the printed config loads without warnings');
   const body = (text: string) => text.split('\n').slice(1).join('\n');
   assert.equal(body(again.stdout), body(result.stdout));
+});
+
+test('--check --print with TLS files named relative to the config: printed absolute, so the output loads from anywhere', async () => {
+  const file = await writeConf('ESMTP_Listener { Listen "127.0.0.1:0" { Use_SSL = true TLS_Certificate = "mx.crt" TLS_Key = "mx.key" } }\n' +
+    'pipe_transport "t" { program_name = "/bin/cat" domain = "t.example" }\n');
+  await copyFile(fixture('tls', 'mx-a.crt'), path.join(path.dirname(file), 'mx.crt'));
+  await copyFile(fixture('tls', 'mx-a.key'), path.join(path.dirname(file), 'mx.key'));
+  const result = await run(['--check', '--print', '-c', file]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, new RegExp(`^ +TLS_Certificate = "${path.dirname(file)}/mx\\.crt"$`, 'm'));
+  const again = await run(['--check', '-c', await writeConf(result.stdout)]);
+  assert.equal(again.code, 0, again.stderr);
 });
 
 test('--print on a bad config: the errors, exit 78, nothing printed', async () => {
