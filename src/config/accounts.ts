@@ -5,9 +5,9 @@
 
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import type { Config, RunAs, SourcePosition, TransportConfig, WrittenValue } from './types.js';
+import type { ParsedTransport, RunAs, SourcePosition, TransportConfig, WrittenValue } from './types.js';
 import { ConfigCode } from './codes.js';
-import { DEFAULTS, MAX_ACCOUNT_ID } from './defaults.js';
+import { MAX_ACCOUNT_ID, USER_WHEN_ROOT } from './defaults.js';
 import { createDiagnosticSink, type DiagnosticSink } from './diagnostics.js';
 
 /** smtpipe's own ids (process.getuid(), process.getgid()): passed in, never read here. */
@@ -31,16 +31,20 @@ interface UserEntry {
 }
 
 /**
- * Returns `config` with every transport's runAs filled in. Lookups run in parallel, once per
- * distinct name; diagnostics come in transport order all the same.
+ * The transports with runAs filled in. Lookups run in parallel, once per distinct name;
+ * diagnostics come in transport order all the same.
  */
-export async function resolveAccounts(config: Config, host: AccountFacts, sink: DiagnosticSink): Promise<Config> {
+export async function resolveAccounts(
+  parsed: readonly ParsedTransport[],
+  host: AccountFacts,
+  sink: DiagnosticSink,
+): Promise<TransportConfig[]> {
   const lookups = createLookups();
   // Start every lookup and check first, then resolve one transport after the other.
-  const directoryChecks = config.transports.map((t) => (t.directory === null ? null : checkDirectory(t.directory.text)));
-  for (const t of config.transports) prefetch(t, host, lookups);
+  const directoryChecks = parsed.map((t) => (t.directory === null ? null : checkDirectory(t.directory.text)));
+  for (const t of parsed) prefetch(t, host, lookups);
   const transports: TransportConfig[] = [];
-  for (const [i, t] of config.transports.entries()) {
+  for (const [i, t] of parsed.entries()) {
     // Collected per transport, then reported in the order they were written.
     const found = createDiagnosticSink();
     const directoryProblem = await directoryChecks[i];
@@ -50,7 +54,7 @@ export async function resolveAccounts(config: Config, host: AccountFacts, sink: 
     transports.push({ ...t, runAs: await resolveRunAs(t, host, lookups, found) });
     sink.errors.push(...found.errors.sort((a, b) => a.line - b.line || a.column - b.column));
   }
-  return { ...config, transports };
+  return transports;
 }
 
 interface Lookups {
@@ -110,9 +114,9 @@ function isNumeric(value: WrittenValue): boolean {
 }
 
 /** Starts the lookups resolveRunAs will await, so that they run in parallel. */
-function prefetch(t: TransportConfig, host: AccountFacts, lookups: Lookups): void {
+function prefetch(t: ParsedTransport, host: AccountFacts, lookups: Lookups): void {
   if (t.user !== null && !(isNumeric(t.user) && t.group !== null)) void lookups.user(t.user.text);
-  if (t.user === null && host.uid === 0 && !t.allowRoot) void lookups.user(DEFAULTS.transport.userWhenRoot);
+  if (t.user === null && host.uid === 0 && !t.allowRoot) void lookups.user(USER_WHEN_ROOT);
   if (t.group !== null && !isNumeric(t.group)) void lookups.group(t.group.text);
 }
 
@@ -143,7 +147,7 @@ interface Resolved {
  * the program keeps smtpipe's ids (and then its supplementary groups too).
  */
 async function resolveRunAs(
-  t: TransportConfig,
+  t: ParsedTransport,
   host: AccountFacts,
   lookups: Lookups,
   sink: DiagnosticSink,
@@ -185,7 +189,7 @@ async function resolveRunAs(
 
 /** undefined: reported. primaryGroup is undefined only when a numeric uid comes with a group. */
 async function resolveUser(
-  t: TransportConfig,
+  t: ParsedTransport,
   host: AccountFacts,
   lookups: Lookups,
   sink: DiagnosticSink,
@@ -206,7 +210,7 @@ async function resolveUser(
   }
   if (host.uid === 0 && !t.allowRoot) {
     // Postfix's default_privs: a program never runs as root unless the config says so.
-    const name = DEFAULTS.transport.userWhenRoot;
+    const name = USER_WHEN_ROOT;
     const found = await lookups.user(name);
     if (found.kind === 'found') return fromEntry(found.entry, t.position, `${name}, the default user when smtpipe runs as root,`);
     const missing =

@@ -7,7 +7,7 @@
 import type { OptionNode } from './ast.js';
 import { ConfigCode } from './codes.js';
 import type { DiagnosticSink } from './diagnostics.js';
-import type { ClientVerifyMode, ListenerTls, SourcePosition } from './types.js';
+import type { ClientVerifyMode, ParsedTls, SourcePosition } from './types.js';
 import { readText } from './values.js';
 
 export interface WrittenPath {
@@ -22,12 +22,12 @@ export interface WrittenVerifyMode {
 
 /** What one scope says about TLS; the Listen's own values win over the listener's. */
 export interface TlsOptions {
-  starttls?: boolean;
-  useSsl?: boolean;
-  certificate?: WrittenPath;
-  key?: WrittenPath;
-  verifyMode?: WrittenVerifyMode;
-  clientCa?: WrittenPath;
+  readonly starttls?: boolean;
+  readonly useSsl?: boolean;
+  readonly certificate?: WrittenPath | null;
+  readonly key?: WrittenPath | null;
+  readonly verifyMode?: WrittenVerifyMode | null;
+  readonly clientCa?: WrittenPath | null;
 }
 
 /**
@@ -56,7 +56,7 @@ export function foldTls(
   label: string,
   position: SourcePosition,
   sink: DiagnosticSink,
-): ListenerTls | null {
+): ParsedTls | null {
   const implicit = inner.useSsl ?? outer.useSsl ?? false;
   const starttls = inner.starttls ?? outer.starttls ?? false;
   const certificate = inner.certificate ?? outer.certificate;
@@ -102,18 +102,15 @@ export function foldTls(
   if (mode === 'none' && clientCa && sameScope) {
     sink.warn(ConfigCode.UNUSED_OPTION, clientCa.position, `${label}: TLS_Client_CA is unused with TLS_Verify_Mode = "none"`);
   }
-  const withCa = mode !== 'none' && clientCa !== undefined;
+  const withCa = mode !== 'none' && clientCa != null;
   return {
     mode: implicit ? 'implicit' : 'starttls',
     certificateFile: certificate.file,
     keyFile: key.file,
     certificatePosition: certificate.position,
     keyPosition: key.position,
-    certificatePem: '',
-    keyPem: '',
     verifyMode: mode,
     clientCaFile: withCa ? clientCa.file : null,
     clientCaPosition: withCa ? clientCa.position : null,
-    clientCaPem: '',
   };
 }

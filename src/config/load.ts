@@ -1,10 +1,10 @@
 // Entry point of the config layer: file -> LoadResult holding the frozen Config or
-// every error, plus warnings. Never throws for a config problem; formats diagnostics
-// as `file:line:col: severity: message [CODE]` for the CLI.
+// every error, plus warnings. The one place a config is frozen. Never throws for a
+// config problem; formats diagnostics as `file:line:col: severity: message [CODE]`.
 
 import os from 'node:os';
 import path from 'node:path';
-import type { Config, ConfigDiagnostic } from './types.js';
+import type { Config, ConfigDiagnostic, ParsedConfig } from './types.js';
 import type { ItemNode } from './ast.js';
 import { resolveAccounts } from './accounts.js';
 import { readSourceTree, rejectIncludes } from './include.js';
@@ -14,9 +14,12 @@ import { deepFreeze } from './freeze.js';
 import { buildConfig } from './schema.js';
 import { readTlsFiles } from './tls-files.js';
 
-export type LoadResult =
-  | { readonly ok: true; readonly config: Config; readonly warnings: readonly ConfigDiagnostic[] }
+export type LoadResult<C = Config> =
+  | { readonly ok: true; readonly config: C; readonly warnings: readonly ConfigDiagnostic[] }
   | { readonly ok: false; readonly errors: readonly ConfigDiagnostic[]; readonly warnings: readonly ConfigDiagnostic[] };
+
+/** parseConfigText's result: nothing read from the host, so no accounts and no PEM text. */
+export type ParseResult = LoadResult<ParsedConfig>;
 
 /** Host facts the defaults depend on; tests pass fixed ones. */
 export interface HostFacts {
@@ -47,10 +50,11 @@ export async function loadConfig(file: string, host: HostFacts = currentHostFact
   if (!result.ok) return result;
   // What the schema cannot see: files and accounts the config names, as they are now.
   const sink = createDiagnosticSink();
-  const accounts = await resolveAccounts(result.config, host, sink);
-  const config = await readTlsFiles(accounts, sink);
+  const transports = await resolveAccounts(result.config.transports, host, sink);
+  const listeners = await readTlsFiles(result.config.listeners, sink);
   const warnings = [...result.warnings, ...sink.warnings];
   if (sink.errors.length > 0) return { ok: false, errors: sink.errors, warnings };
+  const config: Config = { ...result.config, listeners, transports };
   return { ok: true, config: deepFreeze(config), warnings };
 }
 
@@ -58,14 +62,15 @@ export async function loadConfig(file: string, host: HostFacts = currentHostFact
  * Pure variant for tests and property tests: one text, no I/O; an `include` in it is
  * an ERR_CONFIG_INCLUDE error. `file` only labels positions (and gives Config.file).
  */
-export function parseConfigText(text: string, file: string, host: SchemaHostFacts = currentHostFacts()): LoadResult {
+export function parseConfigText(text: string, file: string, host: SchemaHostFacts = currentHostFacts()): ParseResult {
   const parsed = parseConfigSource(text, file);
   const errors = [...parsed.errors];
   rejectIncludes(parsed.items, errors);
-  return finish(parsed.items, errors, file, host);
+  const result = finish(parsed.items, errors, file, host);
+  return result.ok ? { ...result, config: deepFreeze(result.config) } : result;
 }
 
-function finish(items: readonly ItemNode[], errors: ConfigDiagnostic[], file: string, host: SchemaHostFacts): LoadResult {
+function finish(items: readonly ItemNode[], errors: ConfigDiagnostic[], file: string, host: SchemaHostFacts): ParseResult {
   // The schema runs only on a tree that parsed cleanly: half-parsed stanzas would
   // produce "missing program_name" noise for a line that merely lacks its "=".
   if (errors.length > 0) return { ok: false, errors, warnings: [] };

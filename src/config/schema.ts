@@ -1,19 +1,19 @@
 // Gives the syntax tree its meaning: global options, ESMTP_Listener and pipe_transport
-// become the frozen Config; Momentum's other options and stanzas are warned about and
+// become the ParsedConfig; Momentum's other options and stanzas are warned about and
 // skipped. Pure: host facts (hostname, CPU count) come in as arguments.
 
-import type { Config, ConfigDiagnostic, ListenerConfig, MetricsListen, SourcePosition, TransportConfig } from './types.js';
-import { listenKey, parseListenAddress } from './listen-address.js';
+import type { ConfigDiagnostic, ParsedConfig, ParsedListener, ParsedTransport, SourcePosition } from './types.js';
 import type { ItemNode, OptionNode, ScopeNode } from './ast.js';
+import { listenKey } from './listen-address.js';
 import { describeScope } from './ast.js';
 import { ConfigCode } from './codes.js';
 import { createDiagnosticSink, formatPosition, sortDiagnostics, type DiagnosticSink } from './diagnostics.js';
-import { DEFAULTS, defaultPoolThreads } from './defaults.js';
-import { deepFreeze } from './freeze.js';
+import { defaultPoolThreads } from './defaults.js';
+import { GLOBAL_OPTIONS } from './global-options.js';
 import { buildListeners } from './listener-schema.js';
 import { buildTransport, type BuiltTransport } from './transport-schema.js';
+import { readOptions, resolveOptions } from './option-table.js';
 import { didYouMean } from './suggest.js';
-import { readInteger, readSecondsAsMs, readText } from './values.js';
 
 export interface SchemaContext {
   /** Absolute path of the main file: Config.file. */
@@ -28,18 +28,15 @@ export interface SchemaContext {
 
 export interface SchemaResult {
   /** Present only when there are no errors. */
-  readonly config: Config | undefined;
+  readonly config: ParsedConfig | undefined;
   readonly errors: readonly ConfigDiagnostic[];
   readonly warnings: readonly ConfigDiagnostic[];
 }
 
-const GLOBAL_OPTIONS = ['Pool_Threads', 'Pool_Tasks_Per_Thread', 'Pool_Max_Queue', 'Spawner', 'Shutdown_Timeout', 'Metrics_Listen'];
-const SPAWNERS = ['auto', 'native', 'child_process'] as const;
-
 export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): SchemaResult {
   const sink = createDiagnosticSink();
   const globals = new Map<string, OptionNode>();
-  const listeners: ListenerConfig[] = [];
+  const listeners: ParsedListener[] = [];
   let listenScopes = 0;
   let disabledListens = 0;
   const transports: BuiltTransport[] = [];
@@ -86,62 +83,27 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
   checkListenDuplicates(listeners, sink);
   checkTransportDuplicates(transports, sink);
 
-  const opt = (name: string): OptionNode | undefined => globals.get(name.toLowerCase());
-  const readCount = (name: string, min: number): number | undefined => {
-    const o = opt(name);
-    return o === undefined ? undefined : readInteger(o, sink, { min });
-  };
-  const shutdown = opt('Shutdown_Timeout');
-  const config: Config = {
+  const g = resolveOptions(GLOBAL_OPTIONS, [readOptions(globals, GLOBAL_OPTIONS, sink)]);
+  const config: ParsedConfig = {
     file: ctx.file,
     listeners,
     transports: transports.map((t) => t.config),
     pool: {
-      threads: readCount('Pool_Threads', 1) ?? defaultPoolThreads(ctx.parallelism),
-      tasksPerThread: readCount('Pool_Tasks_Per_Thread', 1) ?? DEFAULTS.poolTasksPerThread,
-      // 0 is allowed: no waiting room, a message finding every slot busy is tempfailed.
-      maxQueue: readCount('Pool_Max_Queue', 0) ?? DEFAULTS.poolMaxQueue,
-      spawner: readSpawner(opt('Spawner'), sink) ?? DEFAULTS.poolSpawner,
+      threads: g.threads ?? defaultPoolThreads(ctx.parallelism),
+      tasksPerThread: g.tasksPerThread,
+      maxQueue: g.maxQueue,
+      spawner: g.spawner,
     },
-    shutdownTimeoutMs:
-      (shutdown === undefined ? undefined : readSecondsAsMs(shutdown, sink, { min: 0 })) ??
-      DEFAULTS.shutdownTimeoutSeconds * 1000,
-    metricsListen: readMetricsListen(opt('Metrics_Listen'), sink),
+    shutdownTimeoutMs: g.shutdownTimeoutMs,
+    metricsListen: g.metricsListen,
   };
   const ok = sink.errors.length === 0;
   const files = filesInReadingOrder(items, ctx.displayFile);
   return {
-    config: ok ? deepFreeze(config) : undefined,
+    config: ok ? config : undefined,
     errors: sortDiagnostics(sink.errors, files),
     warnings: sortDiagnostics(sink.warnings, files),
   };
-}
-
-/** Off when absent: the metrics endpoint is an operator's choice of address. */
-function readMetricsListen(opt: OptionNode | undefined, sink: DiagnosticSink): MetricsListen | null {
-  if (opt === undefined) return null;
-  const label = readText(opt, sink);
-  if (label === undefined) return null;
-  const address = parseListenAddress(label);
-  if (!address.ok) {
-    sink.error(ConfigCode.INVALID_VALUE, opt.value.position, `${opt.name}: ${address.reason}`);
-    return null;
-  }
-  return { label, host: address.host, port: address.port };
-}
-
-function readSpawner(opt: OptionNode | undefined, sink: DiagnosticSink): (typeof SPAWNERS)[number] | undefined {
-  if (opt === undefined) return undefined;
-  const text = readText(opt, sink)?.toLowerCase();
-  if (text === undefined) return undefined;
-  const known = SPAWNERS.find((name) => name === text);
-  if (known !== undefined) return known;
-  sink.error(
-    ConfigCode.INVALID_VALUE,
-    opt.value.position,
-    `${opt.name}: expected "auto", "native" or "child_process", got ${JSON.stringify(text)}${didYouMean(text, SPAWNERS)}`,
-  );
-  return undefined;
 }
 
 function filesInReadingOrder(items: readonly ItemNode[], mainFile: string): string[] {
@@ -157,10 +119,10 @@ function filesInReadingOrder(items: readonly ItemNode[], mainFile: string): stri
 }
 
 function collectGlobal(item: OptionNode, globals: Map<string, OptionNode>, sink: DiagnosticSink): void {
-  if (!GLOBAL_OPTIONS.some((n) => n.toLowerCase() === item.key)) {
+  if (!GLOBAL_OPTIONS.names.some((n) => n.toLowerCase() === item.key)) {
     // Momentum core options (Spool_Base, Keep_Message_Dicts_In_Memory, ...): a shared
     // ecelerity.conf must still load, but say so once, and catch typos of ours.
-    const hint = didYouMean(item.name, GLOBAL_OPTIONS);
+    const hint = didYouMean(item.name, GLOBAL_OPTIONS.names);
     sink.warn(ConfigCode.IGNORED_OPTION, item.position, `${item.name} is not used by smtpipe; ignored${hint}`);
     return;
   }
@@ -187,8 +149,8 @@ function ignoreStanza(scope: ScopeNode, sink: DiagnosticSink): void {
 }
 
 /** Two Listen on the same fixed address would fail at bind time: say so now. Port 0 is exempt. */
-function checkListenDuplicates(listeners: readonly ListenerConfig[], sink: DiagnosticSink): void {
-  const seen = new Map<string, ListenerConfig>();
+function checkListenDuplicates(listeners: readonly ParsedListener[], sink: DiagnosticSink): void {
+  const seen = new Map<string, ParsedListener>();
   for (const l of listeners) {
     if (l.port === 0) continue;
     const key = listenKey(l);
@@ -206,8 +168,8 @@ function checkListenDuplicates(listeners: readonly ListenerConfig[], sink: Diagn
 }
 
 function checkTransportDuplicates(transports: readonly BuiltTransport[], sink: DiagnosticSink): void {
-  const names = new Map<string, TransportConfig>();
-  const domains = new Map<string, TransportConfig>();
+  const names = new Map<string, ParsedTransport>();
+  const domains = new Map<string, ParsedTransport>();
   for (const { config, domainPositions } of transports) {
     const first = names.get(config.name);
     if (first !== undefined && config.name !== '') {

@@ -9,17 +9,21 @@ import { createSecureContext } from 'node:tls';
 import { ConfigCode } from './codes.js';
 import type { DiagnosticSink } from './diagnostics.js';
 import { readRegularFile } from './regular-file.js';
-import type { Config, ListenerConfig, ListenerTls, SourcePosition } from './types.js';
+import type { ListenerConfig, ParsedListener, ParsedTls, SourcePosition } from './types.js';
 
-/** Returns the config with PEM text filled in; problems go to `sink`. */
-export async function readTlsFiles(config: Config, sink: DiagnosticSink, now = new Date()): Promise<Config> {
-  const listeners = await Promise.all(config.listeners.map((listener) => withPem(listener, sink, now)));
-  return { ...config, listeners };
+/** The listeners with PEM text filled in; one with a problem is left out, the problem goes to `sink`. */
+export async function readTlsFiles(
+  parsed: readonly ParsedListener[],
+  sink: DiagnosticSink,
+  now = new Date(),
+): Promise<ListenerConfig[]> {
+  const listeners = await Promise.all(parsed.map((listener) => withPem(listener, sink, now)));
+  return listeners.filter((l) => l !== undefined);
 }
 
-async function withPem(listener: ListenerConfig, sink: DiagnosticSink, now: Date): Promise<ListenerConfig> {
+async function withPem(listener: ParsedListener, sink: DiagnosticSink, now: Date): Promise<ListenerConfig | undefined> {
   const { tls } = listener;
-  if (!tls) return listener;
+  if (!tls) return { ...listener, tls: null };
   // A relative path is taken from the directory of the file that holds the option, as
   // an include's is. Positions name that file as the user can open it from here.
   const resolve = (file: string, at: SourcePosition) => path.resolve(path.dirname(at.file), file);
@@ -41,9 +45,9 @@ async function withPem(listener: ListenerConfig, sink: DiagnosticSink, now: Date
     return undefined;
   });
   const [certificatePem, keyPem, clientCaPem = ''] = texts;
-  if (texts.includes(undefined) || certificatePem === undefined || keyPem === undefined) return listener;
-  if (!checkPair(tls, certificatePem, keyPem, sink, now)) return listener;
-  if (tls.clientCaPosition !== null && !checkClientCa(tls, clientCaPem, sink, now)) return listener;
+  if (texts.includes(undefined) || certificatePem === undefined || keyPem === undefined) return undefined;
+  if (!checkPair(tls, certificatePem, keyPem, sink, now)) return undefined;
+  if (tls.clientCaPosition !== null && !checkClientCa(tls, clientCaPem, sink, now)) return undefined;
   return { ...listener, tls: { ...tls, certificatePem, keyPem, clientCaPem } };
 }
 
@@ -53,7 +57,7 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE---
  * TLS_Client_CA: one or more PEM certificates. Node would take a file without any (and
  * then verify no client at all) without complaint, so each block is parsed here.
  */
-function checkClientCa(tls: ListenerTls, pem: string, sink: DiagnosticSink, now: Date): boolean {
+function checkClientCa(tls: ParsedTls, pem: string, sink: DiagnosticSink, now: Date): boolean {
   const at = tls.clientCaPosition as SourcePosition;
   const blocks = pem.match(PEM_CERTIFICATE) ?? [];
   if (blocks.length === 0) {
@@ -80,7 +84,7 @@ function checkClientCa(tls: ListenerTls, pem: string, sink: DiagnosticSink, now:
   return true;
 }
 
-function checkPair(tls: ListenerTls, certificatePem: string, keyPem: string, sink: DiagnosticSink, now: Date): boolean {
+function checkPair(tls: ParsedTls, certificatePem: string, keyPem: string, sink: DiagnosticSink, now: Date): boolean {
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(certificatePem);

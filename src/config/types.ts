@@ -1,5 +1,6 @@
-// The validated, frozen configuration every other module reads. Built only by
-// src/config/load.ts; nothing else reads config files or process.env.
+// The configuration every other module reads, in two stages: ParsedConfig is what the
+// pure schema makes of the text; Config adds what only the host can tell (who programs
+// run as, the PEM text of TLS files). Built and frozen only by src/config/load.ts.
 
 import type { ProgramTemplate } from './program-argv.js';
 
@@ -25,7 +26,12 @@ export interface MappedReply {
 }
 
 /** One `Listen` of an `ESMTP_Listener`, with listener-scope options folded in (Listen wins). */
-export interface ListenerConfig {
+export interface ListenerConfig extends ParsedListener {
+  readonly tls: ListenerTls | null;
+}
+
+/** A Listen as the schema reads it: its TLS files named, not read yet. */
+export interface ParsedListener {
   /** The Listen name as written, e.g. "127.0.0.1:2525", "[::1]:2525", ":25". */
   readonly label: string;
   /** undefined means every address (":25"). IPv6 without brackets. */
@@ -61,13 +67,24 @@ export interface ListenerConfig {
   /** Max_Data_Time (seconds in the file): the whole DATA phase, from 354 to the final dot. */
   readonly maxDataMs: number;
   /** STARTTLS (SMTP_Extensions) or implicit TLS (Use_SSL); null = plain SMTP only. */
-  readonly tls: ListenerTls | null;
+  readonly tls: ParsedTls | null;
   /** Proxy_Protocol = true: every session starts with a PROXY v1 header from a trusted proxy. */
   readonly proxy: ListenerProxy | null;
   readonly position: SourcePosition;
 }
 
-export interface ListenerTls {
+export interface ListenerTls extends ParsedTls {
+  /**
+   * The PEM text of both files, read by the loader (src/config/tls-files.ts): part of the
+   * config snapshot, so a reload swaps certificate and options together.
+   */
+  readonly certificatePem: string;
+  readonly keyPem: string;
+  /** The PEM text of TLS_Client_CA, read with the other two; '' without one. */
+  readonly clientCaPem: string;
+}
+
+export interface ParsedTls {
   /** 'starttls': plain session, upgraded on STARTTLS; 'implicit': TLS from the first byte. */
   readonly mode: 'starttls' | 'implicit';
   /** TLS_Certificate and TLS_Key as written, with where they were written. */
@@ -75,12 +92,6 @@ export interface ListenerTls {
   readonly keyFile: string;
   readonly certificatePosition: SourcePosition;
   readonly keyPosition: SourcePosition;
-  /**
-   * The PEM text of both files, read by the loader (src/config/tls-files.ts): part of the
-   * config snapshot, so a reload swaps certificate and options together. '' before that.
-   */
-  readonly certificatePem: string;
-  readonly keyPem: string;
   /**
    * TLS_Verify_Mode: 'none' asks for no client certificate; 'optional' asks, admits a
    * client without one (or with one that does not verify) and records the outcome;
@@ -90,8 +101,6 @@ export interface ListenerTls {
   /** TLS_Client_CA as written, with where; null when verifyMode is 'none'. */
   readonly clientCaFile: string | null;
   readonly clientCaPosition: SourcePosition | null;
-  /** The PEM text of TLS_Client_CA, read by the loader with the other two; '' without one. */
-  readonly clientCaPem: string;
 }
 
 export type ClientVerifyMode = 'none' | 'optional' | 'require';
@@ -105,8 +114,17 @@ export type LineEnding = 'lf' | 'crlf';
 
 export type BareNewlinePolicy = 'reject' | 'normalize';
 
-/** One `pipe_transport "name" { }` stanza. */
-export interface TransportConfig {
+/** One `pipe_transport "name" { }` stanza, its accounts resolved. */
+export interface TransportConfig extends ParsedTransport {
+  /**
+   * Who the program runs as; null = as smtpipe itself. Resolved from user, group,
+   * allow_root and smtpipe's own uid by loadConfig (src/config/accounts.ts).
+   */
+  readonly runAs: RunAs | null;
+}
+
+/** A pipe_transport as the schema reads it: user and group as written, not looked up. */
+export interface ParsedTransport {
   readonly name: string;
   /** program_name as written (may hold arguments and ${macros}). */
   readonly programName: string;
@@ -141,12 +159,6 @@ export interface TransportConfig {
   readonly directory: WrittenValue | null;
   /** `umask`: the program's file creation mask; null = smtpipe's own. */
   readonly umask: number | null;
-  /**
-   * Who the program runs as; null = as smtpipe itself. Resolved from user, group,
-   * allow_root and smtpipe's own uid by loadConfig (src/config/accounts.ts), which looks
-   * accounts up; parseConfigText does no lookups and leaves it null.
-   */
-  readonly runAs: RunAs | null;
   readonly position: SourcePosition;
 }
 
@@ -186,11 +198,18 @@ export interface PoolConfig {
   readonly spawner: 'auto' | 'native' | 'child_process';
 }
 
-export interface Config {
-  /** Absolute path of the main config file. */
-  readonly file: string;
+/** The loaded configuration: every file and account it names checked and resolved. */
+export interface Config extends ParsedConfig {
   readonly listeners: readonly ListenerConfig[];
   readonly transports: readonly TransportConfig[];
+}
+
+/** What the pure schema makes of the text (parseConfigText): no file read, no account looked up. */
+export interface ParsedConfig {
+  /** Absolute path of the main config file. */
+  readonly file: string;
+  readonly listeners: readonly ParsedListener[];
+  readonly transports: readonly ParsedTransport[];
   readonly pool: PoolConfig;
   /** Shutdown_Timeout, ms: how long a SIGTERM drain may take before it forces. */
   readonly shutdownTimeoutMs: number;

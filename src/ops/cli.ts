@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { formatDiagnostic, loadConfig } from '../config/load.js';
+import { printConfig } from '../config/print.js';
 import { createDaemon, type Daemon } from './daemon.js';
 import { hardenProcess } from './hardening.js';
 import { closeLeakingFds } from './inherited-fds.js';
@@ -26,6 +27,8 @@ decides the SMTP reply.
 Options:
   -c, --config FILE     ecelerity.conf-style configuration (default: /etc/smtpipe/smtpipe.conf)
       --check           validate the configuration, print errors as file:line:col, exit 0 or 78
+      --print           with --check (implied): print the effective configuration, every
+                        option with its value or default, in the file's own syntax
       --log-level LEVEL ${LOG_LEVELS.join(', ')} (default: info)
   -v, --version         print the version and exit
   -h, --help            print this help and exit
@@ -55,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'c', default: '/etc/smtpipe/smtpipe.conf' },
         check: { type: 'boolean', default: false },
+        print: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'info' },
         version: { type: 'boolean', short: 'v', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -86,6 +90,11 @@ async function main(argv: string[]): Promise<number> {
     for (const error of result.errors) process.stderr.write(`${formatDiagnostic(error)}\n`);
     process.stderr.write(`smtpipe: ${result.errors.length} error(s) in ${values.config}\n`);
     return EXIT_CONFIG;
+  }
+  if (values.print) {
+    // As postconf or nginx -T: what the daemon would run with, loadable as it is.
+    process.stdout.write(printConfig(result.config));
+    return EXIT_OK;
   }
   if (values.check) {
     const { listeners, transports } = result.config;

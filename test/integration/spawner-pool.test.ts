@@ -3,10 +3,10 @@
 // program: the native spawner's stdin is a pipe, child_process's a socketpair).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfigText } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
 import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
 import { createDeliveryPool } from '../../src/pool/pool.js';
 import type { DeliveryTask } from '../../src/pool/task.js';
@@ -19,10 +19,13 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-spawner-pool-'));
 before(() => closeLeakingFds());
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function configWith(spawnerLine: string) {
+async function configWith(spawnerLine: string) {
   const text = `Pool_Threads = 2\n${spawnerLine}\nESMTP_Listener { Listen "127.0.0.1:0" { } }\n` +
     'pipe_transport "t" { program_name = "/bin/cat" domain = "t.example" }\n';
-  const result = parseConfigText(text, 'pool.conf', { hostname: 'mx.test', parallelism: 2 });
+  const file = path.join(tmp, 'pool.conf');
+  writeFileSync(file, text);
+  // Host facts of an unprivileged daemon: programs keep the test's own ids, as before.
+  const result = await loadConfig(file, { hostname: 'mx.test', parallelism: 2, uid: 1000, gid: 1000 });
   assert.ok(result.ok, JSON.stringify(result));
   return result.config;
 }
@@ -33,7 +36,7 @@ function listFds(outputFile: string): DeliveryTask {
 
 for (const name of spawnersUnderTest()) {
   test(`Spawner = ${name}: reported, and every worker uses it`, async () => {
-    const config = configWith(`Spawner = ${name}`);
+    const config = await configWith(`Spawner = ${name}`);
     const pool = createDeliveryPool(config);
     try {
       assert.deepEqual(pool.spawner, { name, requested: name, fallbackReason: null });
@@ -59,7 +62,7 @@ for (const name of spawnersUnderTest()) {
 
 test('Spawner = auto (the default): native when the self-test passes, else child_process and why', async () => {
   const probe = probeSpawnAddon();
-  const pool = createDeliveryPool(configWith(''));
+  const pool = createDeliveryPool(await configWith(''));
   try {
     assert.deepEqual(
       pool.spawner,

@@ -3,11 +3,11 @@
 // several runs per worker thread.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TransportConfig } from '../../src/config/types.js';
-import { parseConfigText } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
 import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
 import { createDeliveryPool, type DeliveryPool } from '../../src/pool/pool.js';
 import type { DeliveryTask, PoolOutcome } from '../../src/pool/task.js';
@@ -21,16 +21,19 @@ const program = (name: string): string => fixture('programs', name);
 
 let pool: DeliveryPool;
 let transport: TransportConfig;
-before(() => {
+before(async () => {
   // As the daemon's start-up must: before any thread or program exists.
   closeLeakingFds();
   const text = `Pool_Threads = 2\nPool_Tasks_Per_Thread = 4\nSpawner = ${testSpawner()}\n` +
     'ESMTP_Listener { Listen "127.0.0.1:0" { } }\n' +
     'pipe_transport "t" { program_name = "/bin/cat" domain = "t.example" concurrency = 16 }\n';
-  const parsed = parseConfigText(text, 'worker-pool.conf', { hostname: 'mx.test', parallelism: 2 });
-  assert.ok(parsed.ok, JSON.stringify(parsed));
-  pool = createDeliveryPool(parsed.config);
-  const first = parsed.config.transports[0];
+  const file = path.join(tmp, 'worker-pool.conf');
+  writeFileSync(file, text);
+  // Host facts of an unprivileged daemon: programs keep the test's own ids.
+  const loaded = await loadConfig(file, { hostname: 'mx.test', parallelism: 2, uid: 1000, gid: 1000 });
+  assert.ok(loaded.ok, JSON.stringify(loaded));
+  pool = createDeliveryPool(loaded.config);
+  const first = loaded.config.transports[0];
   assert.ok(first !== undefined);
   transport = first;
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
@@ -52,6 +52,45 @@ test('--check on the bundled config: exit 0', async () => {
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /ok \(1 listener\(s\), 1 transport\(s\)\)/);
   assert.equal(result.stderr, '');
+});
+
+test('--check --print: the effective config with every default; printed again, it loads to the same text', async () => {
+  const bundled = path.join(repoRoot, 'config', 'smtpipe.conf');
+  const result = await run(['--check', '--print', '-c', bundled]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, '');
+  // Defaults the bundled file leaves commented out, each stated with its value.
+  for (const line of ['Pool_Tasks_Per_Thread = 64', 'Shutdown_Timeout = 30', 'Idle_Time = 300', 'Bare_Newlines = "reject"',
+    'Max_Sessions_Per_Client = 250', 'Enable = true', 'timeout = 60', 'output_mode = 0600', 'received_header = true']) {
+    assert.ok(result.stdout.split('\n').some((l) => l.trim() === line), `${line} in:\n${result.stdout}`);
+  }
+  assert.match(result.stdout, /^# Metrics_Listen: off$/m);
+  // What it printed is a config: it loads, and prints the same again (but for the header naming the file).
+  const printed = await writeConf(result.stdout);
+  const again = await run(['--check', '--print', '-c', printed]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stderr, '', 'the printed config loads without warnings');
+  const body = (text: string) => text.split('\n').slice(1).join('\n');
+  assert.equal(body(again.stdout), body(result.stdout));
+});
+
+test('--check --print with TLS files named relative to the config: printed absolute, so the output loads from anywhere', async () => {
+  const file = await writeConf('ESMTP_Listener { Listen "127.0.0.1:0" { Use_SSL = true TLS_Certificate = "mx.crt" TLS_Key = "mx.key" } }\n' +
+    'pipe_transport "t" { program_name = "/bin/cat" domain = "t.example" }\n');
+  await copyFile(fixture('tls', 'mx-a.crt'), path.join(path.dirname(file), 'mx.crt'));
+  await copyFile(fixture('tls', 'mx-a.key'), path.join(path.dirname(file), 'mx.key'));
+  const result = await run(['--check', '--print', '-c', file]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, new RegExp(`^ +TLS_Certificate = "${path.dirname(file)}/mx\\.crt"$`, 'm'));
+  const again = await run(['--check', '-c', await writeConf(result.stdout)]);
+  assert.equal(again.code, 0, again.stderr);
+});
+
+test('--print on a bad config: the errors, exit 78, nothing printed', async () => {
+  const result = await run(['--print', '-c', await writeConf('Pool_Threads = many\n')]);
+  assert.equal(result.code, 78);
+  assert.match(result.stderr, /:1:16: error: Pool_Threads: expected a whole number, got "many"/);
+  assert.equal(result.stdout, '');
 });
 
 test('--check on a bad config: exit 78, every error as file:line:col', async () => {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parseConfigText, type LoadResult } from '../../src/config/load.js';
+import { parseConfigText, type ParseResult } from '../../src/config/load.js';
 import type { ConfigDiagnostic } from '../../src/config/types.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
 
@@ -33,7 +33,7 @@ const tally = { texts: 0, loaded: 0, refused: 0, diagnostics: 0 };
 
 function loadsOrPointsIntoText(text: string): boolean {
   tally.texts += 1;
-  let result: LoadResult;
+  let result: ParseResult;
   try {
     result = parseConfigText(text, FILE, HOST);
   } catch (error) {

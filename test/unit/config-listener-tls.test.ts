@@ -2,14 +2,14 @@
 // honoured, or refused with file:line:col; never warned about and dropped.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfigText, type LoadResult } from '../../src/config/load.js';
+import { parseConfigText, type ParseResult } from '../../src/config/load.js';
 
 const host = { hostname: 'mx.test', parallelism: 2 };
 const TRANSPORT = 'pipe_transport "t" { program_name = "/bin/cat" domain = "t.example" }\n';
 const PAIR = 'TLS_Certificate = "c.pem" TLS_Key = "k.pem"';
 
-const load = (listener: string): LoadResult => parseConfigText(`ESMTP_Listener {\n${listener}\n}\n${TRANSPORT}`, 'f.conf', host);
-const diagnostics = (result: LoadResult) =>
+const load = (listener: string): ParseResult => parseConfigText(`ESMTP_Listener {\n${listener}\n}\n${TRANSPORT}`, 'f.conf', host);
+const diagnostics = (result: ParseResult) =>
   [...(result.ok ? [] : result.errors), ...result.warnings].map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`);
 
 test('Enable = false: the Listen is checked but not bound; a Listen can override its listener', () => {

@@ -1,18 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfigText, type LoadResult } from '../../src/config/load.js';
-import type { Config } from '../../src/config/types.js';
+import { parseConfigText, type ParseResult } from '../../src/config/load.js';
+import type { ParsedConfig } from '../../src/config/types.js';
 import { parseListenAddress } from '../../src/config/listen-address.js';
 
 const host = { hostname: 'mx.test', parallelism: 8 };
 const LISTEN = 'ESMTP_Listener { Listen "127.0.0.1:0" { } }\n';
 const TRANSPORT = 'pipe_transport "t" { program_name = "/bin/cat" domain = "t.example" }\n';
 
-function load(text: string): LoadResult {
+function load(text: string): ParseResult {
   return parseConfigText(text, 'f.conf', host);
 }
 
-function config(text: string): Config {
+function config(text: string): ParsedConfig {
   const result = load(text);
   assert.ok(result.ok, JSON.stringify(result, null, 1));
   return result.config;
@@ -39,7 +39,7 @@ test('schema: global options and their defaults', () => {
 });
 
 test('schema: Spawner is auto, native or child_process, any case, quoted or not', () => {
-  const cases: Array<[string, Config['pool']['spawner']]> = [
+  const cases: Array<[string, ParsedConfig['pool']['spawner']]> = [
     ['auto', 'auto'], ['"native"', 'native'], ['Child_Process', 'child_process'], ['"CHILD_PROCESS"', 'child_process'],
   ];
   for (const [text, expected] of cases) {

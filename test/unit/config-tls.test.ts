@@ -81,7 +81,7 @@ test('tls: a certificate outside its validity period loads with a warning', asyn
   const parsed = parseConfigText(text, path.join(dir, 'f.conf'), host);
   assert.ok(parsed.ok);
   const sink = createDiagnosticSink();
-  await readTlsFiles(parsed.config, sink, new Date('2200-01-01T00:00:00Z'));
+  await readTlsFiles(parsed.config.listeners, sink, new Date('2200-01-01T00:00:00Z'));
   assert.deepEqual(sink.errors, []);
   assert.deepEqual(sink.warnings.map((w) => w.code), ['WARN_CONFIG_TLS_VALIDITY']);
   assert.match(sink.warnings[0]?.message ?? '', /is valid from 2026-.* to 2126-.*, not now/);

@@ -1,0 +1,96 @@
+// The global (top-level) options of smtpipe, one row each: how each is read, its default,
+// how it prints and its doc line. Other top-level names are Momentum's core options,
+// warned about and ignored by schema.ts.
+
+import type { OptionNode } from './ast.js';
+import { ConfigCode } from './codes.js';
+import type { DiagnosticSink } from './diagnostics.js';
+import { parseListenAddress } from './listen-address.js';
+import { count, defineOptions, quote, seconds, whole, wholeSeconds } from './option-table.js';
+import { didYouMean } from './suggest.js';
+import type { MetricsListen, ParsedConfig, PoolConfig } from './types.js';
+import { readText } from './values.js';
+
+export interface GlobalOptions {
+  /** null: one per CPU the process may use, at most 4 (defaults.ts). */
+  readonly threads: number | null;
+  readonly tasksPerThread: number;
+  readonly maxQueue: number;
+  readonly spawner: PoolConfig['spawner'];
+  readonly shutdownTimeoutMs: number;
+  readonly metricsListen: MetricsListen | null;
+}
+
+const SPAWNERS = ['auto', 'native', 'child_process'] as const;
+
+export const GLOBAL_OPTIONS = defineOptions<GlobalOptions, ParsedConfig>({
+  threads: {
+    name: 'Pool_Threads',
+    ...count({ min: 1 }),
+    defaultDoc: 'CPUs available, at most 4',
+    doc: 'worker threads that supervise programs',
+    print: (c) => whole(c.pool.threads),
+  },
+  tasksPerThread: {
+    name: 'Pool_Tasks_Per_Thread',
+    ...count({ min: 1 }),
+    default: '64',
+    doc: 'programs one worker thread runs at once',
+    print: (c) => whole(c.pool.tasksPerThread),
+  },
+  maxQueue: {
+    name: 'Pool_Max_Queue',
+    // 0 is allowed: no waiting room, a message finding every slot busy is tempfailed.
+    ...count({ min: 0 }),
+    default: '1000',
+    doc: 'messages waiting for a program slot, all transports together; beyond it `451 4.3.2` (0 = no waiting)',
+    print: (c) => whole(c.pool.maxQueue),
+  },
+  spawner: {
+    name: 'Spawner',
+    type: '"auto", "native" or "child_process"',
+    default: '"auto"',
+    doc: 'how programs start: `"native"` (posix_spawn addon), `"child_process"`, or `"auto"`: native when its start-up self-test passes, else child_process with one warning',
+    read: readSpawner,
+    print: (c) => quote(c.pool.spawner),
+  },
+  shutdownTimeoutMs: {
+    name: 'Shutdown_Timeout',
+    ...seconds({ min: 0 }),
+    default: '30',
+    doc: 'how long a SIGTERM drain may take before smtpipe forces',
+    print: (c) => wholeSeconds(c.shutdownTimeoutMs),
+  },
+  metricsListen: {
+    name: 'Metrics_Listen',
+    type: 'address',
+    defaultDoc: 'off',
+    doc: '`"127.0.0.1:9465"`: HTTP `/metrics` (Prometheus), `/healthz`, `/readyz`. At most 16 connections, each closed after 10 s idle; their descriptors are kept out of the sessions\' budget',
+    read: readMetricsListen,
+    print: (c) => (c.metricsListen === null ? null : quote(c.metricsListen.label)),
+  },
+});
+
+function readMetricsListen(opt: OptionNode, sink: DiagnosticSink): MetricsListen | undefined {
+  const label = readText(opt, sink);
+  if (label === undefined) return undefined;
+  const address = parseListenAddress(label);
+  if (!address.ok) {
+    sink.error(ConfigCode.INVALID_VALUE, opt.value.position, `${opt.name}: ${address.reason}`);
+    return undefined;
+  }
+  return { label, host: address.host, port: address.port };
+}
+
+function readSpawner(opt: OptionNode, sink: DiagnosticSink): PoolConfig['spawner'] | undefined {
+  const text = readText(opt, sink)?.toLowerCase();
+  if (text === undefined) return undefined;
+  const known = SPAWNERS.find((name) => name === text);
+  if (known !== undefined) return known;
+  sink.error(
+    ConfigCode.INVALID_VALUE,
+    opt.value.position,
+    `${opt.name}: expected "auto", "native" or "child_process", got ${JSON.stringify(text)}${didYouMean(text, SPAWNERS)}`,
+  );
+  return undefined;
+}

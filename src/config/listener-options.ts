@@ -1,0 +1,288 @@
+// The options of ESMTP_Listener and Listen (the same set; a Listen's own win), one row
+// each: reader, default, printer and doc line; and the Momentum listener options smtpipe
+// knows but does not implement. listener-schema.ts folds the two scopes; this reads values.
+
+import { isIP } from 'node:net';
+import path from 'node:path';
+import type { OptionNode } from './ast.js';
+import { ConfigCode } from './codes.js';
+import type { DiagnosticSink } from './diagnostics.js';
+import { hostnameProblem } from './hostnames.js';
+import { readVerifyMode, type WrittenPath, type WrittenVerifyMode } from './listener-tls.js';
+import { count, defineOptions, flag, fractionalSeconds, quote, quotedList, seconds, whole, wholeSeconds } from './option-table.js';
+import type { BareNewlinePolicy, ParsedListener, SourcePosition } from './types.js';
+import { readScalarList, readText } from './values.js';
+
+export interface ListenerOptions {
+  readonly maxMessageBytes: number;
+  readonly maxSessions: number;
+  readonly idleTimeoutMs: number;
+  readonly maxRecipientsPerMessage: number;
+  /** null: os.hostname(). */
+  readonly bannerHostname: string | null;
+  readonly greetingPauseMs: number;
+  readonly bareNewlines: BareNewlinePolicy;
+  readonly maxReceptionsPerConnection: number;
+  readonly maxRecipientsPerConnection: number;
+  /** null: half of Listener_Sessions (defaults.ts). */
+  readonly maxSessionsPerClient: number | null;
+  readonly maxDataMs: number;
+  /** SMTP_Extensions lists STARTTLS. The TLS options are folded by listener-tls.ts. */
+  readonly starttls: boolean;
+  readonly certificate: WrittenPath | null;
+  readonly key: WrittenPath | null;
+  readonly clientCa: WrittenPath | null;
+  readonly verifyMode: WrittenVerifyMode | null;
+  readonly useSsl: boolean;
+  readonly proxyProtocol: boolean;
+  readonly proxyHosts: readonly string[];
+  /** Enable = false: the Listen is checked like any other, then not bound. */
+  readonly enable: boolean;
+}
+
+/** Documented Momentum listener options accepted and ignored, with a warning each. */
+export const MOMENTUM_UNSUPPORTED_LISTENER_OPTIONS: readonly string[] = [
+  'TLS_Ciphers',
+  'TLS_Protocols',
+  'Relay_Hosts',
+  'Accept_Queue_Backlog',
+  'Concurrency',
+  'Hostname',
+];
+
+/** SMTP_Extensions names smtpipe always offers (or, for STARTTLS, offers when asked to). */
+const EXTENSIONS_ALWAYS_ON = new Set(['ENHANCEDSTATUSCODES', 'PIPELINING', '8BITMIME', 'SIZE']);
+
+export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
+  maxMessageBytes: {
+    name: 'Max_Message_Size',
+    ...count({ min: 1, unit: 'bytes' }),
+    default: '10240000',
+    doc: 'advertised as `SIZE`; larger messages get `552 5.3.4 message size limit exceeded` and no program runs',
+    print: (l) => whole(l.maxMessageBytes),
+  },
+  maxSessions: {
+    name: 'Listener_Sessions',
+    ...count({ min: 1 }),
+    default: '500',
+    doc: 'sessions open at once on one `Listen`, counted from the moment a connection is accepted (a TLS handshake, a greeting pause or a PROXY wait counts); more get `421 4.4.5 concurrency limit reached` (on a `Use_SSL` Listen, closed without a reply)',
+    print: (l) => whole(l.maxSessions),
+  },
+  idleTimeoutMs: {
+    name: 'Idle_Time',
+    ...seconds({ min: 1 }),
+    default: '300',
+    doc: 'a silent client is closed with `421`; never counts while a delivery runs. A command line must also be complete within this time of its first byte: `421 4.4.2 command line took too long, closing`. A line over 16 KiB gets `421 4.5.2 command line too long, closing`',
+    print: (l) => wholeSeconds(l.idleTimeoutMs),
+  },
+  maxRecipientsPerMessage: {
+    name: 'Max_Recipients_Per_Message',
+    ...count({ min: 1 }),
+    default: '100',
+    doc: '`RCPT TO` commands in one transaction, refused and repeated ones included (RFC 5321 4.5.3.1.10); the next ones get `452 4.5.3 too many recipients`',
+    print: (l) => whole(l.maxRecipientsPerMessage),
+  },
+  bannerHostname: {
+    name: 'Banner_Hostname',
+    type: 'host name',
+    defaultDoc: 'the host name',
+    doc: 'name in the `220` greeting and the `Received:` line',
+    read: readBannerHostname,
+    print: (l) => quote(l.bannerHostname),
+  },
+  greetingPauseMs: {
+    name: 'Greeting_Pause',
+    ...seconds({ min: 0, fractional: true }),
+    default: '0',
+    doc: 'wait before the `220` (fractions allowed, e.g. 0.1); a client talking earlier gets `421 ... You talk too soon`',
+    print: (l) => fractionalSeconds(l.greetingPauseMs),
+  },
+  bareNewlines: {
+    name: 'Bare_Newlines',
+    type: '"reject" or "normalize"',
+    // As Postfix 3.9's smtpd_forbid_bare_newline = normal: refuse, never guess.
+    default: '"reject"',
+    doc: 'a CR or LF outside CRLF in content: `"reject"` answers `550 5.6.0`, `"normalize"` makes it a line ending (SMTP smuggling defence, as Postfix\'s `smtpd_forbid_bare_newline`)',
+    read: readBareNewlines,
+    print: (l) => quote(l.bareNewlines),
+  },
+  maxReceptionsPerConnection: {
+    name: 'Max_Receptions_Per_Connection',
+    // 0 = no limit: a relay's client may reuse one session for a whole queue run.
+    ...count({ min: 0 }),
+    default: '0',
+    doc: 'messages per session, 0 = no limit; the next MAIL gets `421 4.7.0` and the session closes',
+    print: (l) => whole(l.maxReceptionsPerConnection),
+  },
+  maxRecipientsPerConnection: {
+    name: 'Max_Recipients_Per_Connection',
+    ...count({ min: 0 }),
+    default: '0',
+    doc: 'RCPT accepted over a session, 0 = no limit; more get `452 4.5.3`',
+    print: (l) => whole(l.maxRecipientsPerConnection),
+  },
+  maxSessionsPerClient: {
+    name: 'Max_Sessions_Per_Client',
+    ...count({ min: 0 }),
+    defaultDoc: 'half of `Listener_Sessions`, rounded up (250)',
+    doc: 'sessions at once from one client address (behind `Proxy_Protocol`, the header\'s); more get `421 4.7.0`. `0` turns it off: write it behind a load balancer without PROXY protocol, where every session comes from one address',
+    print: (l) => whole(l.maxSessionsPerClient),
+  },
+  maxDataMs: {
+    name: 'Max_Data_Time',
+    // RFC 5321 4.5.3.2.6 gives a server 10 minutes per data block.
+    ...seconds({ min: 1 }),
+    default: '600',
+    doc: 'the whole DATA phase, 354 to the final dot; past it `421 4.4.2`, the session closes, no program runs (slow-drip clients)',
+    print: (l) => wholeSeconds(l.maxDataMs),
+  },
+  starttls: {
+    name: 'SMTP_Extensions',
+    type: 'list',
+    defaultDoc: 'PIPELINING, 8BITMIME and SIZE, always offered',
+    doc: 'add `"STARTTLS"` to offer STARTTLS (needs `TLS_Certificate` and `TLS_Key`); `"ENHANCEDSTATUSCODES"`, `"PIPELINING"`, `"8BITMIME"`, `"SIZE"` are accepted silently; other names warn',
+    read: readExtensions,
+    print: (l) => (l.tls?.mode === 'starttls' ? quotedList(['STARTTLS']) : null),
+  },
+  certificate: {
+    name: 'TLS_Certificate',
+    type: 'path',
+    defaultDoc: 'none',
+    doc: 'PEM file (relative to the config file), read at start and on every SIGHUP; unreadable, not PEM or not a pair with `TLS_Key`: a config error at the option. There is no built-in certificate',
+    read: readWrittenPath,
+    print: (l) => (l.tls === null ? null : quote(fromConfigDirectory(l.tls.certificateFile, l.tls.certificatePosition))),
+  },
+  key: {
+    name: 'TLS_Key',
+    type: 'path',
+    defaultDoc: 'none',
+    doc: 'PEM file of the private key of `TLS_Certificate`, read with it',
+    read: readWrittenPath,
+    print: (l) => (l.tls === null ? null : quote(fromConfigDirectory(l.tls.keyFile, l.tls.keyPosition))),
+  },
+  clientCa: {
+    name: 'TLS_Client_CA',
+    type: 'path',
+    defaultDoc: 'none',
+    doc: 'PEM file of the CAs client certificates must chain to (relative to the config file, read with the certificate, again on every SIGHUP)',
+    read: readWrittenPath,
+    print: (l) =>
+      l.tls?.clientCaFile == null || l.tls.clientCaPosition === null ? null : quote(fromConfigDirectory(l.tls.clientCaFile, l.tls.clientCaPosition)),
+  },
+  verifyMode: {
+    name: 'TLS_Verify_Mode',
+    type: '"none", "optional" or "require"',
+    defaultDoc: '`"optional"` with a `TLS_Client_CA`, else `"none"`',
+    doc: 'client certificates: `"none"` asks for none; `"optional"` asks, admits clients without one (or with one that does not verify) and logs the outcome; `"require"` refuses a client without a certificate that chains to `TLS_Client_CA`. `"require"` without TLS, or without a CA, is a config error',
+    read: readVerifyMode,
+    print: (l) => quote(l.tls?.verifyMode ?? 'none'),
+  },
+  useSsl: {
+    name: 'Use_SSL',
+    ...flag,
+    default: 'false',
+    doc: 'implicit TLS from the first byte (port 465 style); needs `TLS_Certificate` and `TLS_Key`. The handshake must finish within 10 s',
+    print: (l) => String(l.tls?.mode === 'implicit'),
+  },
+  proxyProtocol: {
+    name: 'Proxy_Protocol',
+    ...flag,
+    default: 'false',
+    doc: 'every session starts with a PROXY header, v1 (HAProxy `send-proxy`) or v2 (`send-proxy-v2`); its client address is the one logged and given to programs. A malformed header closes the connection unanswered, logged with the reason',
+    print: (l) => String(l.proxy !== null),
+  },
+  proxyHosts: {
+    name: 'Proxy_Hosts',
+    type: 'list of addresses or CIDR blocks',
+    // Behind a proxy on the same host by default; anything else must be listed.
+    default: '( "127.0.0.0/8" "::1" )',
+    doc: 'who may connect to a `Proxy_Protocol` Listen; any other peer gets `421 4.7.0` before anything is read, and a trusted peer must send its header within 10 s',
+    read: readProxyHosts,
+    print: (l) => (l.proxy === null ? null : quotedList(l.proxy.trustedHosts)),
+  },
+  enable: {
+    name: 'Enable',
+    ...flag,
+    default: 'true',
+    doc: '`false` leaves a Listen (or, at `ESMTP_Listener` scope, every Listen that does not say otherwise) unbound; it is still checked. Every Listen disabled is a config error',
+    // A disabled Listen is not in the config at all.
+    print: () => 'true',
+  },
+});
+
+/**
+ * A TLS file as loading reads it: a relative path starts from the directory of the file
+ * that names it (tls-files.ts), which a printed config, one file elsewhere, no longer is.
+ */
+function fromConfigDirectory(file: string, at: SourcePosition): string {
+  return path.resolve(path.dirname(at.file), file);
+}
+
+/** True when STARTTLS is listed; other extensions smtpipe cannot offer are warned about. */
+function readExtensions(opt: OptionNode, sink: DiagnosticSink): boolean | undefined {
+  const items = readScalarList(opt, sink);
+  if (items === undefined) return undefined;
+  let starttls = false;
+  for (const item of items) {
+    const name = item.text.toUpperCase();
+    if (name === 'STARTTLS') starttls = true;
+    else if (!EXTENSIONS_ALWAYS_ON.has(name)) {
+      sink.warn(ConfigCode.UNSUPPORTED_OPTION, item.position, `${opt.name}: smtpipe does not offer ${item.text}; ignored`);
+    }
+  }
+  return starttls;
+}
+
+function readWrittenPath(opt: OptionNode, sink: DiagnosticSink): WrittenPath | undefined {
+  const file = readText(opt, sink);
+  if (file === undefined) return undefined;
+  if (file === '') {
+    sink.error(ConfigCode.INVALID_VALUE, opt.value.position, `${opt.name}: expected a file path`);
+    return undefined;
+  }
+  return { file, position: opt.value.position };
+}
+
+/** Addresses or CIDR blocks, checked here so net.BlockList never throws later. */
+function readProxyHosts(opt: OptionNode, sink: DiagnosticSink): string[] | undefined {
+  const items = readScalarList(opt, sink);
+  if (items === undefined) return undefined;
+  const hosts: string[] = [];
+  for (const item of items) {
+    const [address = '', prefix, extra] = item.text.split('/');
+    const family = isIP(address);
+    const bits = prefix === undefined ? undefined : Number(prefix);
+    const maxBits = family === 6 ? 128 : 32;
+    const prefixOk = prefix === undefined || (/^[0-9]+$/.test(prefix) && bits !== undefined && bits <= maxBits);
+    if (family === 0 || !prefixOk || extra !== undefined) {
+      sink.error(ConfigCode.INVALID_VALUE, item.position, `${opt.name}: ${JSON.stringify(item.text)} is not an IP address or CIDR block`);
+      continue;
+    }
+    hosts.push(item.text.toLowerCase());
+  }
+  if (hosts.length === 0 && items.length === 0) {
+    sink.error(ConfigCode.INVALID_VALUE, opt.value.position, `${opt.name}: list at least one trusted proxy address`);
+  }
+  return hosts;
+}
+
+function readBareNewlines(opt: OptionNode, sink: DiagnosticSink): BareNewlinePolicy | undefined {
+  const text = readText(opt, sink)?.toLowerCase();
+  if (text === 'reject' || text === 'normalize' || text === undefined) return text;
+  sink.error(ConfigCode.INVALID_VALUE, opt.value.position, `${opt.name}: expected "reject" or "normalize", got ${JSON.stringify(text)}`);
+  return undefined;
+}
+
+/** Goes into the 220 greeting and Received: lines, so it must be one clean word. */
+function readBannerHostname(opt: OptionNode, sink: DiagnosticSink): string | undefined {
+  const text = readText(opt, sink);
+  if (text === undefined) return undefined;
+  const problem = hostnameProblem(text);
+  if (problem === undefined) return text;
+  sink.error(
+    ConfigCode.INVALID_VALUE,
+    opt.value.position,
+    `${opt.name}: ${JSON.stringify(text)} is not a host name: ${problem}`,
+  );
+  return undefined;
+}

@@ -1,0 +1,197 @@
+// The options of pipe_transport, one row each: reader, default, printer and doc line:
+// every option of Momentum's pipe_transport plus smtpipe's own (timeout, concurrency, eol,
+// headers, env, modes, privileges). The readers are in transport-values.ts; nothing here
+// runs or expands anything, nor looks at the host (accounts.ts resolves user and group).
+
+import { count, defineOptions, flag, octal, quote, quotedList, seconds, whole, wholeSeconds } from './option-table.js';
+import {
+  DEV_NULL,
+  readAbsolutePath,
+  readAccount,
+  readCodes,
+  readDirectory,
+  readDomains,
+  readEnv,
+  readEol,
+  readProgram,
+  type WrittenDomain,
+  type WrittenProgram,
+} from './transport-values.js';
+import type { LineEnding, MappedReply, ParsedTransport, WrittenValue } from './types.js';
+import { readOctalMode } from './values.js';
+
+/** What one pipe_transport says; null: not written and no default (see the row). */
+export interface TransportOptions {
+  readonly program: WrittenProgram | null;
+  readonly outputFile: string | null;
+  readonly errorFile: string | null;
+  readonly domains: readonly WrittenDomain[] | null;
+  readonly codes: ReadonlyMap<number, MappedReply>;
+  readonly timeoutMs: number;
+  readonly concurrency: number;
+  readonly eol: LineEnding;
+  readonly receivedHeader: boolean;
+  readonly returnPathHeader: boolean;
+  readonly deliveredToHeader: boolean;
+  readonly env: Readonly<Record<string, string>>;
+  readonly outputMode: number;
+  readonly errorMode: number;
+  readonly user: WrittenValue | null;
+  readonly group: WrittenValue | null;
+  readonly allowRoot: boolean;
+  readonly directory: WrittenValue | null;
+  readonly umask: number | null;
+}
+
+/** Output files: owner read/write only, like qmail and Postfix logs. */
+const FILE_MODE = '0600';
+
+export const TRANSPORT_OPTIONS = defineOptions<TransportOptions, ParsedTransport>({
+  program: {
+    name: 'program_name',
+    type: 'command line',
+    defaultDoc: 'required',
+    doc: 'absolute path and arguments, split on whitespace, double quotes group; `${macros}` expanded in the arguments',
+    read: readProgram,
+    print: (t) => quote(t.programName),
+  },
+  outputFile: {
+    name: 'output_file',
+    type: 'absolute path',
+    // Momentum's own default, written out: the program's stdout goes nowhere.
+    default: '"/dev/null"',
+    doc: 'the program\'s stdout, appended, created with `output_mode`; opened as the program\'s user; a symbolic link, FIFO, device or hard-linked file there is refused (451)',
+    read: readAbsolutePath,
+    print: (t) => quote(t.outputFile ?? DEV_NULL),
+  },
+  errorFile: {
+    name: 'error_file',
+    type: 'absolute path',
+    default: '"/dev/null"',
+    doc: 'the program\'s stderr, appended, created with `error_mode`, as `output_file`',
+    read: readAbsolutePath,
+    print: (t) => quote(t.errorFile ?? DEV_NULL),
+  },
+  domains: {
+    name: 'domain',
+    type: 'list of domains',
+    defaultDoc: 'required',
+    doc: '`( "example.com" "*.example.net" )`; `*.` matches subdomains only; case-insensitive; one transport per domain',
+    read: readDomains,
+    print: (t) => quotedList(t.domains),
+  },
+  codes: {
+    name: 'code',
+    type: 'map exit status -> reply line',
+    default: '[ ]',
+    doc: '`[ "0" = "250 ok" 100 = "550 command failed" ]`: exit status -> whole reply line, sent verbatim. Unmapped: 0 gives `250 2.0.0 Ok: queued as <id>`, others `504 5.5.0`',
+    read: readCodes,
+    print: (t) => `[${[...t.codes].map(([status, r]) => ` ${quote(String(status))} = ${quote(`${r.code} ${r.text}`)}`).join('')} ]`,
+  },
+  timeoutMs: {
+    name: 'timeout',
+    ...seconds({ min: 1 }),
+    default: '60',
+    doc: 'then SIGTERM to the program\'s group, SIGKILL 2 s later, and `451 4.3.0`',
+    print: (t) => wholeSeconds(t.timeoutMs),
+  },
+  concurrency: {
+    name: 'concurrency',
+    ...count({ min: 1 }),
+    default: '16',
+    doc: 'programs of this transport running at once; more messages wait in the pool queue (`Pool_Max_Queue`)',
+    print: (t) => whole(t.concurrency),
+  },
+  eol: {
+    name: 'eol',
+    type: '"lf" or "crlf"',
+    default: '"lf"',
+    doc: 'line ending on stdin: `"lf"` (Unix programs, Postfix pipe) or `"crlf"` (wire form)',
+    read: readEol,
+    print: (t) => quote(t.eol),
+  },
+  receivedHeader: {
+    name: 'received_header',
+    ...flag,
+    default: 'true',
+    doc: 'prepend `Received:` (RFC 5321 4.4): client HELO and address, `ESMTPS` and the TLS protocol and cipher for an encrypted session, queue ID, the recipient when there is one',
+    print: (t) => String(t.receivedHeader),
+  },
+  returnPathHeader: {
+    name: 'return_path_header',
+    ...flag,
+    default: 'false',
+    doc: 'prepend `Return-Path: <sender>`',
+    print: (t) => String(t.returnPathHeader),
+  },
+  deliveredToHeader: {
+    name: 'delivered_to_header',
+    ...flag,
+    default: 'false',
+    doc: 'prepend one `Delivered-To:` per recipient',
+    print: (t) => String(t.deliveredToHeader),
+  },
+  env: {
+    name: 'env',
+    type: 'map name -> value',
+    default: '[ ]',
+    doc: '`[ NAME = "value" ]` extra environment; may override `PATH`, not the variables smtpipe sets for every message',
+    read: readEnv,
+    print: (t) => `[${Object.entries(t.env).map(([k, v]) => ` ${quote(k)} = ${quote(v)}`).join('')} ]`,
+  },
+  outputMode: {
+    name: 'output_mode',
+    type: 'octal mode',
+    default: FILE_MODE,
+    doc: 'permissions of `output_file` when a run creates it, minus the program\'s umask',
+    read: (o, s) => readOctalMode(o, s),
+    print: (t) => octal(t.outputMode),
+  },
+  errorMode: {
+    name: 'error_mode',
+    type: 'octal mode',
+    default: FILE_MODE,
+    doc: 'permissions of `error_file` when a run creates it, minus the program\'s umask',
+    read: (o, s) => readOctalMode(o, s),
+    print: (t) => octal(t.errorMode),
+  },
+  user: {
+    name: 'user',
+    type: 'name or uid',
+    defaultDoc: '`nobody` when smtpipe runs as root, else smtpipe\'s own',
+    doc: 'who the program runs as (looked up with getent when the config loads); switching needs smtpipe to start as root',
+    read: (o, s) => readAccount(o, 'uid', s),
+    print: (t) => (t.user === null ? null : quote(t.user.text)),
+  },
+  group: {
+    name: 'group',
+    type: 'name or gid',
+    defaultDoc: 'the user\'s primary group',
+    doc: 'the program\'s group, instead of the user\'s primary group (also without `user`); no supplementary groups',
+    read: (o, s) => readAccount(o, 'gid', s),
+    print: (t) => (t.group === null ? null : quote(t.group.text)),
+  },
+  allowRoot: {
+    name: 'allow_root',
+    ...flag,
+    default: 'false',
+    doc: 'the program may run with uid or gid 0; without it a transport that resolves to root is a load error',
+    print: (t) => String(t.allowRoot),
+  },
+  directory: {
+    name: 'directory',
+    type: 'absolute path',
+    defaultDoc: 'smtpipe\'s working directory',
+    doc: 'where the program starts; must exist when the config loads',
+    read: readDirectory,
+    print: (t) => (t.directory === null ? null : quote(t.directory.text)),
+  },
+  umask: {
+    name: 'umask',
+    type: 'octal mask',
+    defaultDoc: 'smtpipe\'s umask',
+    doc: 'the program\'s file creation mask, e.g. `0027`',
+    read: (o, s) => readOctalMode(o, s, { what: 'umask', example: '0027' }),
+    print: (t) => (t.umask === null ? null : octal(t.umask)),
+  },
+});
