@@ -21,7 +21,7 @@ COPY src ./src
 COPY workers ./workers
 # Only the daemon: the workspaces (packages/smtp-load, bench) and test/ stay out; npm ci
 # skips workspace folders that are not there. It runs the install script (both addons)
-# and prepare (tsconfig.build.json: src and workers into dist/); then drop dev packages.
+# and prepare (tsconfig.build.json: src, workers and native/addons.ts into dist/); then drop dev packages.
 RUN npm ci && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
