@@ -114,11 +114,13 @@ function parseV2(input: Buffer): ProxyParse {
     case 0x21: // TCP over IPv6: src(16) dst(16) sport(2) dport(2).
       if (block.length < 36) return invalid('v2 address block too short for TCP over IPv6');
       return header({ address: ipv6FromBytes(block.subarray(0, 16)), port: block.readUInt16BE(32) });
+    // UDP over IPv4/IPv6, UNIX stream/datagram: valid combinations smtpipe does not use.
+    // Spec 2.2: a receiver must then fall back to AF_UNSPEC (the real endpoints), not refuse.
     case 0x12:
     case 0x22:
     case 0x31:
     case 0x32:
-      return invalid(`v2 family/transport 0x${(input[13] ?? 0).toString(16)} is not TCP: SMTP sessions arrive over TCP only`);
+      return header(null);
     default:
       return invalid(`v2 family/transport 0x${(input[13] ?? 0).toString(16).padStart(2, '0')} is not defined by the spec`);
   }

@@ -49,6 +49,9 @@ const GOOD: Array<[string, Buffer, { address: string; port: number } | null, 1 |
   ['v2 LOCAL (health check), empty', v2(0x20, 0x00, Buffer.alloc(0)), null, 2],
   ['v2 LOCAL ignores family and block', v2(0x20, 0x11, inet([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)), null, 2],
   ['v2 PROXY AF_UNSPEC', v2(0x21, 0x00, Buffer.alloc(0)), null, 2],
+  // Spec 2.2: valid combinations the receiver does not support fall back to AF_UNSPEC.
+  ['v2 UDP over IPv4: the real endpoints', v2(0x21, 0x12, inet([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)), null, 2],
+  ['v2 AF_UNIX stream (a client on a UNIX socket): the real endpoints', v2(0x21, 0x31, Buffer.alloc(216)), null, 2],
 ];
 
 /** [name, bytes, reason (substring)]. */
@@ -79,8 +82,6 @@ const BAD: Array<[string, Buffer, string]> = [
   ['v1 CRLF at byte 108', Buffer.from(`PROXY UNKNOWN ${'x'.repeat(92)}\r\n`), 'longer than 107'],
   ['v2 version 1', v2(0x11, 0x11, inet([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)), 'version 1'],
   ['v2 command 2', v2(0x22, 0x11, inet([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)), 'command 2'],
-  ['v2 UDP over IPv4', v2(0x21, 0x12, inet([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)), 'not TCP'],
-  ['v2 AF_UNIX stream', v2(0x21, 0x31, Buffer.alloc(216)), 'not TCP'],
   ['v2 undefined family', v2(0x21, 0x41, Buffer.alloc(12)), 'not defined'],
   ['v2 TCP4 block too short', v2(0x21, 0x11, Buffer.alloc(11)), 'too short'],
   ['v2 TCP6 block too short', v2(0x21, 0x21, Buffer.alloc(35)), 'too short'],
