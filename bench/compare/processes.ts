@@ -5,6 +5,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import net from 'node:net';
+import { accepts } from '../../test/helpers/ports.js';
 import { readProcessTable, treeOf, type ProcStat } from './measure.js';
 
 export interface ProcessExit {
@@ -153,21 +154,10 @@ export async function waitForPort(port: number, timeoutMs: number, process?: Man
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (process?.hasExited) throw new Error(`${process.name} exited before listening on ${port}`);
-    if (await canConnect(port)) return;
+    if (await accepts(port)) return;
     if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
     await sleep(100);
   }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 export function sleep(ms: number): Promise<void> {

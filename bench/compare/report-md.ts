@@ -23,9 +23,10 @@ const num = (value: number | null | undefined, digits = 0): string =>
 export const ms = (value: number | null | undefined): string =>
   value === null || value === undefined ? '-' : num(value, value < 10 ? 2 : value < 100 ? 1 : 0);
 const mb = (bytesPerSecond: number) => num(bytesPerSecond / 1048576, 1);
+/** The note column: the note alone when the run was ok, else led by its status. */
+const statusNote = (r: { status: string; note: string | null }) => (r.status === 'ok' ? (r.note ?? '') : `${r.status.toUpperCase()}: ${r.note ?? ''}`);
 
 function resultRow(m: Measurement): string[] {
-  const status = m.status === 'ok' ? (m.note ?? '') : `${m.status.toUpperCase()}: ${m.note ?? ''}`;
   const ok = m.status === 'ok';
   return [
     m.system,
@@ -40,7 +41,7 @@ function resultRow(m: Measurement): string[] {
     num(m.usage?.cpuPct),
     num(m.usage?.treeCpuPct),
     ok ? `${m.ok2xx}/${m.fail4xx}/${m.fail5xx}/${m.errors}` : '-',
-    status,
+    statusNote(m),
   ];
 }
 
@@ -85,7 +86,7 @@ export function renderReportMarkdown(report: RunReport, chartFile: string | null
           l.status === 'ok' ? mb(l.bytesPerSecond) : '-',
           l.status === 'ok' ? ms(l.p50Ms) : '-',
           l.status === 'ok' ? ms(l.p99Ms) : '-',
-          l.status === 'ok' ? (l.note ?? '') : `${l.status.toUpperCase()}: ${l.note ?? ''}`,
+          statusNote(l),
         ]),
       ),
       '',
@@ -106,7 +107,7 @@ export function renderReportMarkdown(report: RunReport, chartFile: string | null
           num(r.ratio, 2),
           ms(r.loaded?.p99Ms),
           num(r.loaded?.usage?.peakRssMb),
-          r.status === 'ok' ? (r.note ?? '') : `${r.status.toUpperCase()}: ${r.note ?? ''}`,
+          statusNote(r),
         ]),
       ),
       '',
@@ -132,8 +133,6 @@ export function renderReportMarkdown(report: RunReport, chartFile: string | null
   if (report.notes.length > 0) out.push('## Notes', '', ...report.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
 }
-
-const statusNote = (r: { status: string; note: string | null }) => (r.status === 'ok' ? (r.note ?? '') : `${r.status.toUpperCase()}: ${r.note ?? ''}`);
 
 /** The resources group: idle sessions, large messages in flight, growth over a steady run. */
 export function resourcesSection(r: ResourcesResult): string[] {

@@ -17,30 +17,17 @@ import {
   type WrittenDomain,
   type WrittenProgram,
 } from './transport-values.js';
-import type { LineEnding, MappedReply, ParsedTransport, WrittenValue } from './types.js';
+import type { ParsedTransport } from './types.js';
 import { readOctalMode } from './values.js';
 
-/** What one pipe_transport says; null: not written and no default (see the row). */
-export interface TransportOptions {
+/**
+ * What one pipe_transport says; null: not written and no default (see the row). The
+ * ParsedTransport fields as they are, except program and domains, which are read as
+ * written and compiled after (transport-schema.ts).
+ */
+export interface TransportOptions extends Omit<ParsedTransport, 'name' | 'programName' | 'program' | 'domains' | 'position'> {
   readonly program: WrittenProgram | null;
-  readonly outputFile: string | null;
-  readonly errorFile: string | null;
   readonly domains: readonly WrittenDomain[] | null;
-  readonly codes: ReadonlyMap<number, MappedReply>;
-  readonly timeoutMs: number;
-  readonly concurrency: number;
-  readonly eol: LineEnding;
-  readonly receivedHeader: boolean;
-  readonly returnPathHeader: boolean;
-  readonly deliveredToHeader: boolean;
-  readonly env: Readonly<Record<string, string>>;
-  readonly outputMode: number;
-  readonly errorMode: number;
-  readonly user: WrittenValue | null;
-  readonly group: WrittenValue | null;
-  readonly allowRoot: boolean;
-  readonly directory: WrittenValue | null;
-  readonly umask: number | null;
 }
 
 /** Output files: owner read/write only, like qmail and Postfix logs. */

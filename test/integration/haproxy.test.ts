@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { scratchDir, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
 import { SmtpClient } from '../helpers/smtp-client.js';
 
 const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy', '/usr/local/sbin/haproxy'].find(
@@ -28,15 +29,6 @@ interface Haproxy {
 }
 /** The shipped file (send-proxy, v1), and the same with send-proxy-v2. */
 const haproxies: { v1?: Haproxy; v2?: Haproxy } = {};
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** `show stat` over HAProxy's stats socket: one record per proxy/server line. */
 async function showStat(statsSocket: string): Promise<Array<Record<string, string>>> {

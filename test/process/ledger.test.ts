@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { scratchDir } from '../helpers/daemon.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
 import { dotStuff, SmtpClient, type Reply } from '../helpers/smtp-client.js';
 
 const CLI = path.join(repoRoot, 'dist', 'src', 'ops', 'cli.js');
@@ -103,16 +103,6 @@ class Daemon {
     const [code] = (await exited) as [number | null];
     return code;
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** One session of the raw test client, aware that the server may close it at any time. */

@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { chownSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,32 +15,12 @@ import { startCli, type RunningCli } from '../helpers/cli.js';
 import { allProcesses } from '../helpers/processes.js';
 import { scratchDir } from '../helpers/daemon.js';
 import { fixture } from '../helpers/paths.js';
+import { accepts, freePort } from '../helpers/ports.js';
 import { procStat } from '../helpers/processes.js';
 import { installSetuidHelper, nobody } from '../helpers/setuid-helper.js';
 import { openSession } from '../helpers/smtp-client.js';
 
 const ROOT_ONLY = process.getuid?.() === 0 ? {} : { skip: 'needs root: starts the daemon as nobody, installs a setuid-root helper' };
-
-/** A port nothing listens on now: bound on port 0, then closed. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** true once something accepts a TCP connection on 127.0.0.1:port. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('smtpipe as nobody, programs under its uid', ROOT_ONLY, () => {
   const secret = `SMTPIPE_TEST_SECRET=${randomUUID()}`;

@@ -3,7 +3,7 @@
 // names a comparison harness depends on (keep them). Pure given options and result.
 
 import type { BenchOptions } from './args.js';
-import type { RunResult } from './run.js';
+import type { ConnectionCounts, RunResult } from './run.js';
 import { PERCENTILES, PHASES, type HistogramSummary, type Phase } from './stats.js';
 import { renderTable } from './table.js';
 
@@ -33,7 +33,7 @@ export interface SampleStats {
 }
 
 /** The -j object. Names are a contract with its readers (smtpipe's bench/compare among them): add fields, never rename. */
-export interface JsonResult {
+export interface JsonResult extends ConnectionCounts {
   readonly target: string;
   readonly connections: number;
   /** Measured wall time of the run, seconds. */
@@ -49,12 +49,7 @@ export interface JsonResult {
   /** Whether messages were pipelined (requested and advertised). */
   readonly pipelining: boolean;
   readonly messages: { readonly sent: number; readonly ok2xx: number; readonly fail4xx: number; readonly fail5xx: number };
-  readonly errors: number;
-  readonly timeouts: number;
-  readonly resets: number;
-  readonly errorCodes: Readonly<Record<string, number>>;
-  readonly bytesSent: number;
-  readonly connectionsOpened: number;
+  // errors, timeouts, resets, errorCodes, bytesSent, connectionsOpened: ConnectionCounts.
   readonly msgsPerSecond: SampleStats;
   readonly bytesPerSecond: SampleStats;
   /** Final dot sent -> final reply; with -R counted from the intended time. */

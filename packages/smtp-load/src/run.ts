@@ -34,7 +34,18 @@ export interface RunSample {
   readonly elapsedMs: number;
 }
 
-export interface RunResult {
+/** What the connections counted besides replies; part of RunResult and, under the same
+ *  names, of the -j object (report.ts), whose names are a contract. */
+export interface ConnectionCounts {
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly resets: number;
+  readonly errorCodes: Readonly<Record<string, number>>;
+  readonly bytesSent: number;
+  readonly connectionsOpened: number;
+}
+
+export interface RunResult extends ConnectionCounts {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly elapsedMs: number;
@@ -42,12 +53,6 @@ export interface RunResult {
   readonly ok2xx: number;
   readonly fail4xx: number;
   readonly fail5xx: number;
-  readonly errors: number;
-  readonly timeouts: number;
-  readonly resets: number;
-  readonly errorCodes: Readonly<Record<string, number>>;
-  readonly bytesSent: number;
-  readonly connectionsOpened: number;
   /** Connections that pipelined (the server advertised PIPELINING and --pipelining was given). */
   readonly pipelinedConnections: number;
   /** Final replies and bytes sent per second: one entry per full second, plus the last
