@@ -15,6 +15,7 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { scratchDir } from '../helpers/daemon.js';
+import { freePort } from '../helpers/ports.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
 import { dotStuff, SmtpClient, type Reply } from '../helpers/smtp-client.js';
 
@@ -31,15 +32,6 @@ const REPLY_TIMEOUT_MS = 20_000;
 const OPEN_FILES = 256;
 /** The good clients give up after this long: a daemon that cannot serve them fails, not hangs. */
 const GOOD_DEADLINE_MS = 90_000;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /** RSS in kB and open descriptors of a process, from /proc. */
 function usage(pid: number): { rssKb: number; fds: number } {
