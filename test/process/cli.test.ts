@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
+import { existsSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { scratchDir } from '../helpers/daemon.js';
+import { eventually, scratchDir } from '../helpers/daemon.js';
 import { makeFifo } from '../helpers/fifo.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
 import { openSession } from '../helpers/smtp-client.js';
@@ -46,6 +47,16 @@ async function startCli(file: string) {
   });
   return { child, port, logs };
 }
+
+/** hold.sh as a transport program: `ready` appears once it runs; it exits 0 once `release` exists. */
+function held(file: string) {
+  const dir = path.dirname(file);
+  const ready = path.join(dir, 'ready');
+  const release = path.join(dir, 'release');
+  return { ready, release, started: () => eventually(() => existsSync(ready)) };
+}
+const HOLD = `${fixture('programs', 'hold.sh')} {{dir}}/ready {{dir}}/release`;
+const loggedMsg = (logs: Array<Record<string, unknown>>, msg: string) => eventually(() => logs.some((l) => l.msg === msg));
 
 test('--check on the bundled config: exit 0', async () => {
   const result = await run(['--check', '-c', path.join(repoRoot, 'config', 'smtpipe.conf')]);
@@ -246,8 +257,9 @@ test('SIGTERM with a delivery in flight: it gets its 250, idle sessions 421, exi
   const file = await writeConf(`
     Shutdown_Timeout = 20
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "slow" { allow_root = true program_name = "${fixture('programs', 'sleep.sh')} 1" domain = ( "slow.test" ) }
+    pipe_transport "slow" { allow_root = true program_name = "${HOLD}" domain = ( "slow.test" ) }
   `);
+  const program = held(file);
   const { child, port, logs } = await startCli(file);
   const busy = await openSession(port);
   const idle = await openSession(port);
@@ -255,10 +267,12 @@ test('SIGTERM with a delivery in flight: it gets its 250, idle sessions 421, exi
   await busy.command('RCPT TO:<x@slow.test>');
   await busy.command('DATA');
   busy.write('hello\r\n.\r\n');
-  // The program now sleeps for a second; the daemon is told to stop meanwhile.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // The program runs and waits for us; the daemon is told to stop meanwhile.
+  await program.started();
   child.kill('SIGTERM');
   assert.match((await idle.reply()).line, /^421 4\.3\.2 /);
+  await loggedMsg(logs, 'draining');
+  await writeFile(program.release, '');
   assert.match((await busy.reply()).line, /^250 2\.0\.0 Ok: queued as /);
   assert.match((await busy.reply()).line, /^421 /);
   const [code] = await once(child, 'exit');
@@ -270,17 +284,19 @@ test('SIGTERM with a delivery in flight: it gets its 250, idle sessions 421, exi
 test('a second signal forces: the running program is killed, its client gets 451, exit 1', async () => {
   const file = await writeConf(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "slow" { allow_root = true program_name = "${fixture('programs', 'sleep.sh')} 30" domain = ( "slow.test" ) }
+    pipe_transport "slow" { allow_root = true program_name = "${HOLD}" domain = ( "slow.test" ) }
   `);
-  const { child, port } = await startCli(file);
+  const program = held(file);
+  const { child, port, logs } = await startCli(file);
   const busy = await openSession(port);
   await busy.command('MAIL FROM:<a@origin.test>');
   await busy.command('RCPT TO:<x@slow.test>');
   await busy.command('DATA');
   busy.write('hello\r\n.\r\n');
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await program.started();
   child.kill('SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Two signals sent back to back may arrive as one: the second goes once the first drains.
+  await loggedMsg(logs, 'draining');
   child.kill('SIGTERM');
   assert.equal((await busy.reply()).line, '451 4.3.0 pipe transport program killed by signal SIGKILL');
   const [code] = await once(child, 'exit');
@@ -290,19 +306,25 @@ test('a second signal forces: the running program is killed, its client gets 451
 test('a delivery whose client left still holds the drain; a second signal forces it (exit 1)', async () => {
   const file = await writeConf(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "slow" { allow_root = true program_name = "${fixture('programs', 'sleep.sh')} 30" domain = ( "slow.test" ) }
+    pipe_transport "slow" { allow_root = true program_name = "${HOLD}" domain = ( "slow.test" ) }
   `);
+  const program = held(file);
   const { child, port, logs } = await startCli(file);
   const gone = await openSession(port);
   await gone.command('MAIL FROM:<a@origin.test>');
   await gone.command('RCPT TO:<x@slow.test>');
   await gone.command('DATA');
   gone.write('hello\r\n.\r\n');
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await program.started();
   gone.destroy();
   child.kill('SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await loggedMsg(logs, 'draining');
+  assert.equal(logs.find((l) => l.msg === 'draining')?.inFlight, 1);
+  // A negative needs a window; it opens once the daemon drains with the program running,
+  // so a slow runner can weaken this check but not make it fail.
+  await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(child.exitCode, null, 'the running program keeps the daemon draining');
+  assert.ok(!logs.some((l) => l.msg === 'stopped'));
   child.kill('SIGTERM');
   const [code] = await once(child, 'exit');
   assert.equal(code, 1);

@@ -4,13 +4,15 @@
 // are closed at once, and a session that had reached 354 on another Listen still starts
 // its program and gets its 250. Before, such sockets counted against nothing: the
 // daemon's descriptors ran out and that delivery got 451 (EMFILE at spawn).
+// At the budget itself, a new session gets 421 4.4.5 and the log line names the budget.
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { startCli, type RunningCli as Cli } from '../helpers/cli.js';
+import { eventually } from '../helpers/daemon.js';
 import { fixture } from '../helpers/paths.js';
-import { openSession } from '../helpers/smtp-client.js';
+import { openSession, SmtpClient } from '../helpers/smtp-client.js';
 
 const FLOOD = 300;
 const TLS_FILES = `TLS_Certificate = "${fixture('tls', 'mx-a.crt')}"  TLS_Key = "${fixture('tls', 'mx-a.key')}"`;
@@ -113,3 +115,36 @@ test('300 idle connections to Metrics_Listen vs a session at 354', (t) =>
     (cli) => cli.metricsPort ?? 0,
     16,
   ));
+
+test('at the fd budget (ulimit -n 128) a session gets 421 4.4.5 and the log names the budget; a freed slot serves again', async () => {
+  // Listener_Sessions and Max_Sessions_Per_Client out of the way: only the budget refuses.
+  const cli = await startCli(
+    `ESMTP_Listener { Listen "127.0.0.1:0" { Listener_Sessions = 500  Max_Sessions_Per_Client = 0 } }\n${TRANSPORT}`,
+    { shellPrefix: 'ulimit -n 128' },
+  );
+  const held: SmtpClient[] = [];
+  try {
+    const budget = Number((await cli.logged('file descriptor budget')).sessionLimit);
+    assert.ok(budget >= 1 && budget < 128, `session budget ${budget} under 128 descriptors`);
+    for (let i = 0; i < budget; i += 1) held.push(await openSession(cli.port));
+    const refused = await SmtpClient.connect(cli.port);
+    assert.equal((await refused.reply()).line, '421 4.4.5 concurrency limit reached');
+    await refused.closed;
+    const line = await cli.logged('session refused: file descriptor budget exhausted');
+    assert.equal(line.client, '127.0.0.1');
+
+    const freed = held.pop();
+    await freed?.quit();
+    await freed?.closed;
+    // The daemon frees the slot when it sees the close, which may come after ours.
+    await eventually(async () => {
+      const client = await SmtpClient.connect(cli.port);
+      if ((await client.reply()).code === 220) return held.push(client) > 0;
+      await client.closed;
+      return false;
+    });
+  } finally {
+    for (const client of held) client.socket.destroy();
+    assert.equal(await cli.stop(), 0);
+  }
+});
