@@ -109,5 +109,7 @@ export type PoolOutcome =
   | ProgramOutcome
   /** No program slot and the wait queue full (Pool_Max_Queue), or a forced stop began. */
   | { readonly kind: 'pool-busy' }
+  /** The caller's signal aborted (its client left) before a program slot came: nothing ran. */
+  | { readonly kind: 'client-gone' }
   /** The worker died or threw (a bug): the program's fate is unknown. */
   | { readonly kind: 'pool-failed'; readonly message: string };
