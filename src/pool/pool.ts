@@ -128,7 +128,9 @@ export function createDeliveryPool(config: Config): DeliveryPool {
     const number = started;
     inFlight.add(number);
     try {
-      return await piscina.run(task, { transferList: [task.message] });
+      // A spool file's fd is a number: threads share the process's descriptors.
+      const transferList = task.message.kind === 'bytes' ? [task.message.bytes] : [];
+      return await piscina.run(task, { transferList });
     } catch (error) {
       // A worker that died (or a bug in it): the program's fate is unknown, so tempfail.
       return { kind: 'pool-failed', message: error instanceof Error ? error.message : String(error) };
