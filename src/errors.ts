@@ -42,6 +42,10 @@ export const ERROR_CODES: Readonly<Record<string, ErrorCodeEntry>> = {
     meaning: 'bug: more message bytes were given back to Max_Memory_In_Flight than were taken',
     where: 'thrown in a session (src/message/memory-budget.ts)',
   },
+  ERR_SPOOL_REOPEN: {
+    meaning: "the spool file could not be reopened read-only for the program's stdin, and no errno says why",
+    where: OUTCOME,
+  },
   ERR_SPOOL_UNUSABLE: {
     meaning: 'no spool file can be created in Spool_Directory (read-only, full, not permitted): smtpipe does not start (exit 78)',
     where: 'start-up error (src/ops/daemon.ts)',

@@ -94,7 +94,7 @@ export const GLOBAL_OPTIONS = defineOptions<GlobalOptions, ParsedConfig>({
     defaultDoc: 'the `TMPDIR` of the process, else `/var/tmp`',
     doc: 'where spool files are created: nameless (`O_TMPFILE`), 0600, freed when closed, so nothing is left behind even after `kill -9`. Must exist and be writable; checked by `--check`, start-up and reload',
     read: readSpoolDirectory,
-    print: (c) => quote(c.spool.directory),
+    print: (c) => quote(c.spool.directory.text),
   },
 });
 

@@ -61,7 +61,7 @@ export async function loadConfig(file: string, host: HostFacts = currentHostFact
   const sink = createDiagnosticSink();
   const transports = await resolveAccounts(result.config.transports, host, sink);
   const listeners = await readTlsFiles(result.config.listeners, sink);
-  await checkSpoolDirectory(result.config.spool, file, sink);
+  await checkSpoolDirectory(result.config.spool, sink);
   const warnings = [...result.warnings, ...sink.warnings];
   if (sink.errors.length > 0) return { ok: false, errors: sink.errors, warnings };
   const config: Config = { ...result.config, listeners, transports };

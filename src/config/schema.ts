@@ -101,8 +101,7 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
     spool: {
       memoryBytes: g.memoryInFlight,
       thresholdBytes: g.spoolThreshold,
-      directory: g.spoolDirectory?.text ?? ctx.tmpdir,
-      directoryPosition: g.spoolDirectory?.position ?? null,
+      directory: g.spoolDirectory ?? { text: ctx.tmpdir, position: { file: ctx.displayFile, line: 1, column: 1 } },
     },
   };
   const ok = sink.errors.length === 0;

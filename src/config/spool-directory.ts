@@ -8,13 +8,11 @@ import { ConfigCode } from './codes.js';
 import type { DiagnosticSink } from './diagnostics.js';
 import type { SpoolConfig } from './types.js';
 
-export async function checkSpoolDirectory(spool: SpoolConfig, displayFile: string, sink: DiagnosticSink): Promise<void> {
-  const problem = await directoryProblem(spool.directory);
-  if (problem === null) return;
-  // The default is written nowhere: point at the file, and say where the value came from.
-  const at = spool.directoryPosition ?? { file: displayFile, line: 1, column: 1 };
-  const which = spool.directoryPosition === null ? 'Spool_Directory (default: TMPDIR, else /var/tmp)' : 'Spool_Directory';
-  sink.error(ConfigCode.DIRECTORY, at, `${which}: ${problem}`);
+export async function checkSpoolDirectory(spool: SpoolConfig, sink: DiagnosticSink): Promise<void> {
+  const { text, position } = spool.directory;
+  const problem = await directoryProblem(text);
+  // The default is written nowhere: it points at line 1, and the message says where it came from.
+  if (problem !== null) sink.error(ConfigCode.DIRECTORY, position, `Spool_Directory (when not set: TMPDIR, else /var/tmp): ${problem}`);
 }
 
 async function directoryProblem(directory: string): Promise<string | null> {

@@ -224,8 +224,9 @@ export interface SpoolConfig {
   readonly memoryBytes: number;
   /** Spool_Threshold: a larger message always goes to a spool file. */
   readonly thresholdBytes: number;
-  /** Spool_Directory, absolute: where the anonymous spool files are created. */
-  readonly directory: string;
-  /** Where Spool_Directory is written; null when it is the default (TMPDIR, else /var/tmp). */
-  readonly directoryPosition: SourcePosition | null;
+  /**
+   * Spool_Directory, absolute: where the anonymous spool files are created. Its position is
+   * where it is written, or line 1 of the main file for the default (TMPDIR, else /var/tmp).
+   */
+  readonly directory: WrittenValue;
 }

@@ -71,6 +71,9 @@ export function createDispatcher(options: {
   const { pool, logger, nextQueueId, observer } = options;
   let inFlight = 0;
   const idleWaiters: Array<() => void> = [];
+  const wakeIdle = () => {
+    if (inFlight === 0) idleWaiters.splice(0).forEach((resolve) => resolve());
+  };
 
   return {
     get inFlight() {
@@ -98,28 +101,29 @@ export function createDispatcher(options: {
           const startedAt = performance.now();
           const envelope: Envelope = { ...envelopeOf(request, queueId), size: received.wireBytes };
           inFlight += 1;
-          let ran: { outcome: DeliveryOutcome; task: DeliveryTask | null } | SmtpReply;
           try {
-            ran = await run(request, envelope, received, signal);
+            const ran = await run(request, envelope, received, signal);
+            if ('code' in ran) return ran;
+            const { outcome, task } = ran;
+            const reply = mapOutcomeToReply(outcome, transport.codes, queueId, transport.timeoutMs);
+            const durationMs = performance.now() - startedAt;
+            logDelivery(logger, envelope, request, task, outcome, reply, durationMs);
+            observer.delivery({
+              transport: transport.name,
+              outcome,
+              replyCode: reply.code,
+              durationMs,
+              sizeBytes: envelope.size,
+              recipients: envelope.recipients.length,
+            });
+            return reply;
           } finally {
             if (received.kind === 'stored') received.message.release();
             inFlight -= 1;
-            if (inFlight === 0) idleWaiters.splice(0).forEach((resolve) => resolve());
+            // After the callers' continuations, which write the reply: a forced stop waits
+            // on idle(), then closes every session with 421.
+            if (inFlight === 0) setImmediate(wakeIdle);
           }
-          if ('code' in ran) return ran;
-          const { outcome, task } = ran;
-          const reply = mapOutcomeToReply(outcome, transport.codes, queueId, transport.timeoutMs);
-          const durationMs = performance.now() - startedAt;
-          logDelivery(logger, envelope, request, task, outcome, reply, durationMs);
-          observer.delivery({
-            transport: transport.name,
-            outcome,
-            replyCode: reply.code,
-            durationMs,
-            sizeBytes: envelope.size,
-            recipients: envelope.recipients.length,
-          });
-          return reply;
         },
       };
     },

@@ -63,7 +63,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
   const lineEndings = lineEndingScans();
   const store = createMessageStore({
     limits: storeLimits(initialConfig),
-    spool: createSpool(initialConfig.spool.directory),
+    spool: createSpool(initialConfig.spool.directory.text),
     scans: lineEndings.scans,
     observer: metrics,
   });
