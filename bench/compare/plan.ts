@@ -129,7 +129,7 @@ Flags:
                     flight, and over an 80 s run; about 2.5 minutes)
                     (held-large: 200 x 10 MB held in flight, peak RSS and byte-exact delivery;
                     large-ceiling: c=10 10m against the ceiling, 3 interleaved rounds;
-                    baseline: c=50 2k against --baseline, 3 interleaved rounds; each ~1 minute)
+                    baseline: c=50 2k against --baseline, 5 interleaved rounds; each 1-2 minutes)
   --baseline DIR    a built checkout of smtpipe (npm ci && npm run build there), run as
                     "smtpipe@baseline" by the baseline group
   --seconds N       every run lasts N seconds (a quick smoke run; figures are noisier)
@@ -219,7 +219,7 @@ export function buildPlan(options: Pick<RunOptions, 'full' | 'seconds'>): Plan {
     },
     heldLarge: { messages: 200, sizeBytes: sizeToBytes('10m'), concurrency: 20, holdTimeoutSeconds: 90, replyTimeoutSeconds: 180, maxMessageBytes: 20_000_000, sampleIntervalMs: 100 },
     largeCeiling: { point: point(10, '10m', d(5)), rounds: 3 },
-    baseline: { point: point(50, '2k', d(8)), rounds: 3 },
+    baseline: { point: point(50, '2k', d(8)), rounds: 5 },
     drainTimeoutSeconds: 120,
   };
 }
