@@ -171,3 +171,10 @@ test('the C-loop and bandwidth targets say how near the naive design on the nati
   assert.ok(other);
   assert.equal(other.ratios.get(SYSTEM.naiveNative), null);
 });
+
+test('the memory target is judged in a run of the memory group alone (--only memory)', () => {
+  const targets = evaluateTargets({ measurements: [], spawnLoops: [], memory: [memory(NATIVE, 0.73)], resources: null });
+  const line = targets.find((t) => t.name === `memory: ${NATIVE} small msgs/s with 200 x 1 MB in flight / without`);
+  assert.equal(line?.verdict, 'FAIL');
+  assert.equal(line?.goal, '>= 0.9x');
+});
