@@ -1,19 +1,22 @@
 // Where one message's bytes go as they arrive: memory while the message is small and the
 // memory budget allows, else an anonymous spool file, from then on to its end. Memory stays
-// charged to the budget until the delivery releases the message. Writes to the file one
-// at a time; past PAUSE_BYTES queued, write() says to pause, so a fast client is slowed to
-// the disk's pace instead of piling up in memory.
+// charged to the budget until the delivery releases the message. Spooled bytes are copied
+// into staging buffers (staging-pool.ts) and written a few at a time, one write in flight;
+// past PAUSE_BYTES queued, write() says to pause, so a fast client is slowed to the disk's
+// pace instead of piling up in memory.
 
 import type { MemoryBudget } from './memory-budget.js';
 import { MessageBuffer } from './message-buffer.js';
 import { codeOf, type Spool, type SpoolFile } from './spool-file.js';
+import { STAGE_BYTES, type StagingPool } from './staging-pool.js';
 
-/** Queued for the spool file beyond this, the caller pauses its source. */
-const PAUSE_BYTES = 256 * 1024;
+/** Full stages queued or being written beyond this, the caller pauses its source. */
+const PAUSE_BYTES = 2 * STAGE_BYTES;
 
 export interface SinkLimits {
   readonly budget: MemoryBudget;
   readonly spool: Spool;
+  readonly staging: StagingPool;
   /** Spool_Threshold: a message larger than this is spooled whatever the budget. */
   readonly thresholdBytes: number;
   /** The SIZE= of MAIL FROM, 0 when none: a declared large message is spooled from its first byte. */
@@ -36,7 +39,12 @@ export class MessageSink {
   /** Budget bytes this message holds (a declared SIZE's first arena counts whole). */
   #reserved = 0;
   #file: Promise<SpoolFile> | null = null;
-  #queue: Uint8Array[] = [];
+  /** The stage being filled, and how much of it is. */
+  #stage: Buffer | null = null;
+  #staged = 0;
+  /** Filled stages (views) waiting for the file, and those being written. */
+  #queue: Buffer[] = [];
+  #writingStages: Buffer[] = [];
   #queuedBytes = 0;
   #writing = false;
   #waiters: Array<() => void> = [];
@@ -56,29 +64,31 @@ export class MessageSink {
     return this.#file !== null;
   }
 
-  /** Takes chunks (the sink keeps them: the caller must not write to them). false: wait for writable(). */
+  /**
+   * Takes chunks. In memory the sink keeps them (the caller must not write to them); spooled,
+   * it copies them and lets go at once. false: wait for writable() before the next.
+   */
   write(chunks: readonly Uint8Array[]): boolean {
     if (this.#done || this.#errorCode !== null) return true;
     for (const chunk of chunks) {
       if (chunk.byteLength === 0) continue;
       if (this.#memory !== null && !this.#keepInMemory(this.#memory, chunk)) this.#startSpooling();
       if (this.#memory !== null) this.#memory.push(chunk);
-      else this.#enqueue(chunk);
+      else this.#stageBytes(chunk);
     }
+    this.#pump();
     return this.#queuedBytes <= PAUSE_BYTES;
   }
 
-  /** Resolves once what is queued for the file is down to nothing (or the file failed). */
+  /** Resolves once what is queued for the file is back under the pause mark (or the file failed). */
   writable(): Promise<void> {
-    if (!this.#writing && this.#queuedBytes === 0) return Promise.resolve();
+    if (this.#queuedBytes <= PAUSE_BYTES || this.#errorCode !== null) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   /** Every byte is in: the stored message, or why the spool failed. */
   async finish(): Promise<SinkResult> {
-    await this.writable();
     this.#done = true;
-    if (this.#errorCode !== null) return { ok: false, errorCode: this.#errorCode };
     if (this.#memory !== null) {
       const bytes = this.#memory.take();
       let reserved = this.#reserved;
@@ -97,6 +107,13 @@ export class MessageSink {
         },
       };
     }
+    this.#queueStage();
+    this.#pump();
+    await new Promise<void>((resolve) => {
+      if (this.#settled()) resolve();
+      else this.#waiters.push(() => (this.#settled() ? resolve() : this.#waiters.push(resolve)));
+    });
+    if (this.#errorCode !== null) return { ok: false, errorCode: this.#errorCode };
     let file: SpoolFile;
     try {
       file = await this.#file!;
@@ -112,8 +129,7 @@ export class MessageSink {
     this.#discarded = true;
     this.#memory?.discard();
     this.#releaseMemory();
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    this.#dropQueue();
     // A write in flight closes the file when it ends: closing under it could let the write
     // land in whatever file reuses the descriptor number.
     if (!this.#writing) this.#closeFile();
@@ -137,55 +153,89 @@ export class MessageSink {
     this.#memory = null;
     const file = this.#limits.spool.create();
     this.#file = file;
-    // What memory held is now queued for the file: the budget lets go of it when written.
-    for (const part of held) this.#enqueue(part);
+    // What memory held is copied to stages: the budget lets go of it now.
+    for (const part of held) this.#stageBytes(part);
+    this.#releaseMemory();
     file.then(
       () => this.#pump(),
       (err: unknown) => this.#fail(err),
     );
   }
 
-  #enqueue(chunk: Uint8Array): void {
-    this.#queue.push(chunk);
-    this.#queuedBytes += chunk.byteLength;
-    this.#pump();
+  /** Copies `chunk` into stages; a full stage joins the write queue. */
+  #stageBytes(chunk: Uint8Array): void {
+    let from = 0;
+    while (from < chunk.byteLength) {
+      this.#stage ??= this.#limits.staging.take();
+      const n = Math.min(chunk.byteLength - from, STAGE_BYTES - this.#staged);
+      this.#stage.set(chunk.subarray(from, from + n), this.#staged);
+      this.#staged += n;
+      from += n;
+      if (this.#staged === STAGE_BYTES) this.#queueStage();
+    }
+  }
+
+  /** The stage being filled (full or, at the end, partial) joins the write queue. */
+  #queueStage(): void {
+    if (this.#stage === null || this.#staged === 0) return;
+    this.#queue.push(this.#staged === STAGE_BYTES ? this.#stage : this.#stage.subarray(0, this.#staged));
+    this.#queuedBytes += this.#staged;
+    this.#stage = null;
+    this.#staged = 0;
   }
 
   #pump(): void {
-    if (this.#writing || this.#errorCode !== null) return;
+    if (this.#writing || this.#errorCode !== null || this.#file === null || this.#queue.length === 0) return;
     const file = this.#file;
-    if (file === null) return;
-    const chunks = this.#queue;
-    if (chunks.length === 0) {
-      this.#wake();
-      return;
-    }
+    const stages = this.#queue;
     this.#queue = [];
+    this.#writingStages = stages;
     this.#writing = true;
     file
-      .then((opened) => opened.append(chunks))
+      .then((opened) => opened.append(stages))
       .then(
         () => {
           this.#writing = false;
+          this.#writingStages = [];
+          for (const stage of stages) {
+            this.#queuedBytes -= stage.length;
+            this.#limits.staging.give(stage.length === STAGE_BYTES ? stage : Buffer.from(stage.buffer, stage.byteOffset, STAGE_BYTES));
+          }
           if (this.#discarded) return this.#closeFile();
-          for (const chunk of chunks) this.#queuedBytes -= chunk.byteLength;
-          this.#releaseMemory();
           this.#pump();
+          this.#wake();
         },
         (err: unknown) => {
           this.#writing = false;
+          this.#writingStages = [];
+          for (const stage of stages) this.#limits.staging.give(Buffer.from(stage.buffer, stage.byteOffset, STAGE_BYTES));
           this.#fail(err);
         },
       );
   }
 
+  /** Nothing queued nor being written, or the file failed: finish() may answer. */
+  #settled(): boolean {
+    return this.#errorCode !== null || (!this.#writing && this.#queue.length === 0);
+  }
+
   #fail(err: unknown): void {
     if (this.#errorCode === null) this.#errorCode = codeOf(err);
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    this.#dropQueue();
     this.#releaseMemory();
     this.#closeFile();
     this.#wake();
+  }
+
+  /** Gives the stages not being written back to the pool; those in a write go when it ends. */
+  #dropQueue(): void {
+    const { staging } = this.#limits;
+    for (const stage of this.#queue) staging.give(Buffer.from(stage.buffer, stage.byteOffset, STAGE_BYTES));
+    if (this.#stage !== null) staging.give(this.#stage);
+    this.#queue = [];
+    this.#stage = null;
+    this.#staged = 0;
+    this.#queuedBytes = this.#writingStages.reduce((sum, stage) => sum + stage.length, 0);
   }
 
   #closeFile(): void {

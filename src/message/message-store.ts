@@ -9,6 +9,7 @@ import type { LineEndingScans } from './line-endings.js';
 import { createMemoryBudget } from './memory-budget.js';
 import { MessageSink, type StoredMessage } from './message-sink.js';
 import type { Spool } from './spool-file.js';
+import { createStagingPool } from './staging-pool.js';
 
 export type { StoredMessage };
 
@@ -88,6 +89,7 @@ export function createMessageStore(options: {
   const { spool, scans, observer } = options;
   const now = options.now ?? Date.now;
   const budget = createMemoryBudget(options.limits.memoryBytes);
+  const staging = createStagingPool();
   let thresholdBytes = options.limits.thresholdBytes;
   let spooledBytes = 0;
   let failedAt = -Infinity;
@@ -103,7 +105,7 @@ export function createMessageStore(options: {
 
   const receive = (format: MessageFormat): MessageReceiver => {
     const lines = new LineEndingStream(format.eol, format.bareNewlines, scans);
-    const sink = new MessageSink({ budget, spool, thresholdBytes, declaredBytes: format.declaredBytes });
+    const sink = new MessageSink({ budget, spool, staging, thresholdBytes, declaredBytes: format.declaredBytes });
     if (format.header.length > 0) sink.write([Buffer.from(format.header, 'utf8')]);
     let wireBytes = 0;
     return {
