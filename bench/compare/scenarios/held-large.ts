@@ -4,7 +4,7 @@
 // Measures the daemon's peak RSS (VmHWM and sampled) and checks every delivery byte by byte.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants as fsConstants, copyFileSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildHeldMessages, checkDigests, parseDigests } from '../held-message.js';
 import { countInTree } from '../measure.js';
@@ -17,6 +17,7 @@ import type { HeldLargeResult } from '../types.js';
 import { describeError, SkipError, type BenchContext } from './context.js';
 import { readMemory, startRssSampler, steadyRssMb, type RssSampler } from './rss-sampler.js';
 import { startSmtpipe, type SpawnerChoice } from './smtpipe.js';
+import { createFifoGate } from './fifo-gate.js';
 
 /** The held programs' name in /proc (the kernel names a script after its file). */
 const HELD_READER_COMM = 'held-reader.sh';
@@ -84,11 +85,7 @@ export async function runHeldLargeScenario(ctx: BenchContext, spawner: SpawnerCh
   }
   const { fifo, output } = installed;
   let sampler: RssSampler | null = null;
-  let release: number | null = null;
-  const releaseAll = () => {
-    // A writer on the FIFO lets every program blocked opening it go on (O_RDWR: never blocks on Linux).
-    release ??= openSync(fifo, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
-  };
+  const gate = createFifoGate(fifo);
   try {
     const pid = started.rootPid;
     await sleep(1000);
@@ -128,7 +125,7 @@ export async function runHeldLargeScenario(ctx: BenchContext, spawner: SpawnerCh
       }
       await sleep(250);
     }
-    releaseAll();
+    gate.open();
     const outcomes = await all;
     const seconds = (performance.now() - t0) / 1000;
     const sampled = await sampler.stop();
@@ -174,6 +171,6 @@ export async function runHeldLargeScenario(ctx: BenchContext, spawner: SpawnerCh
     await sampler?.stop();
     // Stopped with the programs still blocked (a failure above) is fine: the forced stop kills them.
     await started.stop();
-    if (release !== null) closeSync(release);
+    gate.close();
   }
 }

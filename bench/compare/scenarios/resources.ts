@@ -4,7 +4,7 @@
 // with the native spawner; when that cannot run here, the default Spawner, with a note. Only the daemon process is
 // measured (its worker threads included), not the programs it runs.
 
-import { chmodSync, closeSync, constants as fsConstants, copyFileSync, openSync } from 'node:fs';
+import { chmodSync, copyFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ReplyParser } from 'smtp-load';
@@ -25,6 +25,7 @@ import { describeError, SkipError, type BenchContext } from './context.js';
 import { pssMb, readMemory, startRssSampler, steadyRssMb, type RssSampler } from './rss-sampler.js';
 import type { StartedSystem } from './smtp-matrix.js';
 import { startSmtpipe, type SmtpipeStartOptions, type SpawnerChoice } from './smtpipe.js';
+import { createFifoGate } from './fifo-gate.js';
 
 /** Seconds to wait for any one reply; the large messages' replies wait for the held programs. */
 const REPLY_TIMEOUT_SECONDS = 120;
@@ -270,11 +271,7 @@ async function runLargeDeliveries(ctx: BenchContext, starter: DaemonStarter): Pr
   let sampler: RssSampler | null = null;
   let gen: RunningGenerator | null = null;
   let finished = false;
-  let release: number | null = null;
-  const releaseAll = () => {
-    // A writer on the FIFO lets every program blocked opening it go on (O_RDWR: never blocks on Linux).
-    release ??= openSync(fifo, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
-  };
+  const gate = createFifoGate(fifo);
   try {
     const pid = started.rootPid;
     await sleep(1000);
@@ -309,7 +306,7 @@ async function runLargeDeliveries(ctx: BenchContext, starter: DaemonStarter): Pr
       }
       await sleep(250);
     }
-    releaseAll();
+    gate.open();
     const out = await result;
     const sampled = await sampler.stop();
     sampler = null;
@@ -344,7 +341,7 @@ async function runLargeDeliveries(ctx: BenchContext, starter: DaemonStarter): Pr
     if (!finished) gen?.kill();
     // Stopped with the programs still blocked (a failure above) is fine: the forced stop kills them.
     await started.stop();
-    if (release !== null) closeSync(release);
+    gate.close();
   }
 }
 
