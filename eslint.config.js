@@ -6,8 +6,11 @@
 //   src/smtp      protocol: config only; it defines MailPolicy, the hooks it calls, and
 //                 knows nothing of delivery, routing, pools or programs
 //   src/routing   policy, pure: config and the protocol's types; never delivery
-//   src/delivery  policy: config, routing, smtp (MailPolicy, replies); execution only as
-//                 `import type` (DeliveryPool, DeliveryTask, PoolOutcome): ops injects the pool
+//   src/message   storage of message bytes (memory budget, spool files, line endings):
+//                 config types only; it knows no SMTP, transport, pool or program
+//   src/delivery  policy: config, routing, smtp (MailPolicy, replies), message; execution
+//                 only as `import type` (DeliveryPool, DeliveryTask, PoolOutcome): ops
+//                 injects the pool (and the message store)
 //   src/pool      execution, main thread: config types and native/addons.ts; never policy
 //                 or protocol; reaches workers/ only as a file URL handed to Piscina
 //   src/ops       operations, the composition root: anything in src/ and native/
@@ -35,18 +38,24 @@ const NO_NATIVE = { regex: topFolder('native'), message: 'Only execution (src/po
 /** Each layer's wrong-way imports (see the header). One block per folder: options do not merge. */
 const LAYERS = {
   'src/config/**': [
-    { regex: srcFolder('smtp', 'routing', 'delivery', 'pool', 'ops'), message: 'src/config is the bottom layer: it imports nothing else of smtpipe.' },
+    { regex: srcFolder('smtp', 'routing', 'delivery', 'pool', 'ops', 'message'), message: 'src/config is the bottom layer: it imports nothing else of smtpipe.' },
     NO_NATIVE,
     NO_WORKERS,
   ],
   'src/smtp/**': [
-    { regex: srcFolder('routing', 'delivery', 'pool'), message: 'Protocol (src/smtp) knows nothing of policy or execution: it calls MailPolicy, which it defines.' },
+    { regex: srcFolder('routing', 'delivery', 'pool', 'message'), message: 'Protocol (src/smtp) knows nothing of policy, storage or execution: it calls MailPolicy, which it defines.' },
     NO_OPS,
     NO_NATIVE,
     NO_WORKERS,
   ],
   'src/routing/**': [
     { regex: srcFolder('delivery', 'pool'), message: 'Routing is pure policy: it never imports delivery or execution.' },
+    NO_OPS,
+    NO_NATIVE,
+    NO_WORKERS,
+  ],
+  'src/message/**': [
+    { regex: srcFolder('smtp', 'routing', 'delivery', 'pool'), message: 'Storage (src/message) keeps bytes: it knows no SMTP, routing, delivery or pool.' },
     NO_OPS,
     NO_NATIVE,
     NO_WORKERS,

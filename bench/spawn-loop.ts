@@ -44,8 +44,8 @@ async function measure(spawner: SpawnerName, heldMb: number, concurrency: number
     while (performance.now() < stopAt) {
       const startedAt = performance.now();
       const outcome = await runProgram(spawnerUsed, {
-        file: '/bin/cat', args: [], env: {}, stdout: null, stderr: null, runAs: null, cwd: null, umask: null,
-        header: '', body: BODY, timeoutMs: 10_000, killGraceMs: 1_000,
+        file: '/bin/cat', args: [], env: {}, stdout: null, stderr: null, runAs: null, cwd: null, umask: null, stdinFile: null,
+        body: BODY, timeoutMs: 10_000, killGraceMs: 1_000,
       });
       const ok = outcome.kind === 'exited' && outcome.exitCode === 0 && outcome.stdinError === null;
       if (!measuring) continue;

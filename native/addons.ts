@@ -10,13 +10,16 @@ import { fileURLToPath } from 'node:url';
 /** What native/spawn.c exports. */
 export interface SpawnAddon {
   /**
-   * argv[0] is the path run. uid, gid, umask -1 and cwd null keep ours; uid and gid come
-   * together; a null path is /dev/null. A negative errno when nothing was started, or
-   * { outputFd, error } when opening that output failed (error: an errno or OUTPUT_ERRORS).
+   * argv[0] is the path run. stdinFd -1 makes a pipe (its end comes back as stdinFd),
+   * else the child gets that fd as its stdin (still ours to close; stdinFd comes back -1).
+   * uid, gid, umask -1 and cwd null keep ours; uid and gid come together; a null path is
+   * /dev/null. A negative errno when nothing was started, or { outputFd, error } when
+   * opening that output failed (error: an errno or OUTPUT_ERRORS).
    */
   spawn(
     argv: readonly string[],
     envp: readonly string[],
+    stdinFd: number,
     stdoutPath: string | null,
     stdoutMode: number,
     stderrPath: string | null,

@@ -59,7 +59,7 @@ struct instance {
 
 typedef struct {
   pid_t pid;
-  int stdin_fd; /* our end: close-on-exec, non-blocking */
+  int stdin_fd; /* our end of the pipe: close-on-exec, non-blocking; -1 for a given stdin */
   int pidfd;
 } started_t;
 
@@ -353,17 +353,20 @@ static int changes_anything(const setup_t *setup) {
 
 /* Returns 0 or an errno; *failed_target is 1 or 2 when opening that output was the step
  * that failed (the errno then may be OUTPUT_NOT_REGULAR or OUTPUT_HARD_LINKED), else 0.
- * An output without a path gets /dev/null. */
+ * An output without a path gets /dev/null. stdin_source -1: the program reads a new pipe,
+ * whose write end comes back in out->stdin_fd; else it gets that fd (a spool file) as its
+ * stdin, which stays the caller's, and out->stdin_fd is -1. */
 static int start_child(const char *file, char *const argv[], char *const envp[],
-                       const setup_t *setup, started_t *out, int *failed_target) {
-  int pipe_fds[2], lifted[3] = {-1, -1, -1}, err = 0;
+                       int stdin_source, const setup_t *setup, started_t *out,
+                       int *failed_target) {
+  int pipe_fds[2] = {-1, -1}, lifted[3] = {-1, -1, -1}, err = 0;
   pid_t pid = -1;
 
   *failed_target = 0;
   /* Close-on-exec from birth: a spawn in another thread must not inherit this pipe. */
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return errno;
+  if (stdin_source < 0 && pipe2(pipe_fds, O_CLOEXEC) != 0) return errno;
   /* stdout and stderr start on /dev/null; the child replaces one with its file. */
-  int sources[3] = {pipe_fds[0], -1, -1};
+  int sources[3] = {stdin_source < 0 ? pipe_fds[0] : stdin_source, -1, -1};
   for (int target = 0; target < 3; target++) {
     if (sources[target] < 0) continue;
     if (lift(sources[target], &lifted[target]) < 0) {
@@ -379,18 +382,18 @@ static int start_child(const char *file, char *const argv[], char *const envp[],
   }
   for (int i = 0; i < 3; i++)
     if (lifted[i] >= 0) close(lifted[i]);
-  close(pipe_fds[0]);
+  if (pipe_fds[0] >= 0) close(pipe_fds[0]);
   if (err != 0) {
-    close(pipe_fds[1]);
+    if (pipe_fds[1] >= 0) close(pipe_fds[1]);
     return err;
   }
   /* libuv streams expect a non-blocking fd. A pidfd is always close-on-exec. */
-  int flags = fcntl(pipe_fds[1], F_GETFL), pidfd = -1;
-  if (flags >= 0 && fcntl(pipe_fds[1], F_SETFL, flags | O_NONBLOCK) == 0)
+  int flags = pipe_fds[1] < 0 ? 0 : fcntl(pipe_fds[1], F_GETFL), pidfd = -1;
+  if (flags >= 0 && (pipe_fds[1] < 0 || fcntl(pipe_fds[1], F_SETFL, flags | O_NONBLOCK) == 0))
     pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
   if (pidfd < 0) {
     err = errno;
-    close(pipe_fds[1]);
+    if (pipe_fds[1] >= 0) close(pipe_fds[1]);
     abandon(pid);
     return err;
   }
@@ -539,7 +542,7 @@ static int watch_child(napi_env env, instance_t *inst, const started_t *st, napi
     free(c);
     abandon(st->pid);
     close(st->pidfd);
-    close(st->stdin_fd);
+    if (st->stdin_fd >= 0) close(st->stdin_fd);
     return err;
   }
   c->poll.data = c;
@@ -558,7 +561,7 @@ static int watch_child(napi_env env, instance_t *inst, const started_t *st, napi
   if (c->on_exit != NULL) napi_delete_reference(env, c->on_exit);
   c->on_exit = NULL;
   uv_close((uv_handle_t *)&c->poll, on_closed);
-  close(st->stdin_fd);
+  if (st->stdin_fd >= 0) close(st->stdin_fd);
   return err;
 }
 
@@ -605,31 +608,34 @@ static napi_value output_failure(napi_env env, int target, int err) {
   return result;
 }
 
-/* spawn(argv: string[], envp: string[], stdoutPath: string | null, stdoutMode,
+/* spawn(argv: string[], envp: string[], stdinFd, stdoutPath: string | null, stdoutMode,
  * stderrPath: string | null, stderrMode, uid, gid, cwd: string | null, umask,
- * onExit(code, signo)): argv[0] is the path run; uid, gid and umask -1 keep ours; a null
- * path is /dev/null, a path is opened by the child once it is the program (open_output).
- * Returns { pid, stdinFd }; { outputFd, error } when an output was refused or could not be
+ * onExit(code, signo)): argv[0] is the path run; stdinFd -1 makes a pipe, else that fd is
+ * the program's stdin (it stays ours: the caller closes it); uid, gid and umask -1 keep
+ * ours; a null path is /dev/null, a path is opened by the child once it is the program
+ * (open_output). Returns { pid, stdinFd } (-1 when stdinFd was given);
+ * { outputFd, error } when an output was refused or could not be
  * opened (nothing ran); else a negative errno (ENOENT, EACCES, EPERM...: exec and setup
  * failures come back through the result on both paths). Bad arguments throw. */
 static napi_value js_spawn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 11;
-  napi_value args[11], result, value;
+  size_t argc = 12;
+  napi_value args[12], result, value;
   napi_valuetype type;
   instance_t *inst;
-  int32_t uid, gid, mask;
+  int32_t stdin_source, uid, gid, mask;
   char *cwd = NULL, *paths[2] = {NULL, NULL};
   setup_t setup = KEEP_OURS;
   started_t st;
-  if (napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL) != napi_ok || argc != 11 ||
-      napi_get_value_int32(env, args[6], &uid) != napi_ok ||
-      napi_get_value_int32(env, args[7], &gid) != napi_ok ||
-      napi_get_value_int32(env, args[9], &mask) != napi_ok ||
-      napi_typeof(env, args[10], &type) != napi_ok || type != napi_function ||
+  if (napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL) != napi_ok || argc != 12 ||
+      napi_get_value_int32(env, args[2], &stdin_source) != napi_ok || stdin_source < -1 ||
+      napi_get_value_int32(env, args[7], &uid) != napi_ok ||
+      napi_get_value_int32(env, args[8], &gid) != napi_ok ||
+      napi_get_value_int32(env, args[10], &mask) != napi_ok ||
+      napi_typeof(env, args[11], &type) != napi_ok || type != napi_function ||
       napi_get_instance_data(env, (void **)&inst) != napi_ok || (uid < 0) != (gid < 0) ||
-      mask > 0777 || get_output(env, args[2], args[3], &setup.outputs[0], &paths[0]) != 0 ||
-      get_output(env, args[4], args[5], &setup.outputs[1], &paths[1]) != 0 ||
-      copy_optional_string(env, args[8], &cwd) != 0) {
+      mask > 0777 || get_output(env, args[3], args[4], &setup.outputs[0], &paths[0]) != 0 ||
+      get_output(env, args[5], args[6], &setup.outputs[1], &paths[1]) != 0 ||
+      copy_optional_string(env, args[9], &cwd) != 0) {
     free(paths[0]);
     free(paths[1]);
     return throw_error(env, "spawn: bad arguments");
@@ -649,7 +655,7 @@ static napi_value js_spawn(napi_env env, napi_callback_info cbinfo) {
   setup.cwd = cwd;
   setup.umask = mask < 0 ? -1 : mask;
   int failed_target = 0;
-  int err = start_child(argv[0], argv, envp, &setup, &st, &failed_target);
+  int err = start_child(argv[0], argv, envp, stdin_source, &setup, &st, &failed_target);
   free(argv);
   free(envp);
   free(cwd);
@@ -659,7 +665,7 @@ static napi_value js_spawn(napi_env env, napi_callback_info cbinfo) {
     result = output_failure(env, failed_target, err);
     return result != NULL ? result : throw_error(env, "spawn: could not build the result");
   }
-  if (err == 0) err = watch_child(env, inst, &st, args[10]);
+  if (err == 0) err = watch_child(env, inst, &st, args[11]);
   if (err != 0) {
     napi_create_int32(env, -err, &result);
     return result;
@@ -671,7 +677,7 @@ static napi_value js_spawn(napi_env env, napi_callback_info cbinfo) {
       napi_set_named_property(env, result, "stdinFd", value) != napi_ok) {
     /* The watcher reaps it; nobody is told, which is right for a bug. */
     kill(-st.pid, SIGKILL);
-    close(st.stdin_fd);
+    if (st.stdin_fd >= 0) close(st.stdin_fd);
     return throw_error(env, "spawn: could not build the result");
   }
   return result;
@@ -686,7 +692,7 @@ static void probe_once(instance_t *inst, const setup_t *setup, const char *path,
   started_t st;
   siginfo_t info;
   int failed_target;
-  int err = start_child(argv[0], argv, envp, setup, &st, &failed_target);
+  int err = start_child(argv[0], argv, envp, -1, setup, &st, &failed_target);
   if (err != 0) {
     snprintf(reason, size, "spawning /bin/true (%s): %s", path, strerror(err));
     return;

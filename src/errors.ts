@@ -36,7 +36,19 @@ export const ERROR_CODES: Readonly<Record<string, ErrorCodeEntry>> = {
   },
   ERR_MESSAGE_BUFFER: {
     meaning: 'bug: a buffered message does not add up to its length; the session fails rather than hand unwritten bytes to a program',
-    where: 'thrown in a session (src/smtp/message-buffer.ts)',
+    where: 'thrown in a session (src/message/message-buffer.ts)',
+  },
+  ERR_MEMORY_BUDGET: {
+    meaning: 'bug: more message bytes were given back to Max_Memory_In_Flight than were taken',
+    where: 'thrown in a session (src/message/memory-budget.ts)',
+  },
+  ERR_SPOOL_REOPEN: {
+    meaning: "the spool file could not be reopened read-only for the program's stdin, and no errno says why",
+    where: OUTCOME,
+  },
+  ERR_SPOOL_UNUSABLE: {
+    meaning: 'no spool file can be created in Spool_Directory (read-only, full, not permitted): smtpipe does not start (exit 78)',
+    where: 'start-up error (src/ops/daemon.ts)',
   },
   ERR_ORPHAN_KILL: {
     meaning: 'SIGKILL to a process a program left behind failed without an errno',

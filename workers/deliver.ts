@@ -1,15 +1,16 @@
 // The Piscina entry: one DeliveryTask in, one ProgramOutcome (plain data) out. Owns the
-// thread's state (spawner, kill switch, line-ending scans), created once from workerData
-// as the worker loads, and the message's line endings; leaves the run, and the opening of
-// output_file / error_file in the program's identity, to run-program.ts and the spawners.
-// Never opens a file itself, never throws for operational failures, only for bugs.
+// thread's state (spawner, kill switch), created once from workerData as the worker loads,
+// and how the message reaches the program's stdin: the bytes through a pipe, or a spool
+// file as stdin itself (spool-stdin.ts). Leaves the run, and the opening of output_file /
+// error_file in the program's identity, to run-program.ts and the spawners. Rewrites no
+// byte of the message (the main thread did, src/message/). Never throws for operational
+// failures, only for bugs.
 
 import { workerData } from 'node:worker_threads';
-import { loadLineEndingsAddon } from '../native/addons.js';
 import type { DeliveryTask, PoolWorkerData, ProgramOutcome } from '../src/pool/task.js';
 import { createKillSwitch } from './kill-switch.js';
-import { javascriptScans, toLineEnding } from './line-endings.js';
-import { runProgram } from './run-program.js';
+import { runProgram, type RunSpec } from './run-program.js';
+import { runWithSpoolStdin } from './spool-stdin.js';
 import { createSpawner } from './spawners/select.js';
 
 export type Deliver = (task: DeliveryTask) => Promise<ProgramOutcome>;
@@ -21,13 +22,8 @@ export type Deliver = (task: DeliveryTask) => Promise<ProgramOutcome>;
 export function createDeliver(data: Partial<PoolWorkerData> | null): Deliver {
   const spawner = createSpawner(data?.spawner ?? 'child_process');
   const killSignal = createKillSwitch(data?.killChannel);
-  // The C scans when they load here (the pool's start-up log said whether they do).
-  const native = loadLineEndingsAddon();
-  const scans = native.ok ? native.addon : javascriptScans;
   return async (task) => {
-    const body = toLineEnding(new Uint8Array(task.message), task.eol, task.bareNewlines, scans);
-    if (body === null) return { kind: 'content-rejected' };
-    return runProgram(spawner, {
+    const spec: Omit<RunSpec, 'stdinFile' | 'body'> = {
       file: task.program,
       args: task.args,
       env: task.env,
@@ -37,12 +33,17 @@ export function createDeliver(data: Partial<PoolWorkerData> | null): Deliver {
       runAs: task.runAs,
       cwd: task.cwd,
       umask: task.umask,
-      header: task.header,
-      body,
       timeoutMs: task.timeoutMs,
       killGraceMs: task.killGraceMs,
       killSignal,
-    });
+    };
+    const { message } = task;
+    if (message.kind === 'bytes') {
+      return runProgram(spawner, { ...spec, stdinFile: null, body: new Uint8Array(message.bytes) });
+    }
+    return runWithSpoolStdin(spawner, message.fd, (closing, stdinFile) =>
+      runProgram(closing, { ...spec, stdinFile, body: null }),
+    );
   };
 }
 

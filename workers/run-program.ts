@@ -12,9 +12,11 @@ import type { ProgramOutcome } from '../src/pool/task.js';
 import { errorCode, type ProgramSpec, type Spawner, type StartFailure } from './spawners/contract.js';
 
 export interface RunSpec extends ProgramSpec {
-  /** Written before the body, as UTF-8 (already in the program's line ending). */
-  readonly header: string;
-  readonly body: Uint8Array;
+  /**
+   * The bytes written to the program's stdin pipe, exactly; null when stdinFile is its
+   * stdin (then nothing is written, and stdinError is always null).
+   */
+  readonly body: Uint8Array | null;
   readonly timeoutMs: number;
   /** After SIGTERM on timeout, how long before SIGKILL. */
   readonly killGraceMs: number;
@@ -22,8 +24,8 @@ export interface RunSpec extends ProgramSpec {
   readonly killSignal?: AbortSignal;
 }
 
-/** Every outcome except content-rejected, which is decided before a run starts. */
-export type RunOutcome = Exclude<ProgramOutcome, { kind: 'content-rejected' }>;
+/** Every outcome a run can have (pool-busy and pool-failed come from the pool). */
+export type RunOutcome = Exclude<ProgramOutcome, { kind: 'pool-busy' | 'pool-failed' }>;
 
 /**
  * Runs the program once. Operational failures are outcomes; only bugs throw.
@@ -58,7 +60,7 @@ export async function runProgram(spawner: Spawner, spec: RunSpec): Promise<RunOu
   if (spec.killSignal?.aborted) killNow();
   spec.killSignal?.addEventListener('abort', killNow, { once: true });
 
-  const stdinResult = feedStdin(program.stdin, spec.header, spec.body);
+  const stdinResult = program.stdin === null ? Promise.resolve(null) : feedStdin(program.stdin, spec.body ?? EMPTY);
   let exit;
   try {
     exit = await program.exited;
@@ -101,8 +103,10 @@ function startFailed(spec: ProgramSpec, failure: StartFailure): RunOutcome {
   return { kind: 'output-failed', errorCode: code, message: `${option} ${path}: ${message}` };
 }
 
+const EMPTY = new Uint8Array(0);
+
 /**
- * Writes header + body and ends stdin. Resolves with null once every byte was handed to
+ * Writes the body and ends stdin. Resolves with null once every byte was handed to
  * the kernel, or with the error code if the program stopped reading first (the exit
  * status still decides, as in Postfix pipe(8)); a program that exits without reading a
  * message small enough for the socket buffer therefore gets null, as there. Never rejects.
@@ -110,16 +114,12 @@ function startFailed(spec: ProgramSpec, failure: StartFailure): RunOutcome {
  * No 'drain' loop: the whole message already lives in memory and the stream keeps a
  * reference, not a copy; finished() settles on completion, error or destroy.
  */
-async function feedStdin(stdin: Writable, header: string, body: Uint8Array): Promise<string | null> {
-  const chunks = [Buffer.from(header, 'utf8'), body].filter((chunk) => chunk.byteLength > 0);
-  // Write callbacks run in order once the kernel took the bytes: the last one speaks for
-  // all. Not after a destroy: Node then calls an in-flight write's callback without error
-  // (the program exited while a grandchild held stdin, unread).
-  let allWritten = chunks.length === 0;
-  chunks.forEach((chunk, index) => {
-    const isLast = index === chunks.length - 1;
-    stdin.write(chunk, isLast ? (err) => (allWritten = err == null && !stdin.destroyed) : undefined);
-  });
+async function feedStdin(stdin: Writable, body: Uint8Array): Promise<string | null> {
+  // The write's callback runs once the kernel took the bytes. Not after a destroy: Node
+  // then calls an in-flight write's callback without error (the program exited while a
+  // grandchild held stdin, unread).
+  let allWritten = body.byteLength === 0;
+  if (!allWritten) stdin.write(body, (err) => (allWritten = err == null && !stdin.destroyed));
   stdin.end();
   let failure: string | null = null;
   try {

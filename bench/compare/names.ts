@@ -12,6 +12,8 @@ export const SYSTEM = {
   postfixQueued: 'postfix (queued)',
   postfixE2e: 'postfix (e2e)',
   haraka: 'haraka (2 procs)',
+  /** smtpipe from the checkout given with --baseline (the baseline group). */
+  baseline: 'smtpipe@baseline',
 } as const;
 
 export const LOOP_NAME: Readonly<Record<LoopKind, string>> = {

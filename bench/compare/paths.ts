@@ -16,6 +16,8 @@ export const SHARED_SPAWN_LOOP_JS = at('../spawn-loop.js');
 export const SPAWN_LOOP_C = at('../../../bench/compare/spawn-loop.c');
 /** The resources group's program that sleeps before reading its stdin. */
 export const SLOW_READER_SH = at('../../../bench/compare/slow-reader.sh');
+/** The held-large group's program: waits to be released, then hashes its stdin. */
+export const HELD_READER_SH = at('../../../bench/compare/held-reader.sh');
 export const POSTFIX_SETUP = at('../../../bench/postfix/setup.sh');
 export const HARAKA_SETUP = at('../../../bench/haraka/setup.sh');
 /** Haraka is installed here, outside the repository, and kept between runs. */

@@ -4,7 +4,21 @@
 import { parseArgs } from 'node:util';
 import type { LoadPoint } from './types.js';
 
-export const SCENARIOS = ['spawn', 'ceiling', 'naive', 'naive-native', 'smtpipe', 'smtp-sink', 'postfix', 'haraka', 'memory', 'resources'] as const;
+export const SCENARIOS = [
+  'spawn',
+  'ceiling',
+  'naive',
+  'naive-native',
+  'smtpipe',
+  'smtp-sink',
+  'postfix',
+  'haraka',
+  'memory',
+  'resources',
+  'held-large',
+  'large-ceiling',
+  'baseline',
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface RunOptions {
@@ -17,6 +31,8 @@ export interface RunOptions {
   readonly seconds: number | null;
   /** Keep the scratch directory (generated configs, server logs) instead of removing it. */
   readonly keep: boolean;
+  /** Another built checkout of smtpipe, run as "smtpipe@baseline" by the baseline group; null = none. */
+  readonly baseline: string | null;
 }
 
 export interface MemoryPlan {
@@ -54,6 +70,27 @@ export interface ResourcesPlan {
   };
 }
 
+/** The held-large group (scenarios/held-large.ts): issue 13's first target. */
+export interface HeldLargePlan {
+  readonly messages: number;
+  /** Each message as its program receives it, bytes. */
+  readonly sizeBytes: number;
+  /** The slow transport's programs at once; the other messages wait inside the daemon. */
+  readonly concurrency: number;
+  /** The programs are released when every final dot is out, or this long after the start. */
+  readonly holdTimeoutSeconds: number;
+  /** For the whole session of each message, greeting to final reply. */
+  readonly replyTimeoutSeconds: number;
+  readonly maxMessageBytes: number;
+  readonly sampleIntervalMs: number;
+}
+
+/** Systems measured in turn at one point (scenarios/interleaved.ts). */
+export interface InterleavedPlan {
+  readonly point: LoadPoint;
+  readonly rounds: number;
+}
+
 export interface Plan {
   readonly mode: 'default' | 'full';
   /** Every SMTP system runs every point, in this order. */
@@ -69,6 +106,11 @@ export interface Plan {
   readonly bandwidthLoops: readonly LoadPoint[];
   readonly memory: MemoryPlan;
   readonly resources: ResourcesPlan;
+  readonly heldLarge: HeldLargePlan;
+  /** smtpipe against the ceiling at c=10 10m (issue 13: >= 0.8x). */
+  readonly largeCeiling: InterleavedPlan;
+  /** smtpipe against smtpipe@baseline at c=50 2k (issue 13: no slower). */
+  readonly baseline: InterleavedPlan;
   /** Seconds to wait for Postfix to deliver what it queued, after the generator stops. */
   readonly drainTimeoutSeconds: number;
 }
@@ -85,6 +127,11 @@ Flags:
   --only LIST       comma-separated scenarios: ${SCENARIOS.join(', ')}
                     (resources: smtpipe's RSS with 1,000 idle sessions, with 200 x 10 MB in
                     flight, and over an 80 s run; about 2.5 minutes)
+                    (held-large: 200 x 10 MB held in flight, peak RSS and byte-exact delivery;
+                    large-ceiling: c=10 10m against the ceiling, 3 interleaved rounds;
+                    baseline: c=50 2k against --baseline, 5 interleaved rounds; each 1-2 minutes)
+  --baseline DIR    a built checkout of smtpipe (npm ci && npm run build there), run as
+                    "smtpipe@baseline" by the baseline group
   --seconds N       every run lasts N seconds (a quick smoke run; figures are noisier)
   --out DIR         output directory (default bench/results)
   --keep            keep the scratch directory (configs, server logs) and print its path
@@ -107,6 +154,7 @@ export function parseRunArgs(argv: readonly string[]): ParsedRunArgs {
         seconds: { type: 'string' },
         out: { type: 'string', default: 'bench/results' },
         keep: { type: 'boolean', default: false },
+        baseline: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -131,7 +179,8 @@ export function parseRunArgs(argv: readonly string[]): ParsedRunArgs {
     seconds = Number(values.seconds);
     if (!Number.isFinite(seconds) || seconds <= 0) return { kind: 'error', message: `--seconds must be a positive number, got "${values.seconds}"` };
   }
-  return { kind: 'run', options: { full: values.full, outDir: values.out, only, seconds, keep: values.keep } };
+  if (values.baseline === '') return { kind: 'error', message: '--baseline needs a directory' };
+  return { kind: 'run', options: { full: values.full, outDir: values.out, only, seconds, keep: values.keep, baseline: values.baseline ?? null } };
 }
 
 const SIZE_BYTES: Readonly<Record<string, number>> = { '2k': 2048, '100k': 102_400, '1m': 1_048_576, '10m': 10_485_760 };
@@ -168,6 +217,9 @@ export function buildPlan(options: Pick<RunOptions, 'full' | 'seconds'>): Plan {
       large: { messages: 200, size: '10m', sizeBytes: sizeToBytes('10m'), holdTimeoutSeconds: 90, maxMessageBytes: 20_000_000, sampleIntervalMs: 100 },
       growth: growthPlan(point(200, '2k', d(80))),
     },
+    heldLarge: { messages: 200, sizeBytes: sizeToBytes('10m'), concurrency: 20, holdTimeoutSeconds: 90, replyTimeoutSeconds: 180, maxMessageBytes: 20_000_000, sampleIntervalMs: 100 },
+    largeCeiling: { point: point(10, '10m', d(5)), rounds: 3 },
+    baseline: { point: point(50, '2k', d(8)), rounds: 5 },
     drainTimeoutSeconds: 120,
   };
 }

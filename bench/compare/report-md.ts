@@ -2,20 +2,13 @@
 // notes, as tables that diff well between runs. Pure: a RunReport in, text out.
 
 import { sizeLabel } from './names.js';
+import { markdownTable } from './report-md-table.js';
+import { heldLargeSection, interleavedSection } from './report-spool-md.js';
 import { secondsLabel } from './resources.js';
 import { computeRatios, formatTarget, RATIO_COLUMNS } from './targets.js';
 import type { Measurement, ResourcesResult, RunReport } from './types.js';
 
-/**
- * A GitHub-flavoured Markdown table; `|` inside cells is escaped. Columns are right-aligned
- * (figures) except the first and any named in `textColumns`.
- */
-export function markdownTable(headers: readonly string[], rows: readonly (readonly string[])[], textColumns: readonly string[] = ['note']): string {
-  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const line = (cells: readonly string[]) => `| ${cells.map(cell).join(' | ')} |`;
-  const align = headers.map((h, i) => (i === 0 || textColumns.includes(h) ? '---' : '---:'));
-  return [line(headers), `|${align.join('|')}|`, ...rows.map(line)].join('\n');
-}
+export { markdownTable };
 
 const num = (value: number | null | undefined, digits = 0): string =>
   value === null || value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
@@ -115,6 +108,8 @@ export function renderReportMarkdown(report: RunReport, chartFile: string | null
   }
 
   if (report.resources !== null) out.push(...resourcesSection(report.resources));
+  if (report.heldLarge !== null) out.push(...heldLargeSection(report.heldLarge));
+  out.push(...interleavedSection(report.interleaved));
 
   const ratios = computeRatios(report);
   if (ratios.length > 0) {

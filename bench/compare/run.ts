@@ -10,10 +10,12 @@ import { throughputChart, renderChartSvg } from './chart-svg.js';
 import { buildPlan, parseRunArgs, USAGE, wants, type RunOptions } from './plan.js';
 import { SYSTEM } from './names.js';
 import { REPO_ROOT } from './paths.js';
-import { stopAll } from './processes.js';
+import { runCommand, stopAll } from './processes.js';
 import { renderReportMarkdown } from './report-md.js';
 import { describeError, type BenchContext } from './scenarios/context.js';
 import { harakaSystem } from './scenarios/haraka.js';
+import { runHeldLargeScenario } from './scenarios/held-large.js';
+import { baselineSystem, runInterleaved } from './scenarios/interleaved.js';
 import { runMemoryScenario } from './scenarios/memory.js';
 import { runResourcesScenario } from './scenarios/resources.js';
 import { postfixSystem } from './scenarios/postfix.js';
@@ -22,7 +24,8 @@ import { runSmtpSystem, type SmtpSystem } from './scenarios/smtp-matrix.js';
 import { hasSpawnerOption, smtpipeSystem, type SpawnerChoice } from './scenarios/smtpipe.js';
 import { runSpawnLimits } from './scenarios/spawn-limits.js';
 import { evaluateTargets, formatTarget } from './targets.js';
-import type { HostInfo, Measurement, MemoryResult, ResourcesResult, RunReport, SpawnLoopResult } from './types.js';
+import { GROUP } from './targets-spool.js';
+import type { HeldLargeResult, HostInfo, InterleavedResult, Measurement, MemoryResult, ResourcesResult, RunReport, SpawnLoopResult } from './types.js';
 
 const FAIRNESS_NOTES = [
   'ceiling and both naive servers use smtpipe\'s own smtp-server subclass (src/smtp/connection.ts, PipeServer) with the same settings (bench/compare/servers/fixture.ts), greetingPauseMs 0 among them: stock smtp-server waits a hard-coded 100 ms before every 220, which alone would cap a one-connection-per-message client at 10 msgs/s per connection. Reverse DNS is off everywhere: disableReverseLookup (Node servers), smtpd_peername_lookup = no (Postfix), a lookup_rdns hook (Haraka).',
@@ -70,6 +73,8 @@ async function runAll(options: RunOptions): Promise<RunReport> {
   let spawnLoops: SpawnLoopResult[] = [];
   const memory: MemoryResult[] = [];
   let resources: ResourcesResult | null = null;
+  let heldLarge: HeldLargeResult | null = null;
+  const interleaved: InterleavedResult[] = [];
   try {
     if (wants(options, 'spawn')) spawnLoops = await runSpawnLimits(ctx);
 
@@ -93,12 +98,28 @@ async function runAll(options: RunOptions): Promise<RunReport> {
       for (const spawner of spawners) memory.push(await runMemoryScenario(ctx, spawner));
     }
     if (wants(options, 'resources')) resources = await runResourcesScenario(ctx, spawners.includes('native') ? 'native' : null);
+
+    // Issue 13 (bounded memory): smtpipe as shipped picks the native spawner when it can.
+    const spawner = spawners.includes('native') ? 'native' : null;
+    const current = smtpipeSystem(spawner);
+    if (wants(options, 'held-large')) heldLarge = await runHeldLargeScenario(ctx, spawner);
+    if (wants(options, 'large-ceiling')) interleaved.push(await runInterleaved(ctx, GROUP.largeCeiling, [current, ceilingSystem], plan.largeCeiling));
+    if (wants(options, 'baseline')) {
+      if (options.baseline === null) {
+        ctx.note('baseline: skipped: no --baseline DIR given (a built checkout of smtpipe to compare with)');
+      } else {
+        const here = await runCommand('git', ['-C', REPO_ROOT, 'log', '-1', '--format=%h %s'], { timeoutMs: 10_000 });
+        if (here.code === 0) ctx.note(`${current.name}: this checkout at ${here.stdout.trim()}`);
+        const baseline = await baselineSystem(ctx, options.baseline, spawner, SYSTEM.baseline);
+        interleaved.push(await runInterleaved(ctx, GROUP.baseline, [current, baseline], plan.baseline));
+      }
+    }
   } finally {
     await stopAll();
     if (options.keep) ctx.log(`kept ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
   }
-  const results = { measurements, spawnLoops, memory, resources };
+  const results = { measurements, spawnLoops, memory, resources, heldLarge, interleaved };
   return {
     startedAt,
     finishedAt: new Date().toISOString(),
@@ -127,7 +148,9 @@ async function main(): Promise<number> {
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
 
-  const report = await runAll(parsed.options);
+  // npm runs the script in bench/: a relative --baseline means the caller's directory.
+  const baselineDir = parsed.options.baseline === null ? null : path.resolve(process.env['INIT_CWD'] ?? process.cwd(), parsed.options.baseline);
+  const report = await runAll({ ...parsed.options, baseline: baselineDir });
   const outDir = path.resolve(REPO_ROOT, parsed.options.outDir);
   mkdirSync(outDir, { recursive: true });
   const stamp = fileStamp(report.startedAt);

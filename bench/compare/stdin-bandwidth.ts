@@ -44,12 +44,13 @@ async function main(): Promise<void> {
   const loop = async () => {
     while (performance.now() < deadline) {
       const t0 = performance.now();
-      const started = await spawner.startProgram({ file: values.program, args: [], env, stdout: null, stderr: null, runAs: null, cwd: null, umask: null });
+      const started = await spawner.startProgram({ file: values.program, args: [], env, stdout: null, stderr: null, runAs: null, cwd: null, umask: null, stdinFile: null });
       if (!started.ok) throw new Error(`${values.program} could not be started: ${started.errorCode} ${started.message}`);
       const { program } = started;
-      program.stdin.end(payload);
+      const stdin = program.stdin!; // no stdinFile: always a pipe
+      stdin.end(payload);
       // EPIPE or a stream destroyed at exit: the exit status decides, as in smtpipe.
-      await Promise.all([finished(program.stdin).catch(() => undefined), program.exited]);
+      await Promise.all([finished(stdin).catch(() => undefined), program.exited]);
       program.killGroup('SIGKILL');
       latenciesMs.push(performance.now() - t0);
     }

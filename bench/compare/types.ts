@@ -116,6 +116,10 @@ export interface RunReport {
   readonly memory: readonly MemoryResult[];
   /** null when the resources group did not run. */
   readonly resources: ResourcesResult | null;
+  /** null when the held-large group did not run. */
+  readonly heldLarge: HeldLargeResult | null;
+  /** The large-ceiling and baseline groups, when they ran. */
+  readonly interleaved: readonly InterleavedResult[];
   readonly targets: readonly TargetResult[];
   /** Fairness remarks and skip reasons, in the order they arose. */
   readonly notes: readonly string[];
@@ -207,4 +211,55 @@ export interface ResourcesResult {
   readonly idle: IdleSessionsResult;
   readonly large: LargeDeliveriesResult;
   readonly growth: GrowthResult;
+}
+
+/**
+ * The held-large group (issue 13's first target): many large messages in flight at once,
+ * held by a slow transport until all have been sent, then delivered and checked byte by byte.
+ */
+export interface HeldLargeResult {
+  readonly system: string;
+  readonly status: Status;
+  readonly note: string | null;
+  readonly messages: number;
+  /** Each message as the program should receive it (LF line endings), bytes. */
+  readonly sizeBytes: number;
+  /** Each message on the wire (CRLF, dot-stuffed, without the final dot), bytes. */
+  readonly wireBytes: number;
+  /** The slow transport's concurrency: programs running at once; the rest wait in the daemon. */
+  readonly concurrency: number;
+  /** Seconds from the first connection until every message's final dot was written; null = never. */
+  readonly allSentAfterSeconds: number | null;
+  /** Most messages whose final dot was written and whose reply had not come, at once. */
+  readonly maxInFlight: number;
+  /** Most slow programs seen running at once (sampled every 250 ms). */
+  readonly maxHeldPrograms: number;
+  readonly baselineRssMb: number | null;
+  /** Peak of the RSS samples of the daemon process, MB. */
+  readonly peakRssMb: number | null;
+  /** The kernel's high-water mark (VmHWM) of the daemon process at the end, MB. */
+  readonly hwmRssMb: number | null;
+  readonly sampleIntervalMs: number;
+  readonly ok2xx: number;
+  /** Final replies other than 2xx, and sessions that ended without a final reply. */
+  readonly failed: number;
+  /** Messages whose SHA-256, as the program computed it, equals one of the sent ones. */
+  readonly byteExact: number;
+  /** Digests the programs wrote that match no sent message (corrupted deliveries). */
+  readonly corrupted: number;
+  readonly seconds: number;
+}
+
+/** Systems measured in turn at one point, several rounds (ABBA order), to compare within noise. */
+export interface InterleavedResult {
+  /** The --only group: "large-ceiling" or "baseline". */
+  readonly group: string;
+  readonly status: Status;
+  readonly note: string | null;
+  readonly point: LoadPoint;
+  /** The systems in the order of the first round; [numerator, denominator] of the target. */
+  readonly systems: readonly string[];
+  readonly rounds: number;
+  /** Every run, in the order it ran. */
+  readonly measurements: readonly Measurement[];
 }

@@ -13,7 +13,7 @@ import { argvWords } from '../../test/helpers/transport.js';
 test('run flags: defaults, --full, --only, --seconds, and errors', () => {
   const none = parseRunArgs([]);
   assert.equal(none.kind, 'run');
-  if (none.kind === 'run') assert.deepEqual(none.options, { full: false, outDir: 'bench/results', only: null, seconds: null, keep: false });
+  if (none.kind === 'run') assert.deepEqual(none.options, { full: false, outDir: 'bench/results', only: null, seconds: null, keep: false, baseline: null });
   const some = parseRunArgs(['--full', '--only', 'smtpipe, postfix', '--seconds', '2']);
   assert.equal(some.kind, 'run');
   if (some.kind === 'run') {
@@ -25,6 +25,43 @@ test('run flags: defaults, --full, --only, --seconds, and errors', () => {
   assert.equal(parseRunArgs(['--seconds', '0']).kind, 'error');
   assert.equal(parseRunArgs(['--fast']).kind, 'error');
   assert.equal(parseRunArgs(['-h']).kind, 'help');
+});
+
+test('issue 13 flags and groups: --baseline DIR, --only held-large,large-ceiling,baseline', () => {
+  const run = parseRunArgs(['--only', 'held-large,large-ceiling,baseline', '--baseline', '../wt-baseline']);
+  assert.equal(run.kind, 'run');
+  if (run.kind === 'run') {
+    assert.equal(run.options.baseline, '../wt-baseline');
+    assert.deepEqual([...(run.options.only ?? [])], ['held-large', 'large-ceiling', 'baseline']);
+  }
+  assert.equal(parseRunArgs(['--baseline', '']).kind, 'error');
+  const plan = buildPlan({ full: false, seconds: null });
+  assert.deepEqual([plan.heldLarge.messages, plan.heldLarge.sizeBytes, plan.heldLarge.concurrency], [200, 10_485_760, 20]);
+  assert.deepEqual([plan.largeCeiling.point.connections, plan.largeCeiling.point.size], [10, '10m']);
+  assert.deepEqual([plan.baseline.point.connections, plan.baseline.point.size], [50, '2k']);
+  // Each group stays under 2 minutes: rounds x 2 systems x a run, plus the warm-ups.
+  for (const g of [plan.largeCeiling, plan.baseline]) assert.ok(g.rounds * 2 * (g.point.durationSeconds + 1) + 4 <= 120);
+  assert.ok(plan.baseline.rounds % 2 === 1, 'an odd number of pairs has a middle one');
+});
+
+test('the held-large config loads with the real parser: limits raised, received_header off', () => {
+  const text = renderSmtpipeConfig({
+    port: 2626,
+    spawner: 'native',
+    domain: 'bench.test',
+    program: '/bin/cat',
+    slow: { domain: 'held.bench.test', program: '/tmp/held-reader.sh /tmp/f /tmp/o', concurrency: 20, receivedHeader: false },
+    maxMessageBytes: 20_000_000,
+    listenerSessions: 400,
+    maxSessionsPerClient: 0,
+    poolMaxQueue: 400,
+  });
+  const parsed = parseConfigText(text, 'bench.conf', { hostname: 'bench', parallelism: 2 });
+  assert.ok(parsed.ok, JSON.stringify(!parsed.ok && parsed.errors));
+  assert.equal(parsed.config.pool.maxQueue, 400);
+  assert.deepEqual([parsed.config.listeners[0]?.maxSessions, parsed.config.listeners[0]?.maxSessionsPerClient], [400, 0]);
+  assert.deepEqual([parsed.config.transports[1]?.concurrency, parsed.config.transports[1]?.receivedHeader], [20, false]);
+  assert.equal(parsed.config.transports[0]?.receivedHeader, true);
 });
 
 test('default plan: every connection count at 2k, c=50 at 100k, c=10 at 10m, within the time budget', () => {

@@ -4,7 +4,7 @@ import { SYSTEM } from '../compare/names.js';
 import { markdownTable, ms, renderReportMarkdown } from '../compare/report-md.js';
 import { missingMeasurement } from '../compare/results.js';
 import { evaluateTargets } from '../compare/targets.js';
-import type { Measurement, RunReport } from '../compare/types.js';
+import type { HeldLargeResult, InterleavedResult, Measurement, RunReport } from '../compare/types.js';
 
 test('markdownTable: header, alignment row (text columns left), escaped cells', () => {
   const table = markdownTable(['system', 'msgs/s', 'note'], [['a|b', '12', 'two\nlines']]);
@@ -42,7 +42,7 @@ const smtpipe: Measurement = {
 
 function report(): RunReport {
   const measurements = [smtpipe, { ...smtpipe, system: SYSTEM.naive, msgsPerSecond: 300, note: null }, missingMeasurement(SYSTEM.haraka, point, 'skipped', 'npm install failed')];
-  const results = { measurements, spawnLoops: [], memory: [], resources: null };
+  const results = { measurements, spawnLoops: [], memory: [], resources: null, heldLarge: null, interleaved: [] };
   return {
     startedAt: '2026-11-25T19:40:00.000Z',
     finishedAt: '2026-11-25T19:50:00.000Z',
@@ -72,4 +72,41 @@ test('the report carries ratios, targets and notes', () => {
   assert.ok(!text.includes('## Spawn loops'), 'no empty sections');
   assert.ok(!text.includes('## Memory'), 'no empty sections');
   assert.ok(!text.includes('## Resources'), 'no empty sections');
+  assert.ok(!text.includes('## Held large'), 'no empty sections');
+  assert.ok(!text.includes('## Interleaved'), 'no empty sections');
 });
+
+test('the issue 13 sections: held-large figures and every interleaved run in order', () => {
+  const held: HeldLargeResult = {
+    system: SYSTEM.smtpipe('native'),
+    status: 'ok',
+    note: null,
+    messages: 200,
+    sizeBytes: 10_485_760,
+    wireBytes: 10_621_954,
+    concurrency: 20,
+    allSentAfterSeconds: 31.25,
+    maxInFlight: 200,
+    maxHeldPrograms: 20,
+    baselineRssMb: 80.4,
+    peakRssMb: 2290.2,
+    hwmRssMb: 2297.6,
+    sampleIntervalMs: 100,
+    ok2xx: 200,
+    failed: 0,
+    byteExact: 200,
+    corrupted: 0,
+    seconds: 44.4,
+  };
+  const interleaved: InterleavedResult = {
+    group: 'baseline',
+    status: 'ok',
+    note: null,
+    point,
+    systems: [SYSTEM.smtpipe('native'), SYSTEM.baseline],
+    rounds: 1,
+    measurements: [smtpipe, { ...smtpipe, system: SYSTEM.baseline, msgsPerSecond: 800, note: null }],
+  };
+  const text = renderReportMarkdown({ ...report(), heldLarge: held, interleaved: [interleaved] }, null);
+  assert.ok(text.includes('| smtpipe (native) | 80 | 2298 | 2290 | 200 | 31.3 | 20 | 200/200 | 200/200 | 44.4 |  |'));
+  assert.match(text, /baseline: c=50 2k, 10 s per run, 1 rounds in ABBA order\.\n\n\| system .*\n.*\n\| smtpipe \(native\) \| 812\.4 .*\n\| smtpipe@baseline \| 800\.0 /);});

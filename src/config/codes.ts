@@ -40,7 +40,7 @@ export const ConfigCode = {
   PROGRAM_AS_ROOT: 'ERR_CONFIG_PROGRAM_AS_ROOT',
   /** `user` / `group` name other ids than smtpipe's own, and smtpipe does not run as root. */
   NEEDS_ROOT: 'ERR_CONFIG_NEEDS_ROOT',
-  /** `directory` does not exist, is not a directory, or cannot be examined. */
+  /** `directory` or Spool_Directory does not exist, is not a directory, cannot be examined (or, Spool_Directory, written). */
   DIRECTORY: 'ERR_CONFIG_DIRECTORY',
 } as const;
 

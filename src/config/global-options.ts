@@ -8,7 +8,7 @@ import type { DiagnosticSink } from './diagnostics.js';
 import { parseListenAddress } from './listen-address.js';
 import { count, defineOptions, quote, seconds, whole, wholeSeconds } from './option-table.js';
 import { didYouMean } from './suggest.js';
-import type { MetricsListen, ParsedConfig, PoolConfig } from './types.js';
+import type { MetricsListen, ParsedConfig, PoolConfig, WrittenValue } from './types.js';
 import { readText } from './values.js';
 
 export interface GlobalOptions {
@@ -19,6 +19,10 @@ export interface GlobalOptions {
   readonly spawner: PoolConfig['spawner'];
   readonly shutdownTimeoutMs: number;
   readonly metricsListen: MetricsListen | null;
+  readonly memoryInFlight: number;
+  readonly spoolThreshold: number;
+  /** null: the process's TMPDIR, else /var/tmp (schema.ts). */
+  readonly spoolDirectory: WrittenValue | null;
 }
 
 const SPAWNERS = ['auto', 'native', 'child_process'] as const;
@@ -69,7 +73,38 @@ export const GLOBAL_OPTIONS = defineOptions<GlobalOptions, ParsedConfig>({
     read: readMetricsListen,
     print: (c) => (c.metricsListen === null ? null : quote(c.metricsListen.label)),
   },
+
+  memoryInFlight: {
+    name: 'Max_Memory_In_Flight',
+    ...count({ min: 0, unit: 'bytes' }),
+    default: '67108864',
+    doc: 'message bytes held in memory, all sessions together, from DATA to the end of their delivery; past it messages go to spool files (0 = spool every message). See docs/operations.md, "Memory and the spool"',
+    print: (c) => whole(c.spool.memoryBytes),
+  },
+  spoolThreshold: {
+    name: 'Spool_Threshold',
+    ...count({ min: 0, unit: 'bytes' }),
+    default: '1048576',
+    doc: 'a message larger than this (after trace headers and line endings) always goes to a spool file, whose descriptor is the program\'s stdin',
+    print: (c) => whole(c.spool.thresholdBytes),
+  },
+  spoolDirectory: {
+    name: 'Spool_Directory',
+    type: 'absolute path',
+    defaultDoc: 'the `TMPDIR` of the process, else `/var/tmp`',
+    doc: 'where spool files are created: nameless (`O_TMPFILE`), 0600, freed when closed, so nothing is left behind even after `kill -9`. Must exist and be writable; checked by `--check`, start-up and reload',
+    read: readSpoolDirectory,
+    print: (c) => quote(c.spool.directory.text),
+  },
 });
+
+function readSpoolDirectory(opt: OptionNode, sink: DiagnosticSink): WrittenValue | undefined {
+  const text = readText(opt, sink);
+  if (text === undefined) return undefined;
+  if (text.startsWith('/')) return { text, position: opt.value.position };
+  sink.error(ConfigCode.INVALID_VALUE, opt.value.position, `${opt.name}: expected an absolute path, got ${JSON.stringify(text)}`);
+  return undefined;
+}
 
 function readMetricsListen(opt: OptionNode, sink: DiagnosticSink): MetricsListen | undefined {
   const label = readText(opt, sink);

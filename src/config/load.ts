@@ -12,6 +12,7 @@ import { parseConfigSource } from './parser.js';
 import { createDiagnosticSink } from './diagnostics.js';
 import { deepFreeze } from './freeze.js';
 import { buildConfig } from './schema.js';
+import { checkSpoolDirectory } from './spool-directory.js';
 import { readTlsFiles } from './tls-files.js';
 
 export type LoadResult<C = Config> =
@@ -28,16 +29,24 @@ export interface HostFacts {
   /** smtpipe's own uid and gid: who programs may run as (src/config/accounts.ts). */
   readonly uid: number;
   readonly gid: number;
+  /** The default Spool_Directory; absent: from this process's TMPDIR (defaultSpoolDirectory). */
+  readonly tmpdir?: string;
 }
 
 /** What the pure schema needs of them (no accounts: parseConfigText looks nothing up). */
-export type SchemaHostFacts = Pick<HostFacts, 'hostname' | 'parallelism'>;
+export type SchemaHostFacts = Pick<HostFacts, 'hostname' | 'parallelism' | 'tmpdir'>;
 
 export function currentHostFacts(): HostFacts {
   // -1 where the platform has no uids: never root, so no switch is allowed.
   const uid = process.getuid?.() ?? -1;
   const gid = process.getgid?.() ?? -1;
-  return { hostname: os.hostname(), parallelism: os.availableParallelism(), uid, gid };
+  return { hostname: os.hostname(), parallelism: os.availableParallelism(), uid, gid, tmpdir: defaultSpoolDirectory(process.env) };
+}
+
+/** Postfix and sort(1) read TMPDIR the same way: only an absolute path counts. */
+export function defaultSpoolDirectory(env: NodeJS.ProcessEnv): string {
+  const tmpdir = env.TMPDIR;
+  return tmpdir !== undefined && tmpdir.startsWith('/') ? tmpdir.replace(/(.)\/+$/, '$1') : '/var/tmp';
 }
 
 /**
@@ -52,6 +61,7 @@ export async function loadConfig(file: string, host: HostFacts = currentHostFact
   const sink = createDiagnosticSink();
   const transports = await resolveAccounts(result.config.transports, host, sink);
   const listeners = await readTlsFiles(result.config.listeners, sink);
+  await checkSpoolDirectory(result.config.spool, sink);
   const warnings = [...result.warnings, ...sink.warnings];
   if (sink.errors.length > 0) return { ok: false, errors: sink.errors, warnings };
   const config: Config = { ...result.config, listeners, transports };
@@ -74,7 +84,8 @@ function finish(items: readonly ItemNode[], errors: ConfigDiagnostic[], file: st
   // The schema runs only on a tree that parsed cleanly: half-parsed stanzas would
   // produce "missing program_name" noise for a line that merely lacks its "=".
   if (errors.length > 0) return { ok: false, errors, warnings: [] };
-  const result = buildConfig(items, { file: path.resolve(file), displayFile: file, ...host });
+  const tmpdir = host.tmpdir ?? defaultSpoolDirectory(process.env);
+  const result = buildConfig(items, { file: path.resolve(file), displayFile: file, hostname: host.hostname, parallelism: host.parallelism, tmpdir });
   if (result.config === undefined) return { ok: false, errors: result.errors, warnings: result.warnings };
   return { ok: true, config: result.config, warnings: result.warnings };
 }

@@ -24,6 +24,8 @@ export interface SchemaContext {
   readonly hostname: string;
   /** os.availableParallelism(): sizes the default Pool_Threads. */
   readonly parallelism: number;
+  /** The default Spool_Directory: TMPDIR when absolute, else /var/tmp. */
+  readonly tmpdir: string;
 }
 
 export interface SchemaResult {
@@ -96,6 +98,11 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
     },
     shutdownTimeoutMs: g.shutdownTimeoutMs,
     metricsListen: g.metricsListen,
+    spool: {
+      memoryBytes: g.memoryInFlight,
+      thresholdBytes: g.spoolThreshold,
+      directory: g.spoolDirectory ?? { text: ctx.tmpdir, position: { file: ctx.displayFile, line: 1, column: 1 } },
+    },
   };
   const ok = sink.errors.length === 0;
   const files = filesInReadingOrder(items, ctx.displayFile);

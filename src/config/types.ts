@@ -215,4 +215,18 @@ export interface ParsedConfig {
   readonly shutdownTimeoutMs: number;
   /** Metrics_Listen: where /metrics, /healthz and /readyz are served; null = off. */
   readonly metricsListen: MetricsListen | null;
+  readonly spool: SpoolConfig;
+}
+
+/** Where message bytes live between DATA and the end of their delivery (src/message). */
+export interface SpoolConfig {
+  /** Max_Memory_In_Flight: message bytes held in memory, all sessions together. */
+  readonly memoryBytes: number;
+  /** Spool_Threshold: a larger message always goes to a spool file. */
+  readonly thresholdBytes: number;
+  /**
+   * Spool_Directory, absolute: where the anonymous spool files are created. Its position is
+   * where it is written, or line 1 of the main file for the default (TMPDIR, else /var/tmp).
+   */
+  readonly directory: WrittenValue;
 }

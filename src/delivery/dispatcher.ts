@@ -1,13 +1,15 @@
-// The one place that joins a received message, its transport and the pool: builds the
-// task, waits for the outcome, maps it to the reply and logs the delivery line.
+// The one place that joins a received message, its transport and the pool: names the
+// message (queue id, trace headers) when DATA starts, then builds the task, waits for the
+// outcome, maps it to the reply, logs the delivery line and releases the message.
 // Knows no SMTP wire details and spawns nothing itself.
 
 import type { Logger } from 'pino';
 import type { TransportConfig } from '../config/types.js';
 import type { DeliveryPool } from '../pool/pool.js';
-import type { DeliveryTask, PoolOutcome } from '../pool/task.js';
+import type { DeliveryTask, TaskMessage } from '../pool/task.js';
+import type { Received, StoredMessage } from '../message/message-store.js';
 import { expandArguments, programEnvironment, type Envelope } from './envelope.js';
-import { mapOutcomeToReply } from './outcome-reply.js';
+import { mapOutcomeToReply, type DeliveryOutcome } from './outcome-reply.js';
 import { classifyOutcome } from './outcome-class.js';
 import type { SessionInfo } from '../smtp/policy.js';
 import { formatReply, type SmtpReply } from '../smtp/reply.js';
@@ -19,12 +21,23 @@ export interface DeliveryRequest extends SessionInfo {
   readonly transport: TransportConfig;
   readonly sender: string;
   readonly recipients: readonly string[];
-  /** The wire form of the message in a fresh ArrayBuffer: it is transferred, not copied. */
-  readonly message: ArrayBuffer;
+}
+
+/** A message about to be received: named, its trace headers written. */
+export interface OpenDelivery {
+  readonly queueId: string;
+  /** Trace headers in the transport's line ending ('' for none): the first bytes stored. */
+  readonly header: string;
+  /**
+   * Runs the program on the received message (or refuses it), logs, releases the message.
+   * `signal`: the client left; a run not yet started is dropped.
+   */
+  deliver(received: Received, signal: AbortSignal): Promise<SmtpReply>;
 }
 
 export interface Dispatcher {
-  deliver(request: DeliveryRequest): Promise<SmtpReply>;
+  /** At DATA: the queue id and trace headers (they date the message from its DATA). */
+  open(request: DeliveryRequest): OpenDelivery;
   /** Deliveries started and not yet answered. */
   readonly inFlight: number;
   /** Resolves once no delivery is in flight (at once when none is). */
@@ -37,7 +50,7 @@ export const KILL_GRACE_MS = 2000;
 /** One delivery as the metrics see it; classifyOutcome() says what its outcome counts as. */
 export interface DeliveryMetric {
   readonly transport: string;
-  readonly outcome: PoolOutcome;
+  readonly outcome: DeliveryOutcome;
   readonly replyCode: number;
   readonly durationMs: number;
   readonly sizeBytes: number;
@@ -58,6 +71,9 @@ export function createDispatcher(options: {
   const { pool, logger, nextQueueId, observer } = options;
   let inFlight = 0;
   const idleWaiters: Array<() => void> = [];
+  const wakeIdle = () => {
+    if (inFlight === 0) idleWaiters.splice(0).forEach((resolve) => resolve());
+  };
 
   return {
     get inFlight() {
@@ -67,81 +83,111 @@ export function createDispatcher(options: {
       if (inFlight === 0) return Promise.resolve();
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
-    async deliver(request) {
+    open(request) {
       const { transport } = request;
-      const startedAt = performance.now();
-      const envelope: Envelope = {
-        queueId: nextQueueId(),
-        sender: request.sender,
-        recipients: request.recipients,
-        clientAddress: request.clientAddress,
-        clientHelo: request.clientHelo,
-        size: request.message.byteLength,
-        transport: transport.name,
-      };
-      const expanded = expandArguments(transport.program, envelope);
-      if (expanded.injectedOption) {
-        // Client text cannot get here past the checks at HELO, MAIL and RCPT; an empty
-        // value before the template's own "-" can (`${sender}-x`, null sender). No run.
-        logger.warn(
-          {
-            ...summarizeEnvelope(envelope),
-            session: request.sessionId,
-            argument: expanded.injectedOption.index,
-            template: expanded.injectedOption.template,
-            reply: formatReply(REPLY_INJECTED_OPTION),
-          },
-          'delivery refused: client text would begin a program argument with "-"',
-        );
-        return REPLY_INJECTED_OPTION;
-      }
-      const task: DeliveryTask = {
-        program: transport.program.path,
-        args: expanded.args,
-        env: programEnvironment(transport, envelope),
-        header: buildTraceHeaders(transport, {
-          envelope,
-          receivedBy: request.receivedBy,
-          protocol: request.protocol,
-          tls: request.tls,
-          clientCertificate: request.clientCertificate,
-          date: new Date(),
-        }),
-        message: request.message,
-        eol: transport.eol,
-        bareNewlines: request.bareNewlines,
-        timeoutMs: transport.timeoutMs,
-        killGraceMs: KILL_GRACE_MS,
-        outputFile: transport.outputFile,
-        outputMode: transport.outputMode,
-        errorFile: transport.errorFile,
-        errorMode: transport.errorMode,
-        runAs: transport.runAs,
-        cwd: transport.directory?.text ?? null,
-        umask: transport.umask,
-      };
-      inFlight += 1;
-      let outcome: PoolOutcome;
-      try {
-        outcome = await pool.run(transport, task);
-      } finally {
-        inFlight -= 1;
-        if (inFlight === 0) idleWaiters.splice(0).forEach((resolve) => resolve());
-      }
-      const reply = mapOutcomeToReply(outcome, transport.codes, envelope.queueId, transport.timeoutMs);
-      const durationMs = performance.now() - startedAt;
-      logDelivery(logger, envelope, request, task, outcome, reply, durationMs);
-      observer.delivery({
-        transport: transport.name,
-        outcome,
-        replyCode: reply.code,
-        durationMs,
-        sizeBytes: envelope.size,
-        recipients: envelope.recipients.length,
+      const queueId = nextQueueId();
+      const header = buildTraceHeaders(transport, {
+        envelope: { ...envelopeOf(request, queueId), size: 0 },
+        receivedBy: request.receivedBy,
+        protocol: request.protocol,
+        tls: request.tls,
+        clientCertificate: request.clientCertificate,
+        date: new Date(),
       });
-      return reply;
+      return {
+        queueId,
+        header,
+        async deliver(received, signal) {
+          const startedAt = performance.now();
+          const envelope: Envelope = { ...envelopeOf(request, queueId), size: received.wireBytes };
+          inFlight += 1;
+          try {
+            const ran = await run(request, envelope, received, signal);
+            if ('code' in ran) return ran;
+            const { outcome, task } = ran;
+            const reply = mapOutcomeToReply(outcome, transport.codes, queueId, transport.timeoutMs);
+            const durationMs = performance.now() - startedAt;
+            logDelivery(logger, envelope, request, task, outcome, reply, durationMs);
+            observer.delivery({
+              transport: transport.name,
+              outcome,
+              replyCode: reply.code,
+              durationMs,
+              sizeBytes: envelope.size,
+              recipients: envelope.recipients.length,
+            });
+            return reply;
+          } finally {
+            if (received.kind === 'stored') received.message.release();
+            inFlight -= 1;
+            // After the callers' continuations, which write the reply: a forced stop waits
+            // on idle(), then closes every session with 421.
+            if (inFlight === 0) setImmediate(wakeIdle);
+          }
+        },
+      };
     },
   };
+
+  /** The outcome and the task it ran (null: decided before any task), or the reply that refused it. */
+  async function run(
+    request: DeliveryRequest,
+    envelope: Envelope,
+    received: Received,
+    signal: AbortSignal,
+  ): Promise<{ outcome: DeliveryOutcome; task: DeliveryTask | null } | SmtpReply> {
+    if (received.kind === 'content-rejected') return { outcome: { kind: 'content-rejected' }, task: null };
+    if (received.kind === 'spool-failed') return { outcome: { kind: 'spool-failed', errorCode: received.errorCode }, task: null };
+    const { transport } = request;
+    const expanded = expandArguments(transport.program, envelope);
+    if (expanded.injectedOption) {
+      // Client text cannot get here past the checks at HELO, MAIL and RCPT; an empty
+      // value before the template's own "-" can (`${sender}-x`, null sender). No run.
+      logger.warn(
+        {
+          ...summarizeEnvelope(envelope),
+          session: request.sessionId,
+          argument: expanded.injectedOption.index,
+          template: expanded.injectedOption.template,
+          reply: formatReply(REPLY_INJECTED_OPTION),
+        },
+        'delivery refused: client text would begin a program argument with "-"',
+      );
+      return REPLY_INJECTED_OPTION;
+    }
+    const task: DeliveryTask = {
+      program: transport.program.path,
+      args: expanded.args,
+      env: programEnvironment(transport, envelope),
+      message: taskMessage(received.message),
+      timeoutMs: transport.timeoutMs,
+      killGraceMs: KILL_GRACE_MS,
+      outputFile: transport.outputFile,
+      outputMode: transport.outputMode,
+      errorFile: transport.errorFile,
+      errorMode: transport.errorMode,
+      runAs: transport.runAs,
+      cwd: transport.directory?.text ?? null,
+      umask: transport.umask,
+    };
+    return { outcome: await pool.run(transport, task, signal), task };
+  }
+}
+
+function envelopeOf(request: DeliveryRequest, queueId: string): Omit<Envelope, 'size'> {
+  return {
+    queueId,
+    sender: request.sender,
+    recipients: request.recipients,
+    clientAddress: request.clientAddress,
+    clientHelo: request.clientHelo,
+    transport: request.transport.name,
+  };
+}
+
+/** What crosses to the worker: the bytes (transferred), or the spool file's descriptor. */
+function taskMessage(message: StoredMessage): TaskMessage {
+  return message.kind === 'bytes' ? { kind: 'bytes', bytes: message.bytes } : { kind: 'file', fd: message.fd, size: message.size };
 }
 
 /** Permanent: the same envelope would be refused again (RFC 3463 5.7.0, security). */
@@ -169,8 +215,8 @@ function logDelivery(
   logger: Logger,
   envelope: Envelope,
   request: DeliveryRequest,
-  task: DeliveryTask,
-  outcome: PoolOutcome,
+  task: DeliveryTask | null,
+  outcome: DeliveryOutcome,
   reply: SmtpReply,
   durationMs: number,
 ): void {
@@ -188,14 +234,14 @@ function logDelivery(
     recipientCount,
     size,
     transport,
-    program: task.program,
+    program: task?.program ?? request.transport.program.path,
     outcome: outcome.kind,
     programPid: 'pid' in outcome ? outcome.pid : null,
     exitCode: outcome.kind === 'exited' ? outcome.exitCode : null,
     signal: outcome.kind === 'signaled' || outcome.kind === 'timed-out' ? outcome.signal : null,
     timedOut: outcome.kind === 'timed-out',
     stdinError: outcome.kind === 'exited' ? outcome.stdinError : null,
-    error: 'message' in outcome ? outcome.message : null,
+    error: 'message' in outcome ? outcome.message : outcome.kind === 'spool-failed' ? outcome.errorCode : null,
     reply: formatReply(reply),
     durationMs: Math.round(durationMs * 10) / 10,
   };

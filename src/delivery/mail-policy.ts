@@ -1,9 +1,11 @@
 // What smtpipe decides at MAIL, RCPT and DATA (the MailPolicy of src/smtp): address
 // checks, routing to one transport per transaction, one entry per distinct recipient,
-// an argv+env the kernel will take, then the dispatcher. Counts no RCPT commands (src/smtp).
+// an argv+env the kernel will take, then the message store and the dispatcher. Counts no
+// RCPT commands (src/smtp).
 
 import type { Router } from '../routing/router.js';
-import type { MailPolicy, SessionInfo, Transaction } from '../smtp/policy.js';
+import type { MessageStore } from '../message/message-store.js';
+import type { MailPolicy, MessageIntake, SessionInfo, Transaction } from '../smtp/policy.js';
 import type { SmtpReply } from '../smtp/reply.js';
 import type { TransportConfig } from '../config/types.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -22,7 +24,15 @@ const REPLY_ARGS_TOO_BIG: SmtpReply = {
   text: '4.5.3 too many recipients for one program run: send the rest in a new transaction',
 };
 
-export function createMailPolicy(router: Router, dispatcher: Dispatcher): MailPolicy {
+/** smtp-server refuses DATA before a RCPT; should one get here anyway, nothing is kept. */
+const NO_RECIPIENT_INTAKE: MessageIntake = {
+  write: () => true,
+  writable: () => Promise.resolve(),
+  discard: () => {},
+  deliver: () => Promise.resolve({ code: 503, text: '5.5.1 RCPT TO first' }),
+};
+
+export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: MessageStore): MailPolicy {
   return {
     startTransaction(session: SessionInfo, rawSender: string): Transaction | SmtpReply {
       const checkedSender = checkAddress(rawSender, 'sender');
@@ -53,9 +63,16 @@ export function createMailPolicy(router: Router, dispatcher: Dispatcher): MailPo
           recipients.push(address);
           return undefined;
         },
-        deliver(message) {
-          if (!transport) return Promise.resolve({ code: 503, text: '5.5.1 RCPT TO first' });
-          return dispatcher.deliver({ ...session, transport, sender, recipients, message });
+        openMessage(declaredBytes) {
+          if (!transport) return NO_RECIPIENT_INTAKE;
+          const delivery = dispatcher.open({ ...session, transport, sender, recipients });
+          const receiver = store.receive({ eol: transport.eol, bareNewlines: session.bareNewlines, header: delivery.header, declaredBytes });
+          return {
+            write: (chunk) => receiver.write(chunk),
+            writable: () => receiver.writable(),
+            discard: () => receiver.discard(),
+            deliver: async (signal) => delivery.deliver(await receiver.finish(), signal),
+          };
         },
       };
     },

@@ -2,7 +2,7 @@
 // delivery line, and the program-run label of the metrics (null: no program ran).
 // Pure; decided here once, for src/delivery/dispatcher.ts and src/ops/metrics.ts.
 
-import type { PoolOutcome } from '../pool/task.js';
+import type { DeliveryOutcome } from './outcome-reply.js';
 
 /** smtpipe_program_runs_total's outcome label: low cardinality, stable for alerts. */
 export type RunLabel = 'ok' | 'exit_nonzero' | 'signal' | 'timeout' | 'spawn_error' | 'output_failed' | 'pool_failed';
@@ -18,7 +18,7 @@ export interface OutcomeClass {
 /** errno codes that mean "the machine is short of something", not "the config is wrong". */
 const RESOURCE_SHORTAGE = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM', 'ENOSPC']);
 
-export function classifyOutcome(outcome: PoolOutcome): OutcomeClass {
+export function classifyOutcome(outcome: DeliveryOutcome): OutcomeClass {
   switch (outcome.kind) {
     case 'exited':
       return { level: 'info', message: 'delivery', run: outcome.exitCode === 0 ? 'ok' : 'exit_nonzero' };
@@ -38,6 +38,10 @@ export function classifyOutcome(outcome: PoolOutcome): OutcomeClass {
       return { level: 'info', message: 'delivery', run: null };
     case 'pool-failed':
       return { level: 'error', message: 'delivery failed: worker error', run: 'pool_failed' };
+    case 'spool-failed':
+      return { level: 'warn', message: 'delivery refused: spool file failed', run: null };
+    case 'client-gone':
+      return { level: 'info', message: 'delivery dropped: client left before the program started', run: null };
   }
 }
 

@@ -6,8 +6,16 @@ import type { MappedReply } from '../config/types.js';
 import type { PoolOutcome } from '../pool/task.js';
 import type { SmtpReply } from '../smtp/reply.js';
 
+/** How a delivery ended: the pool's outcome, or one decided while the message was received. */
+export type DeliveryOutcome =
+  | PoolOutcome
+  /** A bare CR or LF in the content under Bare_Newlines = reject: no program started. */
+  | { readonly kind: 'content-rejected' }
+  /** The spool file could not be created or written (errno code): no program started. */
+  | { readonly kind: 'spool-failed'; readonly errorCode: string };
+
 export function mapOutcomeToReply(
-  outcome: PoolOutcome,
+  outcome: DeliveryOutcome,
   codes: ReadonlyMap<number, MappedReply>,
   queueId: string,
   timeoutMs: number,
@@ -34,6 +42,14 @@ export function mapOutcomeToReply(
       return { code: 451, text: '4.3.2 system busy, try again later' };
     case 'pool-failed':
       return { code: 451, text: '4.3.0 local delivery failed, try again later' };
+    case 'spool-failed':
+      // RFC 3463 4.3.1 for a full disk or quota; any other I/O error is a local error.
+      return outcome.errorCode === 'ENOSPC' || outcome.errorCode === 'EDQUOT'
+        ? { code: 452, text: '4.3.1 insufficient system storage' }
+        : { code: 451, text: '4.3.0 local error: message spool unavailable' };
+    case 'client-gone':
+      // Never sent: there is no one left to read it.
+      return { code: 421, text: '4.4.2 client disconnected before delivery' };
   }
 }
 

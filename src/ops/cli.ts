@@ -154,7 +154,8 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');
     flush();
-    return EXIT_SOFTWARE;
+    // The host does not match the configuration (sysexits EX_CONFIG), as for --check.
+    return (error as { code?: unknown }).code === 'ERR_SPOOL_UNUSABLE' ? EXIT_CONFIG : EXIT_SOFTWARE;
   }
   return -1;
 }

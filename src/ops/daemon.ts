@@ -14,6 +14,10 @@ import { createMailPolicy } from '../delivery/mail-policy.js';
 import { createQueueIdGenerator } from '../delivery/queue-id.js';
 import { createDeliveryPool } from '../pool/pool.js';
 import { createRouter } from '../routing/router.js';
+import { loadLineEndingsAddon } from '../../native/addons.js';
+import { javascriptScans, type LineEndingScans } from '../message/line-endings.js';
+import { createMessageStore, type MessageStore } from '../message/message-store.js';
+import { createSpool, probeSpool } from '../message/spool-file.js';
 import { createListener, type Listener } from '../smtp/listener.js';
 import type { MailPolicy } from '../smtp/policy.js';
 import { computeSessionLimit, createSessionBudget, readFdUsage } from './fd-budget.js';
@@ -56,8 +60,16 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
   const pool = createDeliveryPool(initialConfig);
   const metrics = createMetrics(options.version ?? 'unknown');
   metrics.observePool(() => ({ waiting: pool.waiting, running: pool.running }));
+  const lineEndings = lineEndingScans();
+  const store = createMessageStore({
+    limits: storeLimits(initialConfig),
+    spool: createSpool(initialConfig.spool.directory.text),
+    scans: lineEndings.scans,
+    observer: metrics,
+  });
+  metrics.observeStore(store.stats);
   const dispatcher = createDispatcher({ pool, logger, nextQueueId: createQueueIdGenerator(), observer: metrics });
-  let currentPolicy = createMailPolicy(createRouter(initialConfig.transports), dispatcher);
+  let currentPolicy = createMailPolicy(createRouter(initialConfig.transports), dispatcher, store);
   // Listeners hold this one; it asks whichever policy is current when a transaction starts.
   const policy: MailPolicy = { startTransaction: (session, sender) => currentPolicy.startTransaction(session, sender) };
   // Resized in start(), once the worker threads hold their descriptors, and by reloads.
@@ -71,7 +83,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     released: new Set(),
   };
   let ready = false;
-  const metricsServer = initialConfig.metricsListen && createMetricsServer(initialConfig.metricsListen, metrics, () => ready);
+  const metricsServer = initialConfig.metricsListen && createMetricsServer(initialConfig.metricsListen, metrics, () => ready && store.spoolHealthy());
   /** Descriptors the metrics endpoint may hold: kept out of the sessions' budget. */
   const metricsReserve = metricsServer ? METRICS_MAX_CONNECTIONS : 0;
   let metricsAddress: AddressInfo | null = null;
@@ -111,7 +123,8 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     stopping: () => shutdown.stopping,
     apply(next) {
       pool.reconfigure(next);
-      currentPolicy = createMailPolicy(createRouter(next.transports), dispatcher);
+      store.reconfigure(storeLimits(next));
+      currentPolicy = createMailPolicy(createRouter(next.transports), dispatcher, store);
       sizeSessionBudget(next);
     },
   });
@@ -129,13 +142,14 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       sizeSessionBudget(serving.config);
       const { reapOrphan } = options;
       if (reapOrphan) reaper = createOrphanReaper({ reapOrphan, runs: pool.runs, logger });
-      const { spawner, lineEndings } = pool;
+      const { spawner } = pool;
       if (spawner.fallbackReason !== null) {
         logger.warn({ reason: spawner.fallbackReason }, 'native spawner unavailable: programs start through child_process');
       }
       if (lineEndings.fallbackReason !== null) {
         logger.warn({ reason: lineEndings.fallbackReason }, 'native line-ending scans unavailable: using the JavaScript ones (slower on large messages)');
       }
+      await checkSpool(store, pool, reaper);
       const { listeners } = serving;
       // All or nothing: a daemon serving some of its Listens would look healthy to a
       // supervisor that only sees the process (and /readyz would never turn ready).
@@ -157,6 +171,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
           transports: serving.config.transports.map((t) => t.name),
           spawner: spawner.name,
           lineEndings: lineEndings.name,
+          spool: { directory: store.spool.directory, method: store.spool.method },
           metrics: metricsAddress && `${metricsAddress.address}:${metricsAddress.port}`,
         },
         'listening',
@@ -166,6 +181,35 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     stop: () => shutdown.stop(),
     force: () => shutdown.force(),
   };
+}
+
+function storeLimits(config: Config) {
+  return { memoryBytes: config.spool.memoryBytes, thresholdBytes: config.spool.thresholdBytes };
+}
+
+/** The C scans when the addon loads on this thread, else the JavaScript ones (and why). */
+function lineEndingScans(): { scans: LineEndingScans; name: 'native' | 'javascript'; fallbackReason: string | null } {
+  const loaded = loadLineEndingsAddon();
+  return loaded.ok
+    ? { scans: loaded.addon, name: 'native', fallbackReason: null }
+    : { scans: javascriptScans, name: 'javascript', fallbackReason: loaded.reason };
+}
+
+/**
+ * One spool file created and freed before listening: a directory that cannot take them is
+ * a start-up error (exit 78), not a 451 on the first large message.
+ */
+async function checkSpool(store: MessageStore, pool: { close(): Promise<void> }, reaper: OrphanReaper | null): Promise<void> {
+  try {
+    await probeSpool(store.spool);
+  } catch (error) {
+    await pool.close();
+    reaper?.stop();
+    throw Object.assign(new Error(`Spool_Directory ${store.spool.directory}: cannot create a spool file (${(error as NodeJS.ErrnoException).code ?? String(error)})`), {
+      code: 'ERR_SPOOL_UNUSABLE',
+      cause: error,
+    });
+  }
 }
 
 /** Programs that may run at once: what each costs in descriptors sizes the session budget. */

@@ -8,6 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /** What one running program costs the daemon: stdin socket, output and error files, slack. */
 export const FDS_PER_PROGRAM = 4;
+/** What one session may cost: its socket, and its message's spool file (src/message). */
+export const FDS_PER_SESSION = 2;
 /** Logs, accept churn, worker threads' own handles. */
 export const FD_RESERVE = 16;
 
@@ -27,7 +29,8 @@ export interface SessionBudget {
  */
 export function computeSessionLimit(openFileLimit: number, fdsInUse: number, maxConcurrentPrograms: number, reservedFds = 0): number {
   if (!Number.isFinite(openFileLimit)) return Number.MAX_SAFE_INTEGER;
-  return Math.max(1, openFileLimit - fdsInUse - maxConcurrentPrograms * FDS_PER_PROGRAM - FD_RESERVE - reservedFds);
+  const free = openFileLimit - fdsInUse - maxConcurrentPrograms * FDS_PER_PROGRAM - FD_RESERVE - reservedFds;
+  return Math.max(1, Math.floor(free / FDS_PER_SESSION));
 }
 
 /** RLIMIT_NOFILE's soft limit and the descriptors open now (Linux /proc). */

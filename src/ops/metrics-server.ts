@@ -1,5 +1,6 @@
 // The operator's HTTP endpoint (Metrics_Listen): /metrics (Prometheus text), /healthz
-// (the process answers) and /readyz (listening and not draining). Nothing else is served.
+// (the process answers) and /readyz (listening, not draining, spool not failing). Nothing
+// else is served.
 // It holds at most METRICS_MAX_CONNECTIONS sockets, each briefly: the fd budget
 // (src/ops/fd-budget.ts) reserves them, so idle HTTP connections cannot starve SMTP.
 

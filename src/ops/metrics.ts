@@ -5,8 +5,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DeliveryMetric } from '../delivery/dispatcher.js';
 import { classifyOutcome } from '../delivery/outcome-class.js';
+import { isNoSpace, type StoreObserver, type StoreStats } from '../message/message-store.js';
 
-export interface Metrics {
+export interface Metrics extends StoreObserver {
   readonly registry: Registry;
   sessionOpened(): void;
   sessionClosed(): void;
@@ -17,6 +18,7 @@ export interface Metrics {
   reload(success: boolean): void;
   /** Read at scrape time, so the hot path pays nothing for them. */
   observePool(read: () => { waiting: number; running: number }): void;
+  observeStore(stats: StoreStats): void;
 }
 
 const replyClass = (code: number) => `${Math.floor(code / 100)}xx`;
@@ -84,8 +86,41 @@ export function createMetrics(version: string): Metrics {
     },
   });
 
+  let store: StoreStats = { memoryBytes: 0, spooledBytes: 0 };
+  new Gauge({
+    name: 'smtpipe_message_memory_bytes',
+    help: 'Message bytes held in memory now (Max_Memory_In_Flight)',
+    registers: [registry],
+    collect() {
+      this.set(store.memoryBytes);
+    },
+  });
+  new Gauge({
+    name: 'smtpipe_spool_bytes',
+    help: 'Bytes in spool files of messages received and not yet delivered',
+    registers: [registry],
+    collect() {
+      this.set(store.spooledBytes);
+    },
+  });
+  const spooledMessages = counter('smtpipe_spooled_messages_total', 'Messages stored in a spool file instead of memory');
+  const spooledBytes = counter('smtpipe_spooled_bytes_total', 'Bytes of messages stored in spool files');
+  const spoolFailures = counter('smtpipe_spool_failures_total', 'Spool files that could not be created or written, by reason', ['reason']);
+  for (const reason of ['no_space', 'error']) spoolFailures.labels(reason).inc(0);
+  const dropped = counter('smtpipe_deliveries_dropped_total', 'Deliveries dropped because the client left before its program started');
+
   return {
     registry,
+    spooled(bytes) {
+      spooledMessages.inc();
+      spooledBytes.inc(bytes);
+    },
+    spoolFailed(errorCode) {
+      spoolFailures.labels(isNoSpace(errorCode) ? 'no_space' : 'error').inc();
+    },
+    observeStore(stats) {
+      store = stats;
+    },
     sessionOpened() {
       connections.inc();
       active.inc();
@@ -97,6 +132,10 @@ export function createMetrics(version: string): Metrics {
       replies.labels(replyClass(code)).inc();
     },
     delivery(metric) {
+      if (metric.outcome.kind === 'client-gone') {
+        dropped.inc();
+        return;
+      }
       const result = metric.replyCode < 300 ? 'delivered' : metric.replyCode < 500 ? 'deferred' : 'rejected';
       transactions.labels(result).inc();
       size.observe(metric.sizeBytes);

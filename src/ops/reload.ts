@@ -91,7 +91,12 @@ async function swapIn(loaded: Config, parts: ReloadParts): Promise<SwapResult> {
   warnAboutRestartOnlyChanges(current, loaded, logger);
   // What runs keeps the settings only a restart can change, so `config` tells the truth.
   const { threads, tasksPerThread, spawner } = current.pool;
-  const next: Config = { ...loaded, pool: { ...loaded.pool, threads, tasksPerThread, spawner }, metricsListen: current.metricsListen };
+  const next: Config = {
+    ...loaded,
+    pool: { ...loaded.pool, threads, tasksPerThread, spawner },
+    metricsListen: current.metricsListen,
+    spool: { ...loaded.spool, directory: current.spool.directory },
+  };
   const { kept, added, reclaimed, rebound, removed } = planListeners(serving.listeners, next.listeners, canReconfigure, (a) =>
     serving.released.has(listenKey(a)),
   );
@@ -166,6 +171,7 @@ function warnAboutRestartOnlyChanges(current: Config, next: Config, logger: Logg
     ['Pool_Tasks_Per_Thread', current.pool.tasksPerThread, next.pool.tasksPerThread],
     ['Spawner', current.pool.spawner, next.pool.spawner],
     ['Metrics_Listen', current.metricsListen?.label ?? null, next.metricsListen?.label ?? null],
+    ['Spool_Directory', current.spool.directory.text, next.spool.directory.text],
   ];
   for (const [option, was, now] of fixed) {
     if (was !== now) logger.warn({ option, running: was, file: now }, 'reload: this option takes effect only after a restart');

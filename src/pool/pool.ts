@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
 import PQueue from 'p-queue';
 import { Piscina } from 'piscina';
-import { loadLineEndingsAddon, probeSpawnAddon } from '../../native/addons.js';
+import { probeSpawnAddon } from '../../native/addons.js';
 import type { Config, TransportConfig } from '../config/types.js';
 import { resolveSpawner, type SpawnerName, type SpawnerReport } from './spawner.js';
 import type { DeliveryTask, PoolOutcome, PoolWorkerData, ProgramOutcome } from './task.js';
@@ -15,8 +15,12 @@ import type { DeliveryTask, PoolOutcome, PoolWorkerData, ProgramOutcome } from '
 export type { PoolOutcome, SpawnerName, SpawnerReport };
 
 export interface DeliveryPool {
-  /** Runs one program under its transport's limits; resolves with how it ended. */
-  run(transport: TransportConfig, task: DeliveryTask): Promise<PoolOutcome>;
+  /**
+   * Runs one program under its transport's limits; resolves with how it ended. When
+   * `signal` aborts while the task waits for a slot, it leaves the queue at once
+   * (client-gone); once its program is started, the signal changes nothing.
+   */
+  run(transport: TransportConfig, task: DeliveryTask, signal?: AbortSignal): Promise<PoolOutcome>;
   /** Messages waiting for a program slot, all transports together. */
   readonly waiting: number;
   /** Program runs started and not yet ended. */
@@ -31,8 +35,6 @@ export interface DeliveryPool {
   idle(): Promise<void>;
   /** How the workers start programs, and why `auto` fell back (log it at start-up). */
   readonly spawner: SpawnerReport;
-  /** Which line-ending scans the workers use, and why not the C ones (log it at start-up). */
-  readonly lineEndings: { readonly name: 'native' | 'javascript'; readonly fallbackReason: string | null };
   /**
    * Takes a reloaded config's transports (concurrency, new ones) and Pool_Max_Queue.
    * Threads and spawner stay as they started: changing those needs a restart.
@@ -66,11 +68,6 @@ export function createDeliveryPool(config: Config): DeliveryPool {
   const resolution = resolveSpawner(config.pool.spawner, probeSpawnAddon);
   if (!resolution.ok) throw Object.assign(new Error(resolution.reason), { code: 'ERR_POOL_SPAWNER_UNAVAILABLE' });
   const spawner = resolution.report;
-  // Each worker loads the same addon file (workers/deliver.ts): what loads here loads there.
-  const nativeScans = loadLineEndingsAddon();
-  const lineEndings = nativeScans.ok
-    ? { name: 'native' as const, fallbackReason: null }
-    : { name: 'javascript' as const, fallbackReason: nativeScans.reason };
   // Unique per pool without module state: tests run several daemons in one process.
   const killChannel = `smtpipe-kill-${randomUUID()}`;
   const workerData: PoolWorkerData = { killChannel, spawner: spawner.name };
@@ -128,7 +125,7 @@ export function createDeliveryPool(config: Config): DeliveryPool {
     const number = started;
     inFlight.add(number);
     try {
-      return await piscina.run(task, { transferList: [task.message] });
+      return await piscina.run(task, { transferList: task.message.kind === 'bytes' ? [task.message.bytes] : [] });
     } catch (error) {
       // A worker that died (or a bug in it): the program's fate is unknown, so tempfail.
       return { kind: 'pool-failed', message: error instanceof Error ? error.message : String(error) };
@@ -139,7 +136,6 @@ export function createDeliveryPool(config: Config): DeliveryPool {
 
   return {
     spawner,
-    lineEndings,
     get waiting() {
       return countWaiting();
     },
@@ -147,11 +143,33 @@ export function createDeliveryPool(config: Config): DeliveryPool {
       return inFlight.size;
     },
     runs,
-    async run(transport, task) {
+    async run(transport, task, signal) {
       const queue = queues.get(transport.name);
       if (!queue) throw new Error(`no queue for transport ${transport.name}`);
+      if (signal?.aborted) return { kind: 'client-gone' };
       if (queue.pending >= queue.concurrency && countWaiting() >= maxQueue) return { kind: 'pool-busy' };
-      return queue.add(() => (killed ? Promise.resolve<PoolOutcome>({ kind: 'pool-busy' }) : runOnPool(task)));
+      // p-queue's own signal would also end the wait for a task already running, and free
+      // its slot under a live program: this one is aborted only while the task waits.
+      const waiting = new AbortController();
+      let started = false;
+      const leave = () => {
+        if (!started) waiting.abort();
+      };
+      signal?.addEventListener('abort', leave, { once: true });
+      try {
+        return await queue.add(
+          () => {
+            started = true;
+            return killed ? Promise.resolve<PoolOutcome>({ kind: 'pool-busy' }) : runOnPool(task);
+          },
+          { signal: waiting.signal },
+        );
+      } catch (error) {
+        if (waiting.signal.aborted) return { kind: 'client-gone' };
+        throw error;
+      } finally {
+        signal?.removeEventListener('abort', leave);
+      }
     },
     reconfigure: configure,
     killAll() {

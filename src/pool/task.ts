@@ -1,8 +1,9 @@
 // What crosses the thread boundary between the pool and workers/deliver.ts: the task, the
 // outcome and the workers' start-up data, plain data only (structured clone), the message
-// as a transferred ArrayBuffer. Types only: workers/ may import nothing else from src/.
+// as a transferred ArrayBuffer or a spool file's descriptor (threads share the process's
+// fds). Types only: workers/ may import nothing else from src/.
 
-import type { BareNewlinePolicy, LineEnding, RunAs } from '../config/types.js';
+import type { RunAs } from '../config/types.js';
 
 /** How the workers start programs: native/spawn.c or Node's child_process. */
 export type SpawnerName = 'native' | 'child_process';
@@ -22,14 +23,11 @@ export interface DeliveryTask {
   readonly args: readonly string[];
   /** The whole environment of the program (clean: nothing inherited). */
   readonly env: Readonly<Record<string, string>>;
-  /** Trace headers to prepend, already in the transport's line ending ('' for none). */
-  readonly header: string;
-  /** The message as received on the wire: dot-unstuffed, CRLF line endings. Transferred. */
-  readonly message: ArrayBuffer;
-  /** Line ending the program gets; 'lf' converts CRLF -> LF in the worker. */
-  readonly eol: LineEnding;
-  /** A bare CR or LF in the message: refuse it, or make it a line ending. */
-  readonly bareNewlines: BareNewlinePolicy;
+  /**
+   * The bytes the program reads on stdin, exactly: trace headers and the transport's line
+   * ending were applied while the message was received (src/message/), nothing is rewritten.
+   */
+  readonly message: TaskMessage;
   readonly timeoutMs: number;
   /** After SIGTERM on timeout, how long before SIGKILL. */
   readonly killGraceMs: number;
@@ -45,6 +43,19 @@ export interface DeliveryTask {
   /** The program's umask; null = the daemon's. */
   readonly umask: number | null;
 }
+
+/**
+ * A message in memory goes through a pipe; a spooled one is the program's stdin itself.
+ */
+export type TaskMessage =
+  /** Transferred to the worker (never a pooled Buffer's ArrayBuffer). */
+  | { readonly kind: 'bytes'; readonly bytes: ArrayBuffer }
+  /**
+   * The daemon's read-write descriptor of an anonymous spool file (O_TMPFILE), `size`
+   * bytes long. The daemon owns and closes it once the task has settled; the worker gives
+   * each run its own read-only descriptor at offset 0 (via /proc/self/fd), never this one.
+   */
+  | { readonly kind: 'file'; readonly fd: number; readonly size: number };
 
 /**
  * Group kills of a run that reached no process, as "SIGNAL CODE" ("SIGTERM EPERM": a
@@ -83,10 +94,6 @@ export type ProgramOutcome =
       readonly message: string;
     }
   | {
-      /** Bare CR or LF in the content under Bare_Newlines = reject: no program started. */
-      readonly kind: 'content-rejected';
-    }
-  | {
       readonly kind: 'output-failed';
       /** output_file or error_file could not be opened: the program was not started. */
       readonly errorCode: string;
@@ -102,5 +109,7 @@ export type PoolOutcome =
   | ProgramOutcome
   /** No program slot and the wait queue full (Pool_Max_Queue), or a forced stop began. */
   | { readonly kind: 'pool-busy' }
+  /** The caller's signal aborted (its client left) before a program slot came: nothing ran. */
+  | { readonly kind: 'client-gone' }
   /** The worker died or threw (a bug): the program's fate is unknown. */
   | { readonly kind: 'pool-failed'; readonly message: string };

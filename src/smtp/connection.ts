@@ -51,6 +51,18 @@ export class PipeConnection<T> extends SMTPConnection {
   readonly state: SessionState<T> = { transaction: undefined, delivering: false, receptions: 0, recipients: 0 };
   greetingPauseMs = 0;
   onReply: (code: number) => void = () => {};
+  readonly #closed = new AbortController();
+
+  /** Aborts when the session's socket has closed (the client left, or we closed it). */
+  get closedSignal(): AbortSignal {
+    return this.#closed.signal;
+  }
+
+  // Upstream's one close path (socket 'close', or a close() of ours): after it no reply can reach the client.
+  override _onClose(): void {
+    super._onClose();
+    this.#closed.abort();
+  }
 
   // The single write site of every reply: counted here for the metrics.
   override send(code: number, data?: string | string[] | null, context?: string | false): void {

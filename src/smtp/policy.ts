@@ -42,8 +42,25 @@ export interface ClientCertificate {
 export interface Transaction {
   /** Accepts (undefined) or refuses a RCPT TO address. */
   addRecipient(address: string): SmtpReply | undefined;
-  /** The whole message, as received, in a fresh ArrayBuffer; resolves with the DATA reply. */
-  deliver(message: ArrayBuffer): Promise<SmtpReply>;
+  /**
+   * At DATA, after at least one RCPT was accepted: where the message's bytes go as they
+   * arrive. `declaredBytes` is the SIZE= of MAIL FROM, 0 when none.
+   */
+  openMessage(declaredBytes: number): MessageIntake;
+}
+
+/** One message on its way in, then its delivery. */
+export interface MessageIntake {
+  /** A chunk of DATA, dot-unstuffed; the intake owns it from now on. false: wait for writable(). */
+  write(chunk: Buffer): boolean;
+  writable(): Promise<void>;
+  /**
+   * The last byte is in: resolves with the DATA reply. `signal` aborts when the client
+   * leaves first; a program not yet started for it then never starts.
+   */
+  deliver(signal: AbortSignal): Promise<SmtpReply>;
+  /** The message will not be delivered (too big, client gone, too slow): free what it holds. */
+  discard(): void;
 }
 
 export interface MailPolicy {

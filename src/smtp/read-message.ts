@@ -1,39 +1,46 @@
-// Reads one message's DATA into one fresh ArrayBuffer under Max_Data_Time: the buffer is
-// transferred to a worker later, so it must not be a pooled Buffer's. Decides nothing
-// about delivery; the caller closes the session when the deadline passes.
+// Streams one message's DATA into the policy's MessageIntake under Max_Data_Time, pausing
+// the client (TCP backpressure) while the intake catches up, and draining without keeping
+// what is past Max_Message_Size. Decides nothing about delivery; the caller closes the
+// session when the deadline passes.
 
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import { MessageBuffer } from './message-buffer.js';
-
-const PREALLOCATE_MAX_BYTES = 1024 * 1024;
+import type { MessageIntake } from './policy.js';
 
 export interface ReadLimits {
-  /** The SIZE= of MAIL FROM (RFC 1870), 0 when none: sizes the first allocation only. */
-  readonly declaredBytes: number;
-  /** Max_Message_Size: past it the rest is drained, not kept. */
-  readonly maxBytes: number;
-  /** Max_Data_Time: a slow-drip client must not hold a session slot (and its buffer) forever. */
+  /** Max_Data_Time: a slow-drip client must not hold a session slot (and its bytes) forever. */
   readonly deadlineMs: number;
   /** Called once the deadline passed; closing the session ends the stream, which rejects. */
   readonly onDeadline: () => void;
 }
 
 /**
- * Resolves with the message, or null when it was over the size limit. Rejects when the
- * client vanished mid-DATA (or was cut at the deadline).
+ * Resolves with 'received', or 'too-big' when the message was over the size limit (the
+ * intake was then discarded). Rejects, after discarding the intake, when the client
+ * vanished mid-DATA (or was cut at the deadline).
  */
-export function readMessage(stream: SMTPServerDataStream, limits: ReadLimits): Promise<ArrayBuffer | null> {
+export function readMessage(stream: SMTPServerDataStream, intake: MessageIntake, limits: ReadLimits): Promise<'received' | 'too-big'> {
   const deadline = setTimeout(limits.onDeadline, limits.deadlineMs);
-  const read = new Promise<ArrayBuffer | null>((resolve, reject) => {
-    // A declared SIZE only sizes the first allocation, made when the first bytes arrive,
-    // and at most 1 MiB of it: announcing a size alone makes us hold nothing.
-    const message = new MessageBuffer(Math.min(limits.declaredBytes, limits.maxBytes, PREALLOCATE_MAX_BYTES));
+  const read = new Promise<'received' | 'too-big'>((resolve, reject) => {
+    let tooBig = false;
     stream.on('data', (chunk: Buffer) => {
-      if (stream.sizeExceeded) message.discard();
-      else message.push(chunk);
+      if (tooBig) return;
+      if (stream.sizeExceeded) {
+        tooBig = true;
+        intake.discard();
+        return;
+      }
+      if (intake.write(chunk)) return;
+      stream.pause();
+      void intake.writable().then(() => stream.resume());
     });
-    stream.once('error', reject);
-    stream.once('end', () => resolve(stream.sizeExceeded ? null : message.take()));
+    stream.once('error', (err) => {
+      intake.discard();
+      reject(err);
+    });
+    stream.once('end', () => {
+      if (stream.sizeExceeded && !tooBig) intake.discard();
+      resolve(stream.sizeExceeded ? 'too-big' : 'received');
+    });
   });
   return read.finally(() => clearTimeout(deadline));
 }

@@ -91,16 +91,17 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
         if (draining()) setImmediate(() => sendAndClose(connection, REPLY_SHUTTING_DOWN));
       };
       const { maxMessageBytes, maxDataMs } = config();
-      readMessage(stream, {
-        declaredBytes: declaredSize(session),
-        maxBytes: maxMessageBytes,
+      // A declared SIZE past the limit is refused at MAIL: what is left sizes nothing above it.
+      const intake = transaction.openMessage(Math.min(declaredSize(session), maxMessageBytes));
+      readMessage(stream, intake, {
         deadlineMs: maxDataMs,
         onDeadline: () => sendAndClose(connection, REPLY_DATA_TOO_SLOW),
       }).then(
-        (message) => {
+        (result) => {
           connection.state.receptions += 1;
-          if (message === null) return finish(REPLY_TOO_BIG);
-          transaction.deliver(message).then(
+          if (result === 'too-big') return finish(REPLY_TOO_BIG);
+          // The client may leave before its reply: a program not started yet then never is.
+          intake.deliver(connection.closedSignal).then(
             (reply) => finish(reply),
             (error: unknown) => {
               logger.error({ err: error, session: session.id }, 'delivery threw');

@@ -9,7 +9,7 @@ import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
 import type { PoolWorkerData } from '../../src/pool/task.js';
 import type { DeliveryTask, ProgramOutcome } from '../../src/pool/task.js';
 import { fixture, repoRoot } from './paths.js';
-import { makeTask } from './task.js';
+import { inMemory, makeTask, transferListOf } from './task.js';
 
 export interface KillFailureReport {
   /** sleep.sh 1, started first: must end as if nothing else happened. */
@@ -42,11 +42,11 @@ export async function runKillFailureScenario(
   const poolErrors: string[] = [];
   pool.on('error', (error: unknown) => poolErrors.push(String(error)));
   const run = (task: DeliveryTask) =>
-    pool.run(task, { transferList: [task.message] }).catch((error: unknown) => `rejected: ${String(error)}`);
+    pool.run(task, { transferList: transferListOf(task) }).catch((error: unknown) => `rejected: ${String(error)}`);
 
-  const ordinary = run(makeTask({ program: fixture('programs', 'sleep.sh'), args: ['1'], message: new ArrayBuffer(0) }));
+  const ordinary = run(makeTask({ program: fixture('programs', 'sleep.sh'), args: ['1'], message: inMemory('') }));
   const startedAt = performance.now();
-  const timedOut = run(makeTask({ program: setuidHelper, args: ['1500'], message: new ArrayBuffer(0), timeoutMs: 300, killGraceMs: 200 }));
+  const timedOut = run(makeTask({ program: setuidHelper, args: ['1500'], message: inMemory(''), timeoutMs: 300, killGraceMs: 200 }));
   let timedOutMs = 0;
   void timedOut.then(() => (timedOutMs = performance.now() - startedAt));
   const [ordinaryOutcome, timedOutOutcome] = await Promise.all([ordinary, timedOut]);
@@ -54,7 +54,7 @@ export async function runKillFailureScenario(
     makeTask({
       program: fixture('programs', 'leave-setuid-child.sh'),
       args: [setuidHelper, path.join(dir, 'root-child-ready'), '1000'],
-      message: new ArrayBuffer(0),
+      message: inMemory(''),
     }),
   );
   await pool.close();

@@ -12,7 +12,7 @@ import type { PoolWorkerData } from '../../src/pool/task.js';
 import type { DeliveryTask, ProgramOutcome } from '../../src/pool/task.js';
 import { fixture, repoRoot } from './paths.js';
 import { childrenOfThisProcess, procStat } from './processes.js';
-import { makeTask } from './task.js';
+import { inMemory, makeTask } from './task.js';
 
 export interface TerminateReport {
   /** How each pool.run() settled. */
@@ -55,7 +55,7 @@ export async function runTerminateScenario(spawner: PoolWorkerData['spawner'], d
 }
 
 function task(pidFile: string): DeliveryTask {
-  return makeTask({ program: fixture('programs', 'family.sh'), args: [pidFile, '30'], message: new ArrayBuffer(0), timeoutMs: 60_000 });
+  return makeTask({ program: fixture('programs', 'family.sh'), args: [pidFile, '30'], message: inMemory(''), timeoutMs: 60_000 });
 }
 
 /** Polls: there is no event for "a file appeared" or "a process is gone". */

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { createDispatcher, type DeliveryRequest } from '../../src/delivery/dispatcher.js';
+import type { Received } from '../../src/message/message-store.js';
 import { createQueueIdGenerator } from '../../src/delivery/queue-id.js';
 import { createDeliveryPool } from '../../src/pool/pool.js';
 import { scratchDir, writeConfig } from '../helpers/daemon.js';
@@ -32,7 +33,6 @@ test('idle() resolves at once with nothing in flight, and when the last delivery
       transport,
       sender: 'a@x.test',
       recipients: ['b@x.test'],
-      message: new TextEncoder().encode('hi\r\n').buffer as ArrayBuffer,
       sessionId: 's',
       clientAddress: '127.0.0.1',
       clientHelo: 'client.test',
@@ -42,7 +42,13 @@ test('idle() resolves at once with nothing in flight, and when the last delivery
       tls: null,
       clientCertificate: null,
     });
-    const replies = Promise.all([dispatcher.deliver(request()), dispatcher.deliver(request())]);
+    // What the message store hands over for a small message: its bytes, released once.
+    const received = (): Received => {
+      const bytes = new TextEncoder().encode('hi\r\n').buffer as ArrayBuffer;
+      return { kind: 'stored', wireBytes: bytes.byteLength, message: { kind: 'bytes', bytes, size: bytes.byteLength, release() {} } };
+    };
+    const deliver = () => dispatcher.open(request()).deliver(received(), new AbortController().signal);
+    const replies = Promise.all([deliver(), deliver()]);
     assert.equal(dispatcher.inFlight, 2);
     await dispatcher.idle();
     // Resolved by the last program's end, not before: nothing is left in flight.

@@ -6,7 +6,19 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { closeLeakingFds } from '../../src/ops/inherited-fds.js';
@@ -20,7 +32,7 @@ import { timed } from '../helpers/timed.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-spawner-contract-'));
 const program = (name: string): string => fixture('programs', name);
-const KEEP_OURS: Pick<ProgramSpec, 'runAs' | 'cwd' | 'umask'> = { runAs: null, cwd: null, umask: null };
+const KEEP_OURS: Pick<ProgramSpec, 'runAs' | 'cwd' | 'umask' | 'stdinFile'> = { runAs: null, cwd: null, umask: null, stdinFile: null };
 
 /**
  * A directory any user may enter, holding a copy of print-identity.sh: the checkout (say
@@ -64,7 +76,7 @@ function run(spawner: Spawner, overrides: Partial<RunSpec>): Promise<RunOutcome>
     runAs: null,
     cwd: null,
     umask: null,
-    header: '',
+    stdinFile: null,
     body: Buffer.from('Subject: t\n\nbody\n'),
     timeoutMs: 10_000,
     killGraceMs: 1_000,
@@ -210,16 +222,36 @@ for (const name of spawnersUnderTest()) {
       assert.equal(readFileSync(file, 'utf8'), '');
     });
 
-    test('stdin: header and body arrive byte for byte, small and large', async () => {
+    test('stdin: the body arrives byte for byte, small and large', async () => {
       const out = path.join(tmp, `stdin-${name}`);
       const every = Buffer.alloc(1024, 0).map((_, i) => i % 256);
       for (const body of [every, randomBytes(8 * 1024 * 1024), Buffer.alloc(0)]) {
-        const header = 'Received: by tést\r\n';
-        const outcome = await run(spawner, { file: program('cat-to-file.sh'), args: [out], header, body });
+        const outcome = await run(spawner, { file: program('cat-to-file.sh'), args: [out], body });
         assert.deepEqual(outcome.kind === 'exited' && [outcome.exitCode, outcome.stdinError], [0, null]);
-        assert.ok(readFileSync(out).equals(Buffer.concat([Buffer.from(header), body])), `${body.length} bytes`);
+        assert.ok(readFileSync(out).equals(body), `${body.length} bytes`);
       }
     });
+
+    for (const [how, setup] of [[' (posix_spawn path)', {}], [' (with a cwd: vfork path)', { cwd: openDir }]] as const) {
+      test(`stdinFile: the given fd is the program's stdin, no pipe, and stays ours${how}`, async () => {
+        const out = path.join(tmp, `stdin-file-${name}`);
+        const body = randomBytes(300_000);
+        const file = path.join(tmp, `stdin-source-${name}`);
+        writeFileSync(file, body);
+        const fd = openSync(file, 'r');
+        try {
+          const started = await spawner.startProgram({ file: program('cat-to-file.sh'), args: [out], env: {}, stdout: null, stderr: null, ...KEEP_OURS, ...setup, stdinFile: fd });
+          assert.ok(started.ok, JSON.stringify(started));
+          assert.equal(started.program.stdin, null, 'no pipe when stdinFile is given');
+          assert.deepEqual(await started.program.exited, { exitCode: 0, signal: null, killFailure: null });
+          started.program.killGroup('SIGKILL');
+          assert.ok(readFileSync(out).equals(body));
+          assert.equal(fstatSync(fd).size, body.length, 'the caller\'s fd is still open');
+        } finally {
+          closeSync(fd);
+        }
+      });
+    }
 
     test('a program that exits without reading its input: EPIPE recorded, exit status decides', async () => {
       for (const status of [0, 3]) {
@@ -304,7 +336,7 @@ for (const name of spawnersUnderTest()) {
       const { program: running } = started;
       assert.equal(running.killGroup('SIGTERM'), null);
       assert.deepEqual(await running.exited, { exitCode: null, signal: 'SIGTERM', killFailure: null });
-      assert.equal(running.stdin.destroyed, true);
+      assert.equal(running.stdin?.destroyed, true);
       assert.equal(running.killGroup('SIGKILL'), null, 'a group already gone is no failure');
       assert.equal(running.killGroup('SIGKILL'), null);
     });
@@ -332,6 +364,7 @@ if (spawnersUnderTest().length > 1) {
       const spawner = spawners[i % 2] as Spawner;
       const started = await spawner.startProgram({ file: program('exit-with.sh'), args: [String(i)], env: {}, stdout: null, stderr: null, ...KEEP_OURS });
       assert.ok(started.ok);
+      assert.ok(started.program.stdin !== null);
       started.program.stdin.end(`message ${i}\n`);
       const exit = await started.program.exited;
       started.program.killGroup('SIGKILL');

@@ -67,7 +67,7 @@ for (const spawnerName of spawnersUnderTest()) {
           runAs,
           cwd: dir,
           umask: null,
-          header: '',
+          stdinFile: null,
           body: Buffer.from('body\n'),
           timeoutMs: 30_000,
           killGraceMs: 1_000,

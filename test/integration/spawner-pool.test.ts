@@ -13,7 +13,7 @@ import type { DeliveryTask } from '../../src/pool/task.js';
 import { probeSpawnAddon } from '../../native/addons.js';
 import { fixture } from '../helpers/paths.js';
 import { spawnersUnderTest } from '../helpers/spawner.js';
-import { makeTask } from '../helpers/task.js';
+import { inMemory, makeTask } from '../helpers/task.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-spawner-pool-'));
 before(() => closeLeakingFds());
@@ -31,7 +31,7 @@ async function configWith(spawnerLine: string) {
 }
 
 function listFds(outputFile: string): DeliveryTask {
-  return makeTask({ program: fixture('programs', 'list-fds.sh'), message: new ArrayBuffer(0), outputFile, outputMode: 0o600 });
+  return makeTask({ program: fixture('programs', 'list-fds.sh'), message: inMemory(''), outputFile, outputMode: 0o600 });
 }
 
 for (const name of spawnersUnderTest()) {

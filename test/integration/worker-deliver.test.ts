@@ -1,5 +1,6 @@
-// deliver() called directly (no pool): what the program sees on stdin, how each way of
-// ending becomes a ProgramOutcome, and what happens to output_file / error_file.
+// deliver() called directly (no pool), a message in memory: what the program sees on
+// stdin, how each way of ending becomes a ProgramOutcome, and what happens to output_file /
+// error_file. Spooled messages: worker-spooled.test.ts.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import path from 'node:path';
 import { createDeliver } from '../../workers/deliver.js';
 import type { DeliveryTask } from '../../src/pool/task.js';
 import { fixture } from '../helpers/paths.js';
-import { makeTask, wire } from '../helpers/task.js';
+import { inMemory, makeTask } from '../helpers/task.js';
 import { testSpawner } from '../helpers/spawner.js';
 import { timed } from '../helpers/timed.js';
 
@@ -28,45 +29,25 @@ function umask(): number {
   return parseInt(match[1], 8);
 }
 
-const MESSAGE = 'Subject: s\r\n\r\nline 1\r\n\r\n.dot\r\n\xe9\xff\x00\r\n';
+const MESSAGE = 'Received: by test\n\nSubject: s\r\n\r\nline 1\r\n\r\n.dot\r\n\xe9\xff\x00\rbare\n';
 
-for (const eol of ['crlf', 'lf'] as const) {
-  test(`exit 0: the program sees header + message byte for byte (eol ${eol})`, async () => {
-    const out = path.join(tmp, `stdin-${eol}.eml`);
-    const header = eol === 'lf' ? 'Received: by test\n' : 'Received: by test\r\n';
-    const outcome = await deliver(task({ program: program('cat-to-file.sh'), args: [out], header, eol, message: wire(MESSAGE) }));
-    assert.equal(outcome.kind, 'exited');
-    assert.equal(outcome.exitCode, 0);
-    assert.equal(outcome.stdinError, null);
-    assert.ok(outcome.pid > 0);
-    const body = eol === 'lf' ? MESSAGE.replaceAll('\r\n', '\n') : MESSAGE;
-    assert.deepEqual(readFileSync(out), Buffer.from(header + body, 'latin1'));
-  });
-}
+test('exit 0: the program sees the message byte for byte, nothing rewritten', async () => {
+  const out = path.join(tmp, 'stdin.eml');
+  const outcome = await deliver(task({ program: program('cat-to-file.sh'), args: [out], message: inMemory(MESSAGE) }));
+  assert.equal(outcome.kind, 'exited');
+  assert.equal(outcome.exitCode, 0);
+  assert.equal(outcome.stdinError, null);
+  assert.ok(outcome.pid > 0);
+  assert.deepEqual(readFileSync(out), Buffer.from(MESSAGE, 'latin1'));
+});
 
-for (const eol of ['crlf', 'lf'] as const) {
-  test(`bare CR/LF (eol ${eol}): rejected without a run, or normalized to the eol`, async () => {
-    const out = path.join(tmp, `bare-${eol}.eml`);
-    const message = 'Subject: s\r\n\r\nbare\rCR, bare\nLF\r\n';
-    const rejected = await deliver(task({ program: program('cat-to-file.sh'), args: [out], eol, message: wire(message) }));
-    assert.equal(rejected.kind, 'content-rejected');
-    assert.equal(existsSync(out), false, 'no program ran');
-    const normalized = await deliver(
-      task({ program: program('cat-to-file.sh'), args: [out], eol, bareNewlines: 'normalize', message: wire(message) }),
-    );
-    assert.equal(normalized.kind, 'exited');
-    const expected = 'Subject: s\n\nbare\nCR, bare\nLF\n';
-    assert.equal(readFileSync(out, 'latin1'), eol === 'lf' ? expected : expected.replaceAll('\n', '\r\n'));
-  });
-}
-
-test('a 5 MB message reaches the program intact, LF-converted (backpressure path)', async () => {
+test('a 5 MB message reaches the program intact (backpressure path)', async () => {
   const out = path.join(tmp, 'big.eml');
   const line = 'y'.repeat(76) + '\r\n';
   const message = 'Subject: big\r\n\r\n' + line.repeat(Math.ceil(5_000_000 / line.length));
-  const outcome = await deliver(task({ program: program('cat-to-file.sh'), args: [out], eol: 'lf', message: wire(message) }));
+  const outcome = await deliver(task({ program: program('cat-to-file.sh'), args: [out], message: inMemory(message) }));
   assert.deepEqual(outcome.kind === 'exited' && [outcome.exitCode, outcome.stdinError], [0, null]);
-  assert.ok(readFileSync(out).equals(Buffer.from(message.replaceAll('\r\n', '\n'), 'latin1')));
+  assert.ok(readFileSync(out).equals(Buffer.from(message, 'latin1')));
 });
 
 for (const status of [1, 75, 100, 111, 255]) {
@@ -151,7 +132,7 @@ test('output_file already holding data is appended to, not truncated', async () 
 
 for (const status of [0, 3]) {
   test(`a program exiting ${status} without reading a 5 MB message: EPIPE recorded, exit status decides`, async () => {
-    const message = wire(Buffer.alloc(5 * 1024 * 1024, 'a'));
+    const message = inMemory(Buffer.alloc(5 * 1024 * 1024, 'a'));
     const outcome = await deliver(task({ program: program('ignore-stdin-exit.sh'), args: [String(status)], message }));
     assert.equal(outcome.kind, 'exited');
     assert.equal(outcome.exitCode, status);

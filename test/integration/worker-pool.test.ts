@@ -1,9 +1,9 @@
 // deliver() through the daemon's own pool (createDeliveryPool, as production configures
-// Piscina): the message buffer transferred (not copied), outcomes back as plain data,
-// several runs per worker thread.
+// Piscina): the message buffer transferred (not copied) or a spool file's fd shared,
+// outcomes back as plain data, several runs per worker thread.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TransportConfig } from '../../src/config/types.js';
@@ -13,7 +13,7 @@ import { createDeliveryPool, type DeliveryPool } from '../../src/pool/pool.js';
 import type { DeliveryTask, PoolOutcome } from '../../src/pool/task.js';
 import { fixture } from '../helpers/paths.js';
 import { childrenOfThisProcess } from '../helpers/processes.js';
-import { makeTask, wire } from '../helpers/task.js';
+import { inMemory, makeTask, spooled } from '../helpers/task.js';
 import { testSpawner } from '../helpers/spawner.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-worker-pool-'));
@@ -49,23 +49,39 @@ function run(t: DeliveryTask): Promise<PoolOutcome> {
   return pool.run(transport, t);
 }
 
-test('the message is transferred, converted to LF and seen byte for byte by the program', async () => {
+test('the message is transferred and seen byte for byte by the program, nothing rewritten', async () => {
   const out = path.join(tmp, 'pool.eml');
-  const message = 'Subject: p\r\n\r\nline\r\n.dot\r\n\xe9\r\n';
-  const t = task({ program: program('cat-to-file.sh'), args: [out], eol: 'lf', header: 'X-Pool: 1\n', message: wire(message) });
+  const message = 'X-Pool: 1\nSubject: p\r\n\r\nline\r\n.dot\r\n\xe9\rbare\n';
+  const t = task({ program: program('cat-to-file.sh'), args: [out], message: inMemory(message) });
   const pending = run(t);
-  assert.equal(t.message.byteLength, 0, 'the ArrayBuffer was transferred, not copied');
+  assert.equal(t.message.kind === 'bytes' && t.message.bytes.byteLength, 0, 'the ArrayBuffer was transferred, not copied');
   const outcome = await pending;
   assert.ok(outcome.kind === 'exited', JSON.stringify(outcome));
   assert.deepEqual([outcome.exitCode, outcome.stdinError, outcome.killFailures], [0, null, []]);
-  assert.equal(readFileSync(out, 'latin1'), 'X-Pool: 1\n' + message.replaceAll('\r\n', '\n'));
+  assert.equal(readFileSync(out, 'latin1'), message);
+});
+
+test('a spooled message: a worker thread gives the program the file as stdin, the fd stays ours', async () => {
+  const out = path.join(tmp, 'pool-spooled.eml');
+  const message = 'Subject: spooled\r\n\r\n' + 'x'.repeat(100_000) + '\r\n';
+  const spool = spooled(tmp, message);
+  try {
+    const outcomes = await Promise.all([1, 2, 3].map(() => run(task({ program: program('cat-to-file.sh'), args: [`${out}.${Math.random()}`], message: spool }))));
+    for (const outcome of outcomes) assert.deepEqual(outcome.kind === 'exited' && [outcome.exitCode, outcome.stdinError], [0, null]);
+    const last = await run(task({ program: program('cat-to-file.sh'), args: [out], message: spool }));
+    assert.deepEqual(last.kind === 'exited' && last.exitCode, 0);
+    assert.equal(readFileSync(out, 'latin1'), message);
+    assert.equal(fstatSync(spool.fd).size, spool.size, 'the task fd is still open, its file intact');
+  } finally {
+    closeSync(spool.fd);
+  }
 });
 
 test('16 concurrent runs over 2 threads each get their own outcome and bytes', async () => {
   const runs = Array.from({ length: 16 }, async (_, i) => {
     const out = path.join(tmp, `concurrent-${i}.eml`);
     const message = `Subject: ${i}\r\n\r\n${'z'.repeat(i * 10_000)}\r\n`;
-    const outcome = await run(task({ program: program('cat-to-file.sh'), args: [out, String(i)], message: wire(message) }));
+    const outcome = await run(task({ program: program('cat-to-file.sh'), args: [out, String(i)], message: inMemory(message) }));
     assert.equal(outcome.kind === 'exited' && outcome.exitCode, i);
     assert.equal(readFileSync(out, 'latin1'), message);
   });

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { createDeliver } from '../../workers/deliver.js';
 import { closeLeakingFds, findLeakingFds } from '../../src/ops/inherited-fds.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
-import { makeTask } from '../helpers/task.js';
+import { inMemory, makeTask } from '../helpers/task.js';
 import { awaitDeath, childrenOfThisProcess } from '../helpers/processes.js';
 import { testSpawner } from '../helpers/spawner.js';
 import { timed } from '../helpers/timed.js';
@@ -41,7 +41,7 @@ test('a grandchild holding stdin/stdout does not hold up the run, and is killed 
   const pidFile = path.join(tmp, 'grandchild.pid');
   const outputFile = path.join(tmp, 'grandchild.out');
   // 2 MB so the grandchild's hold on stdin matters: the program never reads it.
-  const message = new Uint8Array(2 * 1024 * 1024).fill(0x61).buffer;
+  const message = inMemory(new Uint8Array(2 * 1024 * 1024).fill(0x61));
   const { result: outcome, ms } = await timed(() => deliver(task({ program: program('grandchild.sh'), args: [pidFile, '30'], outputFile, message })));
   assert.equal(outcome.kind, 'exited');
   assert.equal(outcome.exitCode, 0);
@@ -104,7 +104,7 @@ test('fds inherited without close-on-exec reach programs until closeLeakingFds()
     const deliver = createDeliver({ spawner: process.argv[3] });
     const outputFile = process.argv[1] + '-' + process.pid;
     const list = async (name) => {
-      await deliver({ ...JSON.parse(process.argv[2]), message: new ArrayBuffer(0), outputFile: outputFile + name });
+      await deliver({ ...JSON.parse(process.argv[2]), message: { kind: 'bytes', bytes: new ArrayBuffer(0) }, outputFile: outputFile + name });
       return readFileSync(outputFile + name, 'latin1');
     };
     const before = await list('-before');

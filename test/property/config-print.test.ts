@@ -220,6 +220,11 @@ const config: fc.Arbitrary<ParsedConfig> = fc
       })),
       { nil: null },
     ),
+    spool: fc.record({
+      memoryBytes: fc.integer({ min: 0, max: 2 ** 40 }),
+      thresholdBytes: fc.integer({ min: 0, max: 2 ** 32 }),
+      directory: fc.constantFrom('/var/tmp', '/tmp', '/srv/spool dir', '/x"y').map((text) => ({ text, position: NOWHERE })),
+    }),
   })
   .map(({ shutdownSeconds, ...rest }) => ({ file: FILE, ...rest, shutdownTimeoutMs: shutdownSeconds * 1000 }));
 

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { PipeStream } from '../../src/smtp/data-stream.js';
-import { MessageBuffer } from '../../src/smtp/message-buffer.js';
+import { MessageBuffer } from '../../src/message/message-buffer.js';
 
 type Event =
   | { readonly message: string; readonly byteLength: number; readonly sizeExceeded: boolean }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { javascriptScans } from '../../workers/line-endings.js';
+import { javascriptScans } from '../../src/message/line-endings.js';
 import { loadLineEndingsAddon } from '../../native/addons.js';
 
 const loaded = loadLineEndingsAddon();

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { mapOutcomeToReply } from '../../src/delivery/outcome-reply.js';
+import { mapOutcomeToReply, type DeliveryOutcome } from '../../src/delivery/outcome-reply.js';
 import type { PoolOutcome } from '../../src/pool/task.js';
 import { formatReply } from '../../src/smtp/reply.js';
 import type { MappedReply } from '../../src/config/types.js';
@@ -40,19 +40,20 @@ const exitedOutcome = fc.record({
 
 const signal = fc.constantFrom(...SIGNALS);
 /** Every outcome in which the program did not exit by itself, or never ran. */
-const otherOutcome: fc.Arbitrary<PoolOutcome> = fc.oneof(
+const otherOutcome: fc.Arbitrary<DeliveryOutcome> = fc.oneof(
   signal.map((s): PoolOutcome => ({ kind: 'signaled', signal: s, ...run })),
   fc.option(signal, { nil: null }).map((s): PoolOutcome => ({ kind: 'timed-out', signal: s, ...run })),
   fc.constantFrom('ENOENT', 'EACCES', 'EMFILE').map((e): PoolOutcome => ({ kind: 'spawn-failed', errorCode: e, message: e })),
   fc.constant<PoolOutcome>({ kind: 'output-failed', errorCode: 'EACCES', message: 'EACCES' }),
-  fc.constant<PoolOutcome>({ kind: 'content-rejected' }),
+  fc.constant<DeliveryOutcome>({ kind: 'content-rejected' }),
+  fc.constantFrom('ENOSPC', 'EDQUOT', 'EIO', 'EACCES').map((e): DeliveryOutcome => ({ kind: 'spool-failed', errorCode: e })),
   fc.constant<PoolOutcome>({ kind: 'pool-busy' }),
   fc.constant<PoolOutcome>({ kind: 'pool-failed', message: 'worker exited' }),
 );
 
 const anyOutcome = fc.oneof(exitedOutcome, otherOutcome);
 
-function isMapped(outcome: PoolOutcome, codes: ReadonlyMap<number, MappedReply>): boolean {
+function isMapped(outcome: DeliveryOutcome, codes: ReadonlyMap<number, MappedReply>): boolean {
   return outcome.kind === 'exited' && codes.has(outcome.exitCode);
 }
 

@@ -1,13 +1,14 @@
 // computeSessionLimit: the sessions that fit next to the descriptors the rest needs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { computeSessionLimit, FD_RESERVE, FDS_PER_PROGRAM } from '../../src/ops/fd-budget.js';
+import { computeSessionLimit, FD_RESERVE, FDS_PER_PROGRAM, FDS_PER_SESSION } from '../../src/ops/fd-budget.js';
 
 // [open file limit, fds in use, concurrent programs, reserved fds, expected sessions]
 const cases: Array<[number, number, number, number, number]> = [
-  [1024, 20, 16, 0, 1024 - 20 - 16 * FDS_PER_PROGRAM - FD_RESERVE],
-  [1024, 20, 16, 16, 1024 - 20 - 16 * FDS_PER_PROGRAM - FD_RESERVE - 16], // the metrics endpoint's connections
-  [65536, 40, 0, 0, 65536 - 40 - FD_RESERVE],
+  // Each session may hold its socket and its message's spool file.
+  [1024, 20, 16, 0, Math.floor((1024 - 20 - 16 * FDS_PER_PROGRAM - FD_RESERVE) / FDS_PER_SESSION)],
+  [1024, 20, 16, 16, Math.floor((1024 - 20 - 16 * FDS_PER_PROGRAM - FD_RESERVE - 16) / FDS_PER_SESSION)], // the metrics endpoint's connections
+  [65536, 40, 0, 0, Math.floor((65536 - 40 - FD_RESERVE) / FDS_PER_SESSION)],
   [256, 30, 64, 0, 1], // programs alone exceed the limit: still one session, never 0 or less
   [100, 100, 0, 0, 1], // every descriptor already in use
   [Infinity, 20, 16, 0, Number.MAX_SAFE_INTEGER], // RLIMIT_NOFILE unlimited

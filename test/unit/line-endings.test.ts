@@ -1,7 +1,7 @@
 // Table-driven tests of workers/line-endings.ts: toLineEnding (CRLF -> LF in place) and the bare CR/LF policy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasBareNewline, toLineEnding } from '../../workers/line-endings.js';
+import { hasBareNewline, toLineEnding } from '../../src/message/line-endings.js';
 
 /** A fresh ArrayBuffer-backed view, as the worker gets it after a transfer. */
 function bytesOf(latin1: string): Uint8Array {

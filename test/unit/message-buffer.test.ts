@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { MessageBuffer } from '../../src/smtp/message-buffer.js';
+import { MessageBuffer } from '../../src/message/message-buffer.js';
 
 test('chunks of every size come out byte-exact in one exact-length, transferable ArrayBuffer', () => {
   for (const expected of [0, 10, 100_000]) {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { classifyOutcome, type OutcomeClass } from '../../src/delivery/outcome-class.js';
+import type { DeliveryOutcome } from '../../src/delivery/outcome-reply.js';
 import type { PoolOutcome } from '../../src/pool/task.js';
 
 const run = { pid: 7, killFailures: [] } as const;
@@ -10,7 +11,7 @@ const failed = (kind: 'spawn-failed' | 'output-failed', errorCode: string): Pool
     ? { kind, errorCode, message: errorCode }
     : { kind, errorCode, message: errorCode };
 
-const cases: Array<[string, PoolOutcome, OutcomeClass]> = [
+const cases: Array<[string, DeliveryOutcome, OutcomeClass]> = [
   ['exit 0', { kind: 'exited', exitCode: 0, stdinError: null, ...run }, { level: 'info', message: 'delivery', run: 'ok' }],
   ['exit 75', { kind: 'exited', exitCode: 75, stdinError: null, ...run }, { level: 'info', message: 'delivery', run: 'exit_nonzero' }],
   ['signal', { kind: 'signaled', signal: 'SIGKILL', ...run }, { level: 'info', message: 'delivery', run: 'signal' }],
@@ -22,6 +23,8 @@ const cases: Array<[string, PoolOutcome, OutcomeClass]> = [
   ['output ENOSPC', failed('output-failed', 'ENOSPC'), { level: 'warn', message: 'delivery failed: resource shortage', run: 'output_failed' }],
   ['bare LF', { kind: 'content-rejected' }, { level: 'info', message: 'delivery refused: bare CR or LF in content', run: null }],
   ['pool busy', { kind: 'pool-busy' }, { level: 'info', message: 'delivery', run: null }],
+  ['disk full', { kind: 'spool-failed', errorCode: 'ENOSPC' }, { level: 'warn', message: 'delivery refused: spool file failed', run: null }],
+  ['client gone', { kind: 'client-gone' }, { level: 'info', message: 'delivery dropped: client left before the program started', run: null }],
   ['worker error', { kind: 'pool-failed', message: 'x' }, { level: 'error', message: 'delivery failed: worker error', run: 'pool_failed' }],
 ];
 

@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { mapOutcomeToReply } from '../../src/delivery/outcome-reply.js';
-import type { PoolOutcome } from '../../src/pool/task.js';
+import { mapOutcomeToReply, type DeliveryOutcome } from '../../src/delivery/outcome-reply.js';
 import { formatReply } from '../../src/smtp/reply.js';
 import type { MappedReply } from '../../src/config/types.js';
 import { repoRoot } from '../helpers/paths.js';
@@ -16,7 +15,7 @@ const QUEUE_ID = 'MWWO1QYV5F094900001';
 
 /** One outcome, and what the doc's placeholders stand for in its reply. */
 interface Sample {
-  readonly outcome: PoolOutcome;
+  readonly outcome: DeliveryOutcome;
   readonly timeoutMs: number;
   /** Placeholder -> value: `N` (exit status or timeout in seconds), `SIGxxx`, `ID`. */
   readonly values: Readonly<Record<string, string>>;
@@ -34,12 +33,12 @@ function timedOut(seconds: number, signal: string | null): Sample {
   const timeoutMs = seconds * 1000;
   return { outcome: { kind: 'timed-out', signal, ...run }, timeoutMs, values: { N: String(seconds) } };
 }
-function fixed(outcome: PoolOutcome): Sample {
+function fixed(outcome: DeliveryOutcome): Sample {
   return { outcome, timeoutMs: 60_000, values: {} };
 }
 
 /** Every kind the code knows (the compiler makes this record exhaustive), with samples. */
-const SAMPLES: Record<PoolOutcome['kind'], readonly Sample[]> = {
+const SAMPLES: Record<DeliveryOutcome['kind'], readonly Sample[]> = {
   exited: [exited(0), exited(0, 'EPIPE'), exited(1), exited(75), exited(255)],
   signaled: [signaled('SIGSEGV'), signaled('SIGKILL')],
   'timed-out': [timedOut(60, 'SIGTERM'), timedOut(5, 'SIGKILL'), timedOut(1, null)],
@@ -48,6 +47,8 @@ const SAMPLES: Record<PoolOutcome['kind'], readonly Sample[]> = {
   'content-rejected': [fixed({ kind: 'content-rejected' })],
   'pool-busy': [fixed({ kind: 'pool-busy' })],
   'pool-failed': [fixed({ kind: 'pool-failed', message: 'worker exited' })],
+  'spool-failed': [fixed({ kind: 'spool-failed', errorCode: 'ENOSPC' }), fixed({ kind: 'spool-failed', errorCode: 'EIO' })],
+  'client-gone': [fixed({ kind: 'client-gone' })],
 };
 
 /** Cells of a Markdown table row; `|` inside backticks does not occur in this table. */

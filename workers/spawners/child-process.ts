@@ -91,8 +91,9 @@ function start(
       // killGroup reaches its children too, and it has no controlling terminal.
       detached: true,
       env: { ...spec.env },
+      // fd 0: a pipe, or the given file (libuv dup2()s it: the program gets its own copy).
       // fd 3: the wrapper shell's refusals (shell-wrapper.ts), closed before it execs.
-      stdio: ['pipe', ...outputs, ...(shellOpens ? ['pipe' as const] : [])],
+      stdio: [spec.stdinFile ?? 'pipe', ...outputs, ...(shellOpens ? ['pipe' as const] : [])],
       // libuv empties the supplementary groups whenever uid or gid is set.
       ...(spec.runAs === null ? {} : { uid: spec.runAs.uid, gid: spec.runAs.gid }),
       ...(spec.cwd === null ? {} : { cwd: spec.cwd }),
@@ -103,10 +104,10 @@ function start(
     return Promise.resolve(failure(err));
   }
   const stdin = child.stdin;
-  if (stdin === null) throw new Error('bug: stdin of a spawned program is not a pipe');
+  if ((stdin === null) !== (spec.stdinFile !== null)) throw new Error('bug: stdin of a spawned program is not what was asked');
   // The error is collected by whoever writes (run-program awaits finished(stdin)); this
   // listener only keeps an unobserved EPIPE from becoming an uncaught exception.
-  stdin.on('error', ignoreStdinError);
+  stdin?.on('error', ignoreStdinError);
   // 'exit', never 'close': a grandchild holding the program's pipes delays 'close' for
   // as long as it lives. Node destroys stdin just before it emits 'exit'.
   const exit = new Promise<ProgramExit>((resolve) => {
@@ -125,7 +126,7 @@ function start(
     // ENOENT/EACCES: 'error' and then 'close', but never 'spawn' nor 'exit'.
     const onError = (err: Error): void => {
       child.off('spawn', onSpawn);
-      stdin.destroy();
+      stdin?.destroy();
       child.stdio[3]?.destroy();
       resolve(failure(err));
     };
@@ -146,7 +147,7 @@ function readToEnd(stream: Readable): Promise<string> {
   });
 }
 
-function createRunningProgram(child: ChildProcess, stdin: Writable, exited: Promise<ProgramExit>): RunningProgram {
+function createRunningProgram(child: ChildProcess, stdin: Writable | null, exited: Promise<ProgramExit>): RunningProgram {
   const pid = child.pid;
   if (pid === undefined) throw new Error('bug: spawned program has no pid');
   return {

@@ -38,6 +38,12 @@ export interface ProgramSpec {
   readonly cwd: string | null;
   /** The program's umask; null = ours. */
   readonly umask: number | null;
+  /**
+   * A descriptor the program gets as its fd 0 instead of a pipe (a spool file, opened
+   * read-only for this run); null = a pipe, RunningProgram.stdin. The caller keeps it and
+   * closes it once startProgram settled: the program has its own copy by then.
+   */
+  readonly stdinFile: number | null;
 }
 
 export interface ProgramExit {
@@ -60,11 +66,12 @@ export interface RunningProgram {
   /** Also the id of the program's session and process group (it leads both). */
   readonly pid: number;
   /**
-   * The program's stdin: a UNIX socketpair (child_process) or a pipe (native). It always
-   * has an 'error' listener, so an EPIPE never crashes the thread. It is destroyed when the
-   * program exits, so pending writes settle then even if a grandchild still holds it.
+   * The program's stdin: a UNIX socketpair (child_process) or a pipe (native); null when
+   * ProgramSpec.stdinFile was given. It always has an 'error' listener, so an EPIPE never
+   * crashes the thread. It is destroyed when the program exits, so pending writes settle
+   * then even if a grandchild still holds it.
    */
-  readonly stdin: Writable;
+  readonly stdin: Writable | null;
   /**
    * Settles once the program has been reaped; never rejects. The native spawner has by then
    * SIGKILLed the rest of the group (before the reap, while the zombie still pinned the

@@ -67,6 +67,7 @@ function start(addon: SpawnAddon, spec: ProgramSpec): StartResult {
     addon.spawn(
       argv,
       envp,
+      spec.stdinFile ?? -1,
       stdout?.path ?? null,
       stdout?.mode ?? 0,
       stderr?.path ?? null,
@@ -91,10 +92,13 @@ function start(addon: SpawnAddon, spec: ProgramSpec): StartResult {
   }
   const { pid, stdinFd } = started;
   // A pipe fd becomes a libuv stream: same Writable behaviour as child_process's stdin.
-  const stdin = new net.Socket({ fd: stdinFd, readable: false, writable: true });
-  state.stdin = stdin;
-  // The error is collected by whoever writes; this only keeps an EPIPE from being uncaught.
-  stdin.on('error', () => {});
+  // None (-1) when stdinFile is the program's stdin.
+  const stdin = stdinFd < 0 ? null : new net.Socket({ fd: stdinFd, readable: false, writable: true });
+  if (stdin !== null) {
+    state.stdin = stdin;
+    // The error is collected by whoever writes; this only keeps an EPIPE from being uncaught.
+    stdin.on('error', () => {});
+  }
   return {
     ok: true,
     program: {

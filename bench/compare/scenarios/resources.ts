@@ -4,99 +4,34 @@
 // with the native spawner; when that cannot run here, the default Spawner, with a note. Only the daemon process is
 // measured (its worker threads included), not the programs it runs.
 
-import { chmodSync, closeSync, constants as fsConstants, copyFileSync, openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { chmodSync, copyFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ReplyParser } from 'smtp-load';
 import { runGenerator, startGenerator, type RunningGenerator } from '../generator.js';
-import { countInTree, pssBytes } from '../measure.js';
+import { countInTree } from '../measure.js';
 import { SYSTEM } from '../names.js';
 import { SLOW_READER_SH } from '../paths.js';
 import { runCommand, sleep } from '../processes.js';
 import {
   checkpoints,
   fitGrowth,
-  median,
   MIB,
-  parseProcStatus,
   peakPerInFlight,
   perSessionKb,
-  type ProcMemory,
 } from '../resources.js';
-import type { GrowthResult, IdleSessionsResult, LargeDeliveriesResult, ResourcesResult, RssSample } from '../types.js';
+import type { GrowthResult, IdleSessionsResult, LargeDeliveriesResult, ResourcesResult } from '../types.js';
 import { describeError, SkipError, type BenchContext } from './context.js';
+import { pssMb, readMemory, startRssSampler, steadyRssMb, type RssSampler } from './rss-sampler.js';
 import type { StartedSystem } from './smtp-matrix.js';
 import { startSmtpipe, type SmtpipeStartOptions, type SpawnerChoice } from './smtpipe.js';
+import { createFifoGate } from './fifo-gate.js';
 
 /** Seconds to wait for any one reply; the large messages' replies wait for the held programs. */
 const REPLY_TIMEOUT_SECONDS = 120;
 /** Sessions being opened at once (the rest wait): stays under the listen backlog. */
 const OPEN_PARALLEL = 50;
 const OPEN_TIMEOUT_MS = 30_000;
-
-async function readMemory(pid: number): Promise<ProcMemory | null> {
-  try {
-    return parseProcStatus(await readFile(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
-async function pssMb(pid: number): Promise<number | null> {
-  const bytes = await pssBytes([pid]);
-  return bytes > 0 ? bytes / MIB : null;
-}
-
-/** `count` RSS readings `everyMs` apart; their median, MB (null if the process is gone). */
-async function steadyRssMb(pid: number, count = 5, everyMs = 200): Promise<number | null> {
-  const values: number[] = [];
-  for (let i = 0; i < count; i++) {
-    if (i > 0) await sleep(everyMs);
-    const mem = await readMemory(pid);
-    if (mem) values.push(mem.rssBytes / MIB);
-  }
-  return median(values);
-}
-
-interface RssSampler {
-  /** Stops sampling; resolves once the last reading is in. */
-  stop(): Promise<{ samples: RssSample[]; peakRssMb: number | null; peakPssMb: number | null }>;
-}
-
-/**
- * Reads the process's VmRSS every intervalMs on a fixed schedule (no drift: sample k is due
- * at k x intervalMs), and its PSS every pssEvery-th sample (smaps_rollup walks the page
- * tables: dearer). t is seconds since the sampler started.
- */
-function startRssSampler(pid: number, intervalMs: number, pssEvery = 0): RssSampler {
-  const t0 = performance.now();
-  const samples: RssSample[] = [];
-  let peakPss: number | null = null;
-  let running = true;
-  const loop = (async () => {
-    for (let k = 0; running; k++) {
-      const due = t0 + k * intervalMs;
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait);
-      if (!running && k > 0) break;
-      const mem = await readMemory(pid);
-      if (mem) samples.push({ t: (performance.now() - t0) / 1000, rssMb: mem.rssBytes / MIB });
-      if (pssEvery > 0 && k % pssEvery === 0) {
-        const pss = await pssMb(pid);
-        if (pss !== null) peakPss = Math.max(peakPss ?? 0, pss);
-      }
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      const peakRssMb = samples.length > 0 ? Math.max(...samples.map((s) => s.rssMb)) : null;
-      return { samples, peakRssMb, peakPssMb: peakPss };
-    },
-  };
-}
 
 /** Raw sessions that got through the 220 and EHLO and now sit idle. */
 interface IdleSessions {
@@ -336,11 +271,7 @@ async function runLargeDeliveries(ctx: BenchContext, starter: DaemonStarter): Pr
   let sampler: RssSampler | null = null;
   let gen: RunningGenerator | null = null;
   let finished = false;
-  let release: number | null = null;
-  const releaseAll = () => {
-    // A writer on the FIFO lets every program blocked opening it go on (O_RDWR: never blocks on Linux).
-    release ??= openSync(fifo, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
-  };
+  const gate = createFifoGate(fifo);
   try {
     const pid = started.rootPid;
     await sleep(1000);
@@ -375,7 +306,7 @@ async function runLargeDeliveries(ctx: BenchContext, starter: DaemonStarter): Pr
       }
       await sleep(250);
     }
-    releaseAll();
+    gate.open();
     const out = await result;
     const sampled = await sampler.stop();
     sampler = null;
@@ -410,7 +341,7 @@ async function runLargeDeliveries(ctx: BenchContext, starter: DaemonStarter): Pr
     if (!finished) gen?.kill();
     // Stopped with the programs still blocked (a failure above) is fine: the forced stop kills them.
     await started.stop();
-    if (release !== null) closeSync(release);
+    gate.close();
   }
 }
 

@@ -25,10 +25,12 @@ export interface SmtpipeStartOptions {
   /** null: the daemon has no Spawner option; its only spawner runs. */
   readonly spawner: SpawnerChoice | null;
   readonly slow?: SmtpipeBenchConfig['slow'];
-  /** Listener options beyond the defaults (the resources group). */
-  readonly listener?: Pick<SmtpipeBenchConfig, 'maxMessageBytes' | 'listenerSessions'>;
+  /** Options beyond the defaults (the resources and held-large groups). */
+  readonly listener?: Pick<SmtpipeBenchConfig, 'maxMessageBytes' | 'listenerSessions' | 'maxSessionsPerClient' | 'poolMaxQueue'>;
   /** Names the config and log files (default: "memory" with `slow`, else nothing). */
   readonly tag?: string;
+  /** The daemon's cli.js (default: this checkout's build; the baseline group: another checkout's). */
+  readonly cli?: string;
 }
 
 function tail(file: string, lines = 5): string {
@@ -41,7 +43,7 @@ function tail(file: string, lines = 5): string {
 
 export async function startSmtpipe(ctx: BenchContext, name: string, options: SmtpipeStartOptions): Promise<StartedSystem> {
   const port = await freePort();
-  const label = options.spawner ?? 'default';
+  const label = `${options.cli === undefined ? '' : 'baseline-'}${options.spawner ?? 'default'}`;
   const tag = options.tag ?? (options.slow ? 'memory' : null);
   const configFile = path.join(ctx.workDir, `smtpipe-${label}${tag ? `-${tag}` : ''}.conf`);
   const logFile = path.join(ctx.workDir, `smtpipe-${label}${tag ? `-${tag}` : ''}.log`);
@@ -50,7 +52,7 @@ export async function startSmtpipe(ctx: BenchContext, name: string, options: Smt
     renderSmtpipeConfig({ port, spawner: options.spawner, domain: ctx.domain, program: ctx.program, slow: options.slow ?? null, ...options.listener }),
   );
   // --log-level info, as deployed: one JSON line per delivery, into a file.
-  const daemon = startProcess(name, process.execPath, [SMTPIPE_CLI, '-c', configFile, '--log-level', 'info'], { logFile });
+  const daemon = startProcess(name, process.execPath, [options.cli ?? SMTPIPE_CLI, '-c', configFile, '--log-level', 'info'], { logFile });
   try {
     await waitForPort(port, 20_000, daemon);
   } catch (err) {

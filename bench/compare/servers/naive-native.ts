@@ -24,6 +24,7 @@ const spec = {
   runAs: null,
   cwd: null,
   umask: null,
+  stdinFile: null,
 };
 
 serveFixture('naive-native', port, (stream, _session, callback) => {
@@ -35,7 +36,8 @@ serveFixture('naive-native', port, (stream, _session, callback) => {
   spawner.startProgram(spec).then(
     (started) => {
       if (!started.ok) return fail(`program could not be started: ${started.message}`);
-      const { stdin, exited } = started.program;
+      const { exited } = started.program;
+      const stdin = started.program.stdin!; // no stdinFile: always a pipe
       // EPIPE when the program does not read everything: its exit status decides.
       stdin.on('error', () => {});
       stream.pipe(stdin);

@@ -8,12 +8,22 @@ export interface SmtpipeBenchConfig {
   readonly spawner: 'child_process' | 'native' | null;
   readonly domain: string;
   readonly program: string;
-  /** A second transport whose program holds messages (the memory scenario). */
-  readonly slow: { readonly domain: string; readonly program: string; readonly concurrency: number } | null;
+  /** A second transport whose program holds messages (the memory and held-large groups). */
+  readonly slow: {
+    readonly domain: string;
+    readonly program: string;
+    readonly concurrency: number;
+    /** received_header; written only when set (held-large: off, so the bytes can be compared). */
+    readonly receivedHeader?: boolean;
+  } | null;
   /** Max_Message_Size; default 52428800 (50 MB). */
   readonly maxMessageBytes?: number;
   /** Listener_Sessions, written only when set (the resources group's 1,000 idle sessions). */
   readonly listenerSessions?: number;
+  /** Max_Sessions_Per_Client, written only when set (0 = no limit: every bench session is from 127.0.0.1). */
+  readonly maxSessionsPerClient?: number;
+  /** Pool_Max_Queue, written only when set. */
+  readonly poolMaxQueue?: number;
 }
 
 export function renderSmtpipeConfig(config: SmtpipeBenchConfig): string {
@@ -26,25 +36,28 @@ export function renderSmtpipeConfig(config: SmtpipeBenchConfig): string {
       `Pool_Tasks_Per_Thread = ${config.slow.concurrency + 64}`,
     );
   }
+  if (config.poolMaxQueue !== undefined) lines.push(`Pool_Max_Queue = ${config.poolMaxQueue}`);
   lines.push(
     'ESMTP_Listener {',
     '  # The 10 MB messages are 10485760 bytes, above the default 10240000.',
     `  Max_Message_Size = ${config.maxMessageBytes ?? 52_428_800}`,
     ...(config.listenerSessions === undefined ? [] : [`  Listener_Sessions = ${config.listenerSessions}`]),
+    ...(config.maxSessionsPerClient === undefined ? [] : [`  Max_Sessions_Per_Client = ${config.maxSessionsPerClient}`]),
     `  Listen "127.0.0.1:${config.port}" { }`,
     '}',
     ...transport('bench', config.domain, config.program, null),
   );
-  if (config.slow !== null) lines.push(...transport('slow', config.slow.domain, config.slow.program, config.slow.concurrency));
+  if (config.slow !== null) lines.push(...transport('slow', config.slow.domain, config.slow.program, config.slow.concurrency, config.slow.receivedHeader));
   return `${lines.join('\n')}\n`;
 }
 
-function transport(name: string, domain: string, program: string, concurrency: number | null): string[] {
+function transport(name: string, domain: string, program: string, concurrency: number | null, receivedHeader?: boolean): string[] {
   return [
     `pipe_transport "${name}" {`,
     `  program_name = "${program}"`,
     `  domain = ( "${domain}" )`,
     ...(concurrency === null ? [] : [`  concurrency = ${concurrency}`, '  timeout = 300']),
+    ...(receivedHeader === undefined ? [] : [`  received_header = ${receivedHeader}`]),
     '}',
   ];
 }

@@ -1,10 +1,11 @@
 // Owns the message's line endings as the program sees them: CRLF (the wire form) or LF,
 // and the Bare_Newlines policy for a CR or LF that is not part of a CRLF. Pure: no I/O, no
-// timers; the common path rewrites the transferred buffer in place (no second copy). The
+// timers; the common path rewrites the received chunk in place (no second copy). The
 // two scans it is built from come in JavaScript (here) and in C (native/line-endings.c,
-// loaded by native/addons.ts), with the same results byte for byte.
+// loaded by native/addons.ts), with the same results byte for byte. line-ending-stream.ts
+// applies them chunk by chunk as the message arrives.
 
-import type { BareNewlinePolicy, LineEnding } from '../src/config/types.js';
+import type { BareNewlinePolicy, LineEnding } from '../config/types.js';
 
 const CR = 0x0d;
 const LF = 0x0a;

@@ -74,6 +74,21 @@ export class MessageBuffer {
     return whole;
   }
 
+  /**
+   * The message so far as views, in order, and the buffer emptied: for moving it to a spool
+   * file without a copy. The views must not be written to.
+   */
+  takeParts(): Uint8Array[] {
+    const parts = this.#parts;
+    this.discard();
+    return parts;
+  }
+
+  /** Bytes pushed since the last take or discard. */
+  get length(): number {
+    return this.#length;
+  }
+
   /** Drops what was kept (an oversized message is drained, not stored). */
   discard(): void {
     this.#parts = [];
