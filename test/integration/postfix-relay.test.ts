@@ -130,6 +130,8 @@ test('Postfix relays one message for two smtpipe transports, two recipients per-
   const removedAt = performance.now();
   assert.doesNotMatch(await postfix.log(), new RegExp(`${queueId}: .*status=deferred`));
   assert.deepEqual(await postfix.queue(), [], 'nothing left in any of Postfix queues');
+  // A misspelt parameter or a service missing from master.cf shows up here first.
+  assert.deepEqual((await postfix.log()).split('\n').filter((l) => /warning:/.test(l)), []);
 
   const submitToLastMs = lastAt - acceptedAt;
   t.diagnostic(`submit took ${(acceptedAt - startedAt).toFixed(0)} ms; Postfix's 250 -> last program run: ${submitToLastMs.toFixed(0)} ms; -> every status=sent logged: ${(sentLoggedAt - acceptedAt).toFixed(0)} ms; -> queue file removed: ${(removedAt - acceptedAt).toFixed(0)} ms`);
