@@ -81,7 +81,7 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixInst
       }
     },
     async queue() {
-      const { stdout } = await run('postqueue', ['-c', conf, '-j']);
+      const { stdout } = await run(path.join(path.dirname(POSTFIX), 'postqueue'), ['-c', conf, '-j']);
       return stdout
         .split('\n')
         .filter((line) => line.trim() !== '')
