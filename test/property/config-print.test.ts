@@ -135,7 +135,7 @@ const program = fc
 const recipientCheck = fc.option(
   program
     .filter(({ program: t }) => t.args.every((a) => a.kind === 'parts' && a.parts.every((x) => x.kind === 'literal' || (x.name !== 'queue_id' && x.name !== 'size'))))
-    .map(({ programName, program: template }) => ({ text: programName, template })),
+    .map(({ programName, program: template }) => ({ text: programName, template, position: NOWHERE })),
   { nil: null },
 );
 
