@@ -17,6 +17,7 @@ import {
   type WrittenDomain,
   type WrittenProgram,
 } from './transport-values.js';
+import { readRecipientCheck } from './recipient-check.js';
 import type { ParsedTransport } from './types.js';
 import { readOctalMode } from './values.js';
 
@@ -180,5 +181,27 @@ export const TRANSPORT_OPTIONS = defineOptions<TransportOptions, ParsedTransport
     doc: 'the program\'s file creation mask, e.g. `0027`',
     read: (o, s) => readOctalMode(o, s, { what: 'umask', example: '0027' }),
     print: (t) => (t.umask === null ? null : octal(t.umask)),
+  },
+  recipientCheck: {
+    name: 'recipient_check',
+    type: 'command line',
+    defaultDoc: 'none',
+    doc: 'a program run at RCPT for each recipient, as `program_name` (same user, group, directory, umask, env; stdin empty; stderr to `error_file`) but without `${queue_id}`, `${size}`, `${recipients}`: exit 0 accepts (`250 2.1.5`), others take the `code` entry (4xx/5xx) or `550 5.1.1`; timeout, signal or no start: `451 4.3.0`. Results are kept for the session',
+    read: readRecipientCheck,
+    print: (t) => (t.recipientCheck === null ? null : quote(t.recipientCheck.text)),
+  },
+  recipientCheckTimeoutMs: {
+    name: 'recipient_check_timeout',
+    ...seconds({ min: 1 }),
+    default: '10',
+    doc: 'then SIGTERM to the check\'s group, SIGKILL 2 s later, and `451 4.3.0` for that RCPT',
+    print: (t) => wholeSeconds(t.recipientCheckTimeoutMs),
+  },
+  recipientCheckConcurrency: {
+    name: 'recipient_check_concurrency',
+    ...count({ min: 1 }),
+    default: '4',
+    doc: 'checks of this transport running at once, apart from its deliveries\' `concurrency`; more RCPTs wait (at most `Pool_Max_Queue` of them, then `451 4.3.2`)',
+    print: (t) => whole(t.recipientCheckConcurrency),
   },
 });

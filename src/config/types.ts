@@ -3,6 +3,7 @@
 // run as, the PEM text of TLS files). Built and frozen only by src/config/load.ts.
 
 import type { ProgramTemplate } from './program-argv.js';
+import type { RecipientCheck } from './recipient-check.js';
 
 /** Where a setting was written, for diagnostics that name file:line:col. */
 export interface SourcePosition {
@@ -159,6 +160,12 @@ export interface ParsedTransport {
   readonly directory: WrittenValue | null;
   /** `umask`: the program's file creation mask; null = smtpipe's own. */
   readonly umask: number | null;
+  /** `recipient_check`: a program run at RCPT for each recipient (exit 0 accepts); null = none. */
+  readonly recipientCheck: RecipientCheck | null;
+  /** `recipient_check_timeout`, ms: then SIGTERM/SIGKILL to the check and `451 4.3.0`. */
+  readonly recipientCheckTimeoutMs: number;
+  /** `recipient_check_concurrency`: checks of this transport running at once, apart from deliveries. */
+  readonly recipientCheckConcurrency: number;
   readonly position: SourcePosition;
 }
 

@@ -1,7 +1,7 @@
 // What smtpipe decides at MAIL, RCPT and DATA (the MailPolicy of src/smtp): address
 // checks, routing to one transport per transaction, one entry per distinct recipient,
-// an argv+env the kernel will take, then the message store and the dispatcher. Counts no
-// RCPT commands (src/smtp).
+// an argv+env the kernel will take, a transport's recipient_check (its answers kept per
+// session), then the message store and the dispatcher. Counts no RCPT commands (src/smtp).
 
 import type { Router } from '../routing/router.js';
 import type { MessageStore } from '../message/message-store.js';
@@ -11,6 +11,13 @@ import type { TransportConfig } from '../config/types.js';
 import type { Dispatcher } from './dispatcher.js';
 import { checkAddress, recipientKey, splitAddress } from './address.js';
 import { createExecBudget, type ExecBudget } from './exec-size.js';
+import type { RecipientChecker } from './recipient-check.js';
+
+/**
+ * Check answers one session keeps, at most: a client naming new recipients in transaction
+ * after transaction cannot grow it further (the oldest answers are forgotten first).
+ */
+const CHECK_CACHE_ENTRIES = 1000;
 
 const REPLY_RELAY_DENIED: SmtpReply = { code: 550, text: '5.7.1 relaying denied' };
 const REPLY_OTHER_TRANSPORT: SmtpReply = {
@@ -32,7 +39,9 @@ const NO_RECIPIENT_INTAKE: MessageIntake = {
   deliver: () => Promise.resolve({ code: 503, text: '5.5.1 RCPT TO first' }),
 };
 
-export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: MessageStore): MailPolicy {
+export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: MessageStore, checker: RecipientChecker): MailPolicy {
+  /** Per session (SessionInfo.scope): check answer per transport, check, sender, HELO and recipient key. */
+  const checkCache = new WeakMap<object, Map<string, SmtpReply | undefined>>();
   return {
     startTransaction(session: SessionInfo, rawSender: string): Transaction | SmtpReply {
       const checkedSender = checkAddress(rawSender, 'sender');
@@ -43,8 +52,21 @@ export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: 
       const recipients: string[] = [];
       // Both grow only by a distinct accepted recipient; src/smtp bounds the RCPT commands.
       const seen = new Set<string>();
+      /** Adds a recipient every check passed; the transport and repeats are checked again after a check's wait. */
+      const accept = (route: TransportConfig, address: string, key: string): SmtpReply | undefined => {
+        if (transport && route !== transport) return REPLY_OTHER_TRANSPORT;
+        if (seen.has(key)) return undefined;
+        if (transport?.program.singleRecipient) return REPLY_ONE_RECIPIENT;
+        const sized = budget ?? createExecBudget(route, { sender, clientAddress: session.clientAddress, clientHelo: session.clientHelo });
+        if (!sized.tryAdd(address)) return REPLY_ARGS_TOO_BIG;
+        budget = sized;
+        transport = route;
+        seen.add(key);
+        recipients.push(address);
+        return undefined;
+      };
       return {
-        addRecipient(rawAddress) {
+        addRecipient(rawAddress, signal) {
           const checked = checkAddress(rawAddress, 'recipient');
           if (!checked.ok) return checked.reply;
           const { address } = checked;
@@ -55,13 +77,21 @@ export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: 
           const key = recipientKey(address);
           if (seen.has(key)) return undefined;
           if (transport?.program.singleRecipient) return REPLY_ONE_RECIPIENT;
-          const sized = budget ?? createExecBudget(route, { sender, clientAddress: session.clientAddress, clientHelo: session.clientHelo });
-          if (!sized.tryAdd(address)) return REPLY_ARGS_TOO_BIG;
-          budget = sized;
-          transport = route;
-          seen.add(key);
-          recipients.push(address);
-          return undefined;
+          const check = route.recipientCheck;
+          if (check === null) return accept(route, address, key);
+          const cache = checkCache.get(session.scope) ?? new Map<string, SmtpReply | undefined>();
+          checkCache.set(session.scope, cache);
+          // The check may name the sender or HELO, which change between transactions.
+          const cacheKey = JSON.stringify([route.name, check.text, sender, session.clientHelo, key]);
+          if (cache.has(cacheKey)) return cache.get(cacheKey) ?? accept(route, address, key);
+          return checker.check({ ...session, transport: route, sender, recipient: address }, signal).then(({ reply, cacheable }) => {
+            const refusal = reply.code < 300 ? undefined : reply;
+            if (cacheable) {
+              if (cache.size >= CHECK_CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+              cache.set(cacheKey, refusal);
+            }
+            return refusal ?? accept(route, address, key);
+          });
         },
         openMessage(declaredBytes) {
           if (!transport) return NO_RECIPIENT_INTAKE;

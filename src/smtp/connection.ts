@@ -33,6 +33,7 @@ import { assertUpstreamShape } from './upstream-shape.js';
 
 /** RFC 5321 4.5.3.1.4 lets a server refuse a long line; smtp-server's parser then stops, so we close. */
 const REPLY_LINE_TOO_LONG: SmtpReply = { code: 421, text: '4.5.2 command line too long, closing' };
+const REPLY_RECIPIENT_OK = '2.1.5 Ok';
 const REPLY_LINE_TOO_SLOW: SmtpReply = { code: 421, text: '4.4.2 command line took too long, closing' };
 
 /** Per-session state kept by src/smtp; the policy layer sees only `transaction`. */
@@ -67,6 +68,9 @@ export class PipeConnection<T> extends SMTPConnection {
   // The single write site of every reply: counted here for the metrics.
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
     this.onReply(code);
+    // Upstream's accepted RCPT says "Accepted": ours carries RFC 3463's 2.1.5 like every
+    // other reply text (enhanced codes are ours to write, see reply.ts).
+    if (context === 'RCPT_TO_OK') data = REPLY_RECIPIENT_OK;
     super.send(code, data, context);
   }
 

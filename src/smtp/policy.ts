@@ -18,6 +18,11 @@ export interface SessionInfo {
   readonly tls: string | null;
   /** The certificate the client presented (TLS_Verify_Mode optional/require), else null. */
   readonly clientCertificate: ClientCertificate | null;
+  /**
+   * One object for the whole session, the same at each MAIL: the policy may key what it
+   * remembers across the session's transactions on it (a WeakMap), and forget it with it.
+   */
+  readonly scope: object;
 }
 
 /**
@@ -40,8 +45,13 @@ export interface ClientCertificate {
 }
 
 export interface Transaction {
-  /** Accepts (undefined) or refuses a RCPT TO address. */
-  addRecipient(address: string): SmtpReply | undefined;
+  /**
+   * Accepts (undefined) or refuses a RCPT TO address; a Promise when the answer needs a
+   * program (recipient_check), at once otherwise. The SMTP layer calls it again only after
+   * the last answer (pipelined RCPTs are answered in order). `signal` aborts when the
+   * client leaves.
+   */
+  addRecipient(address: string, signal: AbortSignal): SmtpReply | undefined | Promise<SmtpReply | undefined>;
   /**
    * At DATA, after at least one RCPT was accepted: where the message's bytes go as they
    * arrive. `declaredBytes` is the SIZE= of MAIL FROM, 0 when none.

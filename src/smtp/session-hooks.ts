@@ -56,22 +56,32 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
       state.transaction = undefined;
       const refusal = certificates.mailRefusal(session) ?? mailRefusal(config(), state.receptions, address.args);
       if (refusal) return callback(toRejection(refusal));
-      const result = policy.startTransaction(sessionInfo(session, config(), certificates.of(session)), address.address);
+      const result = policy.startTransaction(sessionInfo(session, config(), certificates.of(session), state), address.address);
       if ('code' in result) return callback(toRejection(result));
       state.transaction = result;
       callback();
     },
     onRcptTo(address, session, callback: Callback) {
-      const state = connectionOf(session)?.state;
+      const connection = connectionOf(session);
+      const state = connection?.state;
       const transaction = state?.transaction;
-      if (!state || !transaction) return callback(toRejection(REPLY_NO_TRANSACTION));
+      if (!connection || !state || !transaction) return callback(toRejection(REPLY_NO_TRANSACTION));
       const count = (rcptCommands.get(transaction) ?? 0) + 1;
       rcptCommands.set(transaction, count);
       const limit = rcptRefusal(config(), count, state.recipients, address.args);
       if (limit) return callback(toRejection(limit));
-      const refusal = transaction.addRecipient(address.address);
-      if (!refusal) state.recipients += 1;
-      callback(refusal ? toRejection(refusal) : null);
+      const answer = (refusal: SmtpReply | undefined) => {
+        if (!refusal) state.recipients += 1;
+        callback(refusal ? toRejection(refusal) : null);
+      };
+      const result = transaction.addRecipient(address.address, connection.closedSignal);
+      // smtp-server reads the next command only after this callback, so an asynchronous
+      // answer keeps pipelined RCPTs (and the counts above) in order.
+      if (!(result instanceof Promise)) return answer(result);
+      result.then(answer, (error: unknown) => {
+        logger.error({ err: error, session: session.id }, 'recipient check threw');
+        callback(toRejection(REPLY_LOCAL_ERROR));
+      });
     },
     onData(stream, session, callback) {
       const connection = connectionOf(session);
@@ -116,7 +126,7 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
   };
 }
 
-function sessionInfo(session: SMTPServerSession, config: ListenerConfig, clientCertificate: ClientCertificate | null): SessionInfo {
+function sessionInfo(session: SMTPServerSession, config: ListenerConfig, clientCertificate: ClientCertificate | null, scope: object): SessionInfo {
   return {
     sessionId: session.id,
     clientAddress: session.remoteAddress,
@@ -126,5 +136,6 @@ function sessionInfo(session: SMTPServerSession, config: ListenerConfig, clientC
     bareNewlines: config.bareNewlines,
     tls: session.tlsOptions ? `${session.tlsOptions.version} ${session.tlsOptions.standardName || session.tlsOptions.name}` : null,
     clientCertificate,
+    scope,
   };
 }

@@ -131,6 +131,14 @@ const program = fc
     return { programName: ' '.repeat(lead) + written.join(''), program: programTemplate(argv) };
   });
 
+/** recipient_check: a program_name without the macros that have no value before DATA. */
+const recipientCheck = fc.option(
+  program
+    .filter(({ program: t }) => t.args.every((a) => a.kind === 'parts' && a.parts.every((x) => x.kind === 'literal' || (x.name !== 'queue_id' && x.name !== 'size'))))
+    .map(({ programName, program: template }) => ({ text: programName, template, position: NOWHERE })),
+  { nil: null },
+);
+
 const absolutePath = text(1, 20).map((s) => `/${s}`);
 const replyText = fc
   .oneof(fc.constantFrom('2.0.0 ok', '5.1.1 no such list', '4.3.0 try "again" \\ later'), text(1, 30))
@@ -185,18 +193,22 @@ const transportBody = fc.record({
   allowRoot: fc.boolean(),
   directory: fc.option(absolutePath.map((text) => ({ text, position: NOWHERE })), { nil: null }),
   umask: fc.option(fc.integer({ min: 0, max: 0o777 }), { nil: null }),
+  recipientCheck,
+  recipientCheckTimeoutSeconds: fc.integer({ min: 1, max: MAX_DURATION_SECONDS }),
+  recipientCheckConcurrency: fc.integer({ min: 1, max: 10_000 }),
 });
 
 const transports: fc.Arbitrary<ParsedTransport[]> = fc
   .uniqueArray(fc.tuple(transportName, transportBody), { selector: ([name]) => name, minLength: 1, maxLength: 4 })
   .map((list) =>
-    list.map(([name, { program: p, timeoutSeconds, domains, ...rest }], i) => ({
+    list.map(([name, { program: p, timeoutSeconds, recipientCheckTimeoutSeconds, domains, ...rest }], i) => ({
       name,
       ...p,
       ...rest,
       // A domain belongs to one transport: a per-transport last label keeps them apart.
       domains: domains.map((d) => `${d}.t${i}`),
       timeoutMs: timeoutSeconds * 1000,
+      recipientCheckTimeoutMs: recipientCheckTimeoutSeconds * 1000,
       position: NOWHERE,
     })),
   );

@@ -53,6 +53,9 @@ test('transport: defaults', () => {
     allowRoot: false,
     directory: null,
     umask: null,
+    recipientCheck: null,
+    recipientCheckTimeoutMs: 10_000,
+    recipientCheckConcurrency: 4,
     position: undefined,
   });
   assert.deepEqual(t.position, { file: 'f.conf', line: 2, column: 1 });
@@ -160,6 +163,22 @@ test('transport: program_name macros and program path are checked', () => {
   assert.deepEqual(errors('  program_name = "/bin/x ${Recipient}"\n  domain = t.example'), [
     '3:18 ERR_CONFIG_INVALID_VALUE program_name: unknown macro ${Recipient} in argument 1; did you mean ${recipient}?',
   ]);
+});
+
+test('transport: recipient_check takes program_name\'s macros, except those with no value before DATA', () => {
+  const t = transport(`${BASE}\nrecipient_check = "/usr/bin/known -s \${sender} \${recipient} \${local}@\${domain}"\nrecipient_check_timeout = 3\nrecipient_check_concurrency = 2`);
+  assert.equal(t.recipientCheck?.text, '/usr/bin/known -s ${sender} ${recipient} ${local}@${domain}');
+  assert.deepEqual(argvWords(t.recipientCheck.template), ['/usr/bin/known', '-s', '${sender}', '${recipient}', '${local}@${domain}']);
+  assert.equal(t.recipientCheckTimeoutMs, 3000);
+  assert.equal(t.recipientCheckConcurrency, 2);
+  assert.deepEqual(errors(`${BASE}\nrecipient_check = "/usr/bin/known \${queue_id} x\${size} \${recipients}"`), [
+    '5:19 ERR_CONFIG_INVALID_VALUE recipient_check: ${queue_id} has no value before DATA (the queue id is given at DATA)',
+    '5:19 ERR_CONFIG_INVALID_VALUE recipient_check: ${size} has no value before DATA (the size is known only after DATA)',
+    '5:19 ERR_CONFIG_INVALID_VALUE recipient_check: ${recipients} has no value before DATA (a check is about one recipient: use ${recipient})',
+  ]);
+  assert.match(errors(`${BASE}\nrecipient_check = "known \${recipient}"`)[0] ?? '', /recipient_check: the program must be an absolute path/);
+  assert.match(errors(`${BASE}\nrecipient_check = "/k \${recipent}"`)[0] ?? '', /did you mean \$\{recipient\}\?/);
+  assert.match(errors(`${BASE}\nrecipient_check = "/k"\nrecipient_check_timeout = 0`)[0] ?? '', /recipient_check_timeout/);
 });
 
 test('transport: domain is required, validated, lower-cased, unique', () => {
