@@ -11,6 +11,7 @@ import type { TransportConfig } from '../config/types.js';
 import type { Dispatcher } from './dispatcher.js';
 import { checkAddress, recipientKey, splitAddress } from './address.js';
 import { createExecBudget, type ExecBudget } from './exec-size.js';
+import { isLmtpSession, startLmtpTransaction } from './lmtp-transaction.js';
 
 const REPLY_RELAY_DENIED: SmtpReply = { code: 550, text: '5.7.1 relaying denied' };
 const REPLY_OTHER_TRANSPORT: SmtpReply = {
@@ -38,6 +39,8 @@ export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: 
       const checkedSender = checkAddress(rawSender, 'sender');
       if (!checkedSender.ok) return checkedSender.reply;
       const sender = checkedSender.address;
+      // RFC 2033: one run per recipient, any transports in one transaction.
+      if (isLmtpSession(session)) return startLmtpTransaction(router, dispatcher, store, session, sender);
       let transport: TransportConfig | undefined;
       let budget: ExecBudget | undefined;
       const recipients: string[] = [];
