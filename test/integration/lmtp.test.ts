@@ -72,6 +72,8 @@ test('LHLO is the greeting; HELO and EHLO get 500 as smtp-server answers them', 
   assert.equal((await client.command('EHLO client.test')).code, 500);
   assert.equal((await client.command('HELO client.test')).code, 500);
   assert.equal((await client.command('MAIL FROM:<s@origin.test>')).code, 503);
+  // LHLO is smtp-server's EHLO handler, ours in front of it (connection.ts): same argument check.
+  assert.equal((await client.command('LHLO $(id)')).code, 501);
   const hello = await client.command('LHLO client.test');
   assert.equal(hello.code, 250);
   for (const capability of ['PIPELINING', '8BITMIME', 'SIZE']) assert.match(hello.text, new RegExp(`^${capability}`, 'm'));
