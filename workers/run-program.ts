@@ -161,7 +161,9 @@ async function feedStdinFromFile(stdin: Writable, head: Uint8Array, tail: FileHa
     await pipeline(tail.createReadStream({ start: 0, autoClose: false }), stdin);
     return null;
   } catch (err) {
-    const failure = errorCode(err) ?? 'ERR_PROGRAM_STDIN';
-    return failure === 'ERR_STREAM_PREMATURE_CLOSE' || failure === 'ERR_STREAM_DESTROYED' ? 'EPIPE' : failure;
+    // Node's stream errors (a premature close, a write after the destroy at exit) mean
+    // the same as EPIPE here: the program exited without reading all of its input.
+    const failure = errorCode(err);
+    return failure === undefined || /^ERR_STREAM_/.test(failure) ? 'EPIPE' : failure;
   }
 }
