@@ -6,7 +6,8 @@
 // States: spawning -> running -> (timeout: terminating -> killing) -> reaped -> group killed.
 // The run never ends before the program is reaped, so no zombie outlives a task.
 
-import { finished } from 'node:stream/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { ProgramOutcome } from '../src/pool/task.js';
 import { errorCode, type ProgramSpec, type Spawner, type StartFailure } from './spawners/contract.js';
@@ -17,6 +18,10 @@ export interface RunSpec extends ProgramSpec {
    * stdin (then nothing is written, and stdinError is always null).
    */
   readonly body: Uint8Array | null;
+  /** Written to the stdin pipe before `body` or `tail` (LMTP: this run's trace headers). */
+  readonly head?: Uint8Array | null;
+  /** A spooled message copied into the stdin pipe after `head`, from offset 0 to its end. */
+  readonly tail?: FileHandle;
   readonly timeoutMs: number;
   /** After SIGTERM on timeout, how long before SIGKILL. */
   readonly killGraceMs: number;
@@ -60,7 +65,12 @@ export async function runProgram(spawner: Spawner, spec: RunSpec): Promise<RunOu
   if (spec.killSignal?.aborted) killNow();
   spec.killSignal?.addEventListener('abort', killNow, { once: true });
 
-  const stdinResult = program.stdin === null ? Promise.resolve(null) : feedStdin(program.stdin, spec.body ?? EMPTY);
+  const stdinResult =
+    program.stdin === null
+      ? Promise.resolve(null)
+      : spec.tail === undefined
+        ? feedStdin(program.stdin, spec.head ? [spec.head, spec.body ?? EMPTY] : [spec.body ?? EMPTY])
+        : feedStdinFromFile(program.stdin, spec.head ?? EMPTY, spec.tail);
   let exit;
   try {
     exit = await program.exited;
@@ -114,12 +124,16 @@ const EMPTY = new Uint8Array(0);
  * No 'drain' loop: the whole message already lives in memory and the stream keeps a
  * reference, not a copy; finished() settles on completion, error or destroy.
  */
-async function feedStdin(stdin: Writable, body: Uint8Array): Promise<string | null> {
+async function feedStdin(stdin: Writable, chunks: readonly Uint8Array[]): Promise<string | null> {
   // The write's callback runs once the kernel took the bytes. Not after a destroy: Node
   // then calls an in-flight write's callback without error (the program exited while a
-  // grandchild held stdin, unread).
-  let allWritten = body.byteLength === 0;
-  if (!allWritten) stdin.write(body, (err) => (allWritten = err == null && !stdin.destroyed));
+  // grandchild held stdin, unread). Writes complete in order: the last one's callback says.
+  const body = chunks.filter((chunk) => chunk.byteLength > 0);
+  let allWritten = body.length === 0;
+  body.forEach((chunk, i) => {
+    if (i < body.length - 1) stdin.write(chunk);
+    else stdin.write(chunk, (err) => (allWritten = err == null && !stdin.destroyed));
+  });
   stdin.end();
   let failure: string | null = null;
   try {
@@ -134,4 +148,22 @@ async function feedStdin(stdin: Writable, body: Uint8Array): Promise<string | nu
   // first is a race between two effects of one cause: the program exited without reading
   // its input. Same report.
   return failure === null || failure === 'ERR_STREAM_PREMATURE_CLOSE' ? 'EPIPE' : failure;
+}
+
+/**
+ * `head`, then the file from offset 0 to its end, then end-of-file; the same report as
+ * feedStdin. The file is read a chunk at a time (the pipe's pace): a spooled message is
+ * never held in memory whole. Never rejects.
+ */
+async function feedStdinFromFile(stdin: Writable, head: Uint8Array, tail: FileHandle): Promise<string | null> {
+  try {
+    if (head.byteLength > 0) stdin.write(head);
+    await pipeline(tail.createReadStream({ start: 0, autoClose: false }), stdin);
+    return null;
+  } catch (err) {
+    // Node's stream errors (a premature close, a write after the destroy at exit) mean
+    // the same as EPIPE here: the program exited without reading all of its input.
+    const failure = errorCode(err);
+    return failure === undefined || /^ERR_STREAM_/.test(failure) ? 'EPIPE' : failure;
+  }
 }

@@ -1,4 +1,4 @@
-// The options of ESMTP_Listener and Listen (the same set; a Listen's own win), one row
+// The options of ESMTP_Listener, LMTP_Listener and Listen (the same set; a Listen's own win), one row
 // each: reader, default, printer and doc line; and the Momentum listener options smtpipe
 // knows but does not implement. listener-schema.ts folds the two scopes; this reads values.
 

@@ -31,6 +31,9 @@ export interface ListenerConfig extends ParsedListener {
   readonly tls: ListenerTls | null;
 }
 
+/** Which stanza a Listen belongs to: ESMTP_Listener or LMTP_Listener. */
+export type ListenerProtocol = 'smtp' | 'lmtp';
+
 /** A Listen as the schema reads it: its TLS files named, not read yet. */
 export interface ParsedListener {
   /** The Listen name as written, e.g. "127.0.0.1:2525", "[::1]:2525", ":25". */
@@ -38,6 +41,11 @@ export interface ParsedListener {
   /** undefined means every address (":25"). IPv6 without brackets. */
   readonly host: string | undefined;
   readonly port: number;
+  /**
+   * 'lmtp' for a Listen of an LMTP_Listener (RFC 2033): LHLO instead of HELO/EHLO, and
+   * after the message one reply per accepted recipient, each from its own program run.
+   */
+  readonly protocol: ListenerProtocol;
   /** Max_Message_Size, bytes; advertised as SIZE. */
   readonly maxMessageBytes: number;
   /** Listener_Sessions: concurrent sessions on this Listen. */

@@ -11,13 +11,9 @@ import type { TransportConfig } from '../config/types.js';
 import type { Dispatcher } from './dispatcher.js';
 import { checkAddress, recipientKey, splitAddress } from './address.js';
 import { createExecBudget, type ExecBudget } from './exec-size.js';
-import type { RecipientChecker } from './recipient-check.js';
+import { createRecipientGate, afterVerdict, type RecipientChecker } from './recipient-check.js';
 
-/**
- * Check answers one session keeps, at most: a client naming new recipients in transaction
- * after transaction cannot grow it further (the oldest answers are forgotten first).
- */
-const CHECK_CACHE_ENTRIES = 1000;
+import { isLmtpSession, startLmtpTransaction } from './lmtp-transaction.js';
 
 const REPLY_RELAY_DENIED: SmtpReply = { code: 550, text: '5.7.1 relaying denied' };
 const REPLY_OTHER_TRANSPORT: SmtpReply = {
@@ -40,13 +36,14 @@ const NO_RECIPIENT_INTAKE: MessageIntake = {
 };
 
 export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: MessageStore, checker: RecipientChecker): MailPolicy {
-  /** Per session (SessionInfo.scope): check answer per transport, check, sender, HELO and recipient key. */
-  const checkCache = new WeakMap<object, Map<string, SmtpReply | undefined>>();
+  const gate = createRecipientGate(checker);
   return {
     startTransaction(session: SessionInfo, rawSender: string): Transaction | SmtpReply {
       const checkedSender = checkAddress(rawSender, 'sender');
       if (!checkedSender.ok) return checkedSender.reply;
       const sender = checkedSender.address;
+      // RFC 2033: one run per recipient, any transports in one transaction.
+      if (isLmtpSession(session)) return startLmtpTransaction({ router, dispatcher, store, gate }, session, sender);
       let transport: TransportConfig | undefined;
       let budget: ExecBudget | undefined;
       const recipients: string[] = [];
@@ -77,21 +74,7 @@ export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: 
           const key = recipientKey(address);
           if (seen.has(key)) return undefined;
           if (transport?.program.singleRecipient) return REPLY_ONE_RECIPIENT;
-          const check = route.recipientCheck;
-          if (check === null) return accept(route, address, key);
-          const cache = checkCache.get(session.scope) ?? new Map<string, SmtpReply | undefined>();
-          checkCache.set(session.scope, cache);
-          // The check may name the sender or HELO, which change between transactions.
-          const cacheKey = JSON.stringify([route.name, check.text, sender, session.clientHelo, key]);
-          if (cache.has(cacheKey)) return cache.get(cacheKey) ?? accept(route, address, key);
-          return checker.check({ ...session, transport: route, sender, recipient: address }, signal).then(({ reply, cacheable }) => {
-            const refusal = reply.code < 300 ? undefined : reply;
-            if (cacheable) {
-              if (cache.size >= CHECK_CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
-              cache.set(cacheKey, refusal);
-            }
-            return refusal ?? accept(route, address, key);
-          });
+          return afterVerdict(gate(session, route, sender, address, signal), (refusal) => refusal ?? accept(route, address, key));
         },
         openMessage(declaredBytes) {
           if (!transport) return NO_RECIPIENT_INTAKE;

@@ -12,6 +12,7 @@ import { formatReply, type SmtpReply } from '../smtp/reply.js';
 import { KILL_GRACE_MS } from './dispatcher.js';
 import { expandArguments, programEnvironment, type Envelope } from './envelope.js';
 import { classifyOutcome } from './outcome-class.js';
+import { recipientKey } from './address.js';
 
 export interface RecipientCheckRequest extends SessionInfo {
   readonly transport: TransportConfig;
@@ -155,3 +156,49 @@ function log(
     'recipient refused by recipient_check',
   );
 }
+
+/**
+ * Check answers one session keeps, at most: a client naming new recipients in transaction
+ * after transaction cannot grow it further (the oldest answers are forgotten first).
+ */
+const CHECK_CACHE_ENTRIES = 1000;
+
+/**
+ * What `route`'s recipient_check says of `address`: its refusal, or undefined (accepted, or
+ * no check). Synchronous unless a check must run. Answers are kept per session.
+ */
+export type RecipientGate = (
+  session: SessionInfo,
+  route: TransportConfig,
+  sender: string,
+  address: string,
+  signal?: AbortSignal,
+) => SmtpReply | undefined | Promise<SmtpReply | undefined>;
+
+export function createRecipientGate(checker: RecipientChecker): RecipientGate {
+  /** Per session (SessionInfo.scope): check answer per transport, check, sender, HELO and recipient key. */
+  const checkCache = new WeakMap<object, Map<string, SmtpReply | undefined>>();
+  return (session, route, sender, address, signal) => {
+    const check = route.recipientCheck;
+    if (check === null) return undefined;
+    const cache = checkCache.get(session.scope) ?? new Map<string, SmtpReply | undefined>();
+    checkCache.set(session.scope, cache);
+    // The check may name the sender or HELO, which change between transactions.
+    const cacheKey = JSON.stringify([route.name, check.text, sender, session.clientHelo, recipientKey(address)]);
+    if (cache.has(cacheKey)) return cache.get(cacheKey);
+    return checker.check({ ...session, transport: route, sender, recipient: address }, signal ?? new AbortController().signal).then(({ reply, cacheable }) => {
+      const refusal = reply.code < 300 ? undefined : reply;
+      if (cacheable) {
+        if (cache.size >= CHECK_CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+        cache.set(cacheKey, refusal);
+      }
+      return refusal;
+    });
+  };
+}
+
+/** `then` on a verdict that may be synchronous: the fast path (no check) stays synchronous. */
+export function afterVerdict<T>(verdict: SmtpReply | undefined | Promise<SmtpReply | undefined>, next: (refusal: SmtpReply | undefined) => T): T | Promise<T> {
+  return verdict instanceof Promise ? verdict.then(next) : next(verdict);
+}
+

@@ -133,7 +133,10 @@ export function createDeliveryPool(config: Config): DeliveryPool {
     const number = started;
     inFlight.add(number);
     try {
-      return await piscina.run(task, { transferList: task.message.kind === 'bytes' ? [task.message.bytes] : [] });
+      // A shared message (header set, LMTP) is cloned for each run, never transferred.
+      const { message } = task;
+      const transfer = message.kind === 'bytes' && message.header === undefined ? [message.bytes] : [];
+      return await piscina.run(task, { transferList: transfer });
     } catch (error) {
       // A worker that died (or a bug in it): the program's fate is unknown, so tempfail.
       return { kind: 'pool-failed', message: error instanceof Error ? error.message : String(error) };

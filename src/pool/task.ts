@@ -48,14 +48,33 @@ export interface DeliveryTask {
  * A message in memory goes through a pipe; a spooled one is the program's stdin itself.
  */
 export type TaskMessage =
-  /** Transferred to the worker (never a pooled Buffer's ArrayBuffer). */
-  | { readonly kind: 'bytes'; readonly bytes: ArrayBuffer }
+  | {
+      readonly kind: 'bytes';
+      /** Transferred to the worker (never a pooled Buffer's ArrayBuffer), unless `header` is set. */
+      readonly bytes: ArrayBuffer;
+      /**
+       * Trace headers for this run only (LMTP: they name its recipient), written to stdin
+       * before the bytes. The bytes are then shared by several runs: each task gets a
+       * copy (structured clone) when it is posted to a worker, so copies exist only for
+       * runs about to start, never for runs waiting in a transport's queue.
+       */
+      readonly header?: string;
+    }
   /**
    * The daemon's read-write descriptor of an anonymous spool file (O_TMPFILE), `size`
    * bytes long. The daemon owns and closes it once the task has settled; the worker gives
    * each run its own read-only descriptor at offset 0 (via /proc/self/fd), never this one.
    */
-  | { readonly kind: 'file'; readonly fd: number; readonly size: number };
+  | {
+      readonly kind: 'file';
+      readonly fd: number;
+      readonly size: number;
+      /**
+       * Trace headers for this run only (LMTP: they name its recipient): the program's
+       * stdin is then a pipe, fed the header and then the file. Absent: the file is stdin.
+       */
+      readonly header?: string;
+    };
 
 /**
  * Group kills of a run that reached no process, as "SIGNAL CODE" ("SIGTERM EPERM": a

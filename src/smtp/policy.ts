@@ -66,9 +66,10 @@ export interface MessageIntake {
   writable(): Promise<void>;
   /**
    * The last byte is in: resolves with the DATA reply. `signal` aborts when the client
-   * leaves first; a program not yet started for it then never starts.
+   * leaves first; a program not yet started for it then never starts. In an LMTP
+   * session, one reply per RCPT that got 250, in RCPT order (RFC 2033 4.2).
    */
-  deliver(signal: AbortSignal): Promise<SmtpReply>;
+  deliver(signal: AbortSignal): Promise<SmtpReply | readonly SmtpReply[]>;
   /** The message will not be delivered (too big, client gone, too slow): free what it holds. */
   discard(): void;
 }

@@ -79,6 +79,7 @@ const listenLabel = fc
 const listener: fc.Arbitrary<ParsedListener> = fc
   .record({
     address: listenLabel,
+    protocol: fc.constantFrom('smtp' as const, 'lmtp' as const),
     maxMessageBytes: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
     maxSessions: fc.integer({ min: 1, max: 1_000_000 }),
     idleSeconds: fc.integer({ min: 1, max: MAX_DURATION_SECONDS }),
