@@ -21,7 +21,7 @@ interface Sample {
   readonly values: Readonly<Record<string, string>>;
 }
 
-const run = { pid: 4242, killFailures: [] };
+const run = { pid: 4242, killFailures: [], statusLine: null, stderrTail: null };
 
 function exited(exitCode: number, stdinError: string | null = null): Sample {
   return { outcome: { kind: 'exited', exitCode, stdinError, ...run }, timeoutMs: 60_000, values: { N: String(exitCode) } };
