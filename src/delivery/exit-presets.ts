@@ -111,11 +111,6 @@ export const STATUS_TEXT_MAX = 200;
  */
 const STATUS_LINE = /^([245])\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})(?:[ \t]+(.*))?$/s;
 
-/** Whether a line (as the worker cut it) starts with an enhanced status code. */
-export function isStatusLine(line: string): boolean {
-  return STATUS_LINE.test(line);
-}
-
 /**
  * The reply with the line's enhanced code and text, or null when the line does not apply:
  * not a status line, class 2, or a class that differs from the reply's (4 vs 5).
@@ -141,16 +136,4 @@ function cleanText(text: string): string {
     out += ch === '\t' ? ' ' : ch >= ' ' && ch <= '~' ? ch : '?';
   }
   return out.trim();
-}
-
-/** Every row of a preset, for the docs and their test: [status label, reply]. */
-export function presetTable(preset: ExitCodePreset): Array<readonly [string, SmtpReply]> {
-  const policy: ExitReplyPolicy = { codes: new Map(), exitCodes: preset };
-  const rows: Array<readonly [string, SmtpReply]> = [['0', replyForExit(policy, 0, 'ID')]];
-  if (preset === 'sysexits') for (const status of SYSEXITS.keys()) rows.push([String(status), replyForExit(policy, status, 'ID')]);
-  if (preset === 'qmail') {
-    rows.push(['99', replyForExit(policy, 99, 'ID')]);
-    for (const status of QMAIL_HARD) rows.push([String(status), replyForExit(policy, status, 'ID')]);
-  }
-  return rows;
 }
