@@ -30,7 +30,15 @@ export interface SpawnAddon {
     umask: number,
     /** killErrno: errno of the group kill sent before the reap, 0 when it reached someone. */
     onExit: (exitCode: number, signalNumber: number, killErrno: number) => void,
-  ): { readonly pid: number; readonly stdinFd: number } | { readonly outputFd: 1 | 2; readonly error: number } | number;
+    /**
+     * Bit 1 stdout, bit 2 stderr: that stream goes to a new pipe (it must have no path),
+     * whose non-blocking read end comes back as stdoutFd / stderrFd; -1 for the others.
+     */
+    capture: number,
+  ):
+    | { readonly pid: number; readonly stdinFd: number; readonly stdoutFd: number; readonly stderrFd: number }
+    | { readonly outputFd: 1 | 2; readonly error: number }
+    | number;
   /** Spawns /bin/true through both paths, synchronously; null, or what failed. */
   selfTest(): string | null;
   /**

@@ -36,6 +36,10 @@ export function createDeliver(data: Partial<PoolWorkerData> | null): Deliver {
       timeoutMs: task.timeoutMs,
       killGraceMs: task.killGraceMs,
       killSignal,
+      // stderr is read whenever it has no file (its tail goes into the delivery line);
+      // stdout only for reply_from_output (the config refuses it together with output_file).
+      capture: { stdout: task.replyFromOutput === 'stdout' && task.outputFile === null, stderr: task.errorFile === null },
+      replyFromOutput: task.replyFromOutput,
     };
     const { message } = task;
     // LMTP: this run's trace headers, before a message that several runs share.

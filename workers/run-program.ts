@@ -10,6 +10,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { finished, pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { ProgramOutcome } from '../src/pool/task.js';
+import { captureOutput, type Capture } from './output-capture.js';
 import { errorCode, type ProgramSpec, type Spawner, type StartFailure } from './spawners/contract.js';
 
 export interface RunSpec extends ProgramSpec {
@@ -27,6 +28,8 @@ export interface RunSpec extends ProgramSpec {
   readonly killGraceMs: number;
   /** Aborted on a forced shutdown: the group gets SIGKILL at once. */
   readonly killSignal?: AbortSignal;
+  /** The stream searched for a status line on a non-zero exit (it must be captured). */
+  readonly replyFromOutput: 'none' | 'stdout' | 'stderr';
 }
 
 /** Every outcome a run can have (pool-busy and pool-failed come from the pool). */
@@ -44,6 +47,9 @@ export async function runProgram(spawner: Spawner, spec: RunSpec): Promise<RunOu
   if (!started.ok) return startFailed(spec, started);
   const { program } = started;
   const { pid } = program;
+  // Read while the program runs (a full pipe would block it), in bounded memory.
+  const outCapture = program.stdout === null ? null : captureOutput(program.stdout, { scan: spec.replyFromOutput === 'stdout', keepTail: false });
+  const errCapture = program.stderr === null ? null : captureOutput(program.stderr, { scan: spec.replyFromOutput === 'stderr', keepTail: true });
 
   // A kill that reaches nobody (EPERM: a setuid program changed the uid of what is left
   // in the group) is recorded, never thrown: these run in timer callbacks, where a throw
@@ -86,19 +92,42 @@ export async function runProgram(spawner: Spawner, spec: RunSpec): Promise<RunOu
   kill('SIGKILL');
   // Settles at once: Node destroys stdin when the program exits.
   const stdinError = await stdinResult;
+  await finishCaptures([outCapture, errCapture]);
+  const stderrTail = errCapture?.tail() ?? null;
+  const statusCapture = spec.replyFromOutput === 'stdout' ? outCapture : spec.replyFromOutput === 'stderr' ? errCapture : null;
 
   // child_process's wrapper shell refused an output and exited: the program never ran.
   if (exit.startFailure !== undefined) return startFailed(spec, exit.startFailure);
   // The exit decides, whatever the kills did: a program that exited 0 gets its 250 even if
   // what it left behind could not be signalled (a 451 would make the client send again).
   if (timedOut) {
-    return { kind: 'timed-out', pid, signal: exit.signal, killFailures };
+    return { kind: 'timed-out', pid, signal: exit.signal, killFailures, stderrTail };
   }
   if (exit.signal !== null) {
-    return { kind: 'signaled', pid, signal: exit.signal, killFailures };
+    return { kind: 'signaled', pid, signal: exit.signal, killFailures, stderrTail };
   }
   if (exit.exitCode === null) throw new Error('bug: exit without exitCode nor signal');
-  return { kind: 'exited', pid, exitCode: exit.exitCode, stdinError, killFailures };
+  const failed = exit.exitCode !== 0;
+  return {
+    kind: 'exited',
+    pid,
+    exitCode: exit.exitCode,
+    stdinError,
+    killFailures,
+    statusLine: failed ? (statusCapture?.statusLine() ?? null) : null,
+    // A successful run's stderr is not the log line's business.
+    stderrTail: failed ? stderrTail : null,
+  };
+}
+
+/**
+ * What the program wrote before it exited is in the pipes already: wait for their end, but
+ * only CAPTURE_DRAIN_MS more, in case an escaped grandchild holds one open.
+ */
+async function finishCaptures(captures: ReadonlyArray<Capture | null>): Promise<void> {
+  const live = captures.filter((c): c is Capture => c !== null);
+  for (const capture of live) capture.drain();
+  await Promise.all(live.map((c) => c.done));
 }
 
 /**

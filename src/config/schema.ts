@@ -90,7 +90,8 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
   const config: ParsedConfig = {
     file: ctx.file,
     listeners,
-    transports: transports.map((t) => t.config),
+    transports: transports.map((t) => (t.exitCodesWritten ? t.config : { ...t.config, exitCodes: g.exitCodes })),
+    exitCodes: g.exitCodes,
     pool: {
       threads: g.threads ?? defaultPoolThreads(ctx.parallelism),
       tasksPerThread: g.tasksPerThread,

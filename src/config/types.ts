@@ -26,6 +26,15 @@ export interface MappedReply {
   readonly text: string;
 }
 
+/**
+ * How exit statuses without a `code` entry become replies (src/delivery/exit-presets.ts):
+ * Momentum's (0 ok, else 504 5.5.0), <sysexits.h> as Postfix's pipe(8), or qmail-local's.
+ */
+export type ExitCodePreset = 'momentum' | 'sysexits' | 'qmail';
+
+/** Which output stream of a failed program may word its reply; 'none': neither. */
+export type ReplyFromOutput = 'none' | 'stdout' | 'stderr';
+
 /** One `Listen` of an `ESMTP_Listener`, with listener-scope options folded in (Listen wins). */
 export interface ListenerConfig extends ParsedListener {
   readonly tls: ListenerTls | null;
@@ -149,6 +158,10 @@ export interface ParsedTransport {
   readonly domains: readonly string[];
   /** Exit status -> reply line, sent verbatim. */
   readonly codes: ReadonlyMap<number, MappedReply>;
+  /** `exit_codes`, or the global `Exit_Codes` where the transport does not say. */
+  readonly exitCodes: ExitCodePreset;
+  /** `reply_from_output`: whose first status line words a failed run's reply. */
+  readonly replyFromOutput: ReplyFromOutput;
   readonly timeoutMs: number;
   /** Programs of this transport running at once. */
   readonly concurrency: number;
@@ -231,6 +244,8 @@ export interface ParsedConfig {
   /** Metrics_Listen: where /metrics, /healthz and /readyz are served; null = off. */
   readonly metricsListen: MetricsListen | null;
   readonly spool: SpoolConfig;
+  /** Exit_Codes: the exit_codes of every transport that does not set its own. */
+  readonly exitCodes: ExitCodePreset;
 }
 
 /** Where message bytes live between DATA and the end of their delivery (src/message). */

@@ -105,7 +105,7 @@ export function createDispatcher(options: {
             const ran = await run(request, envelope, received, signal);
             if ('code' in ran) return ran;
             const { outcome, task } = ran;
-            const reply = mapOutcomeToReply(outcome, transport.codes, queueId, transport.timeoutMs);
+            const reply = mapOutcomeToReply(outcome, transport.codes, queueId, transport.timeoutMs, transport.exitCodes);
             const durationMs = performance.now() - startedAt;
             logDelivery(logger, envelope, request, task, outcome, reply, durationMs);
             observer.delivery({
@@ -169,6 +169,7 @@ export function createDispatcher(options: {
       runAs: transport.runAs,
       cwd: transport.directory?.text ?? null,
       umask: transport.umask,
+      replyFromOutput: transport.replyFromOutput,
     };
     return { outcome: await pool.run(transport, task, signal), task };
   }
@@ -246,6 +247,8 @@ function logDelivery(
     signal: outcome.kind === 'signaled' || outcome.kind === 'timed-out' ? outcome.signal : null,
     timedOut: outcome.kind === 'timed-out',
     stdinError: outcome.kind === 'exited' ? outcome.stdinError : null,
+    // The program's own last words on a failed run (not with error_file: they went there).
+    stderrTail: 'stderrTail' in outcome ? outcome.stderrTail : null,
     error: 'message' in outcome ? outcome.message : outcome.kind === 'spool-failed' ? outcome.errorCode : null,
     reply: formatReply(reply),
     durationMs: Math.round(durationMs * 10) / 10,

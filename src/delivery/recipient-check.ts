@@ -4,13 +4,14 @@
 // MailPolicy's (mail-policy.ts).
 
 import type { Logger } from 'pino';
-import type { MappedReply, TransportConfig } from '../config/types.js';
+import type { TransportConfig } from '../config/types.js';
 import type { DeliveryPool } from '../pool/pool.js';
 import type { DeliveryTask, PoolOutcome } from '../pool/task.js';
 import type { SessionInfo } from '../smtp/policy.js';
 import { formatReply, type SmtpReply } from '../smtp/reply.js';
 import { KILL_GRACE_MS } from './dispatcher.js';
 import { expandArguments, programEnvironment, type Envelope } from './envelope.js';
+import { replyForExit, type ExitReplyPolicy } from './exit-presets.js';
 import { classifyOutcome } from './outcome-class.js';
 import { recipientKey } from './address.js';
 
@@ -39,17 +40,22 @@ export const REPLY_RECIPIENT_OK: SmtpReply = { code: 250, text: '2.1.5 Ok' };
 /**
  * The ONE place a check's outcome becomes the RCPT reply. Exit 0 accepts; another exit
  * takes the transport's `code` entry when it has one of class 2, 4 or 5 (2 accepts; the
- * class is kept), else `550 5.1.1` (the check said no: no such user). Anything that is not
- * the program's answer (timeout, signal, no start, the pool's own) is `451 4.3.x`: try later.
- * Exit-code presets (issue 14 item 1) plug in here, in place of `codes.get()`.
+ * class is kept); else, under `exit_codes = "sysexits"` or `"qmail"`, the preset's reply
+ * (sysexits 67 is `550 5.1.1`, 75 `451 4.3.0`; a preset success accepts), and under
+ * `"momentum"` `550 5.1.1` (the check said no: no such user). Anything that is not the
+ * program's answer (timeout, signal, no start, the pool's own) is `451 4.3.x`: try later.
  */
-export function mapCheckOutcome(outcome: PoolOutcome, codes: ReadonlyMap<number, MappedReply>, timeoutMs: number): SmtpReply {
+export function mapCheckOutcome(outcome: PoolOutcome, policy: ExitReplyPolicy, timeoutMs: number): SmtpReply {
   switch (outcome.kind) {
     case 'exited': {
       if (outcome.exitCode === 0) return REPLY_RECIPIENT_OK;
-      const mapped = codes.get(outcome.exitCode);
+      const mapped = policy.codes.get(outcome.exitCode);
       const replyClass = mapped === undefined ? 0 : Math.floor(mapped.code / 100);
       if (mapped !== undefined && (replyClass === 2 || replyClass === 4 || replyClass === 5)) return mapped;
+      if (mapped === undefined && policy.exitCodes !== 'momentum') {
+        const preset = replyForExit(policy, outcome.exitCode, '');
+        return preset.code < 300 ? REPLY_RECIPIENT_OK : preset;
+      }
       return { code: 550, text: `5.1.1 recipient refused: check gave exit status ${outcome.exitCode}` };
     }
     case 'timed-out':
@@ -115,11 +121,13 @@ export function createRecipientChecker(options: { pool: DeliveryPool; logger: Lo
         runAs: transport.runAs,
         cwd: transport.directory?.text ?? null,
         umask: transport.umask,
+        // Only the exit status answers a check.
+        replyFromOutput: 'none',
       };
       // Waiting for a slot ends when the client leaves; a started check runs to its end
       // (at most recipient_check_timeout + the kill grace), its answer then unread.
       const outcome = await pool.run(transport, task, signal, 'recipient-check');
-      const reply = mapCheckOutcome(outcome, transport.codes, transport.recipientCheckTimeoutMs);
+      const reply = mapCheckOutcome(outcome, transport, transport.recipientCheckTimeoutMs);
       if (reply.code >= 300 && outcome.kind !== 'client-gone') {
         const { level } = classifyOutcome(outcome);
         log(logger, request, outcome, reply, startedAt, level);

@@ -42,6 +42,8 @@ export interface DeliveryTask {
   readonly cwd: string | null;
   /** The program's umask; null = the daemon's. */
   readonly umask: number | null;
+  /** reply_from_output: the stream searched for a status line on a non-zero exit. */
+  readonly replyFromOutput: 'none' | 'stdout' | 'stderr';
 }
 
 /**
@@ -92,12 +94,22 @@ export type ProgramOutcome =
       /** The program closed stdin early (EPIPE): logged, the exit status still decides. */
       readonly stdinError: string | null;
       readonly killFailures: KillFailures;
+      /**
+       * With reply_from_output, on a non-zero exit: the first line of that stream that began
+       * with an enhanced status code, as read (at most OUTPUT_LINE_MAX_BYTES, decoded as
+       * UTF-8, its line ending removed); null when none or not asked for. src/delivery
+       * decides whether it may word the reply, and cleans it.
+       */
+      readonly statusLine: string | null;
+      /** The last 1 KiB of a failed run's stderr, as UTF-8; null on success, empty, or with error_file. */
+      readonly stderrTail: string | null;
     }
   | {
       readonly kind: 'signaled';
       readonly pid: number;
       readonly signal: string;
       readonly killFailures: KillFailures;
+      readonly stderrTail: string | null;
     }
   | {
       readonly kind: 'timed-out';
@@ -105,6 +117,7 @@ export type ProgramOutcome =
       /** The signal that finally ended it (SIGTERM, or SIGKILL after the grace); null if it exited. */
       readonly signal: string | null;
       readonly killFailures: KillFailures;
+      readonly stderrTail: string | null;
     }
   | {
       readonly kind: 'spawn-failed';

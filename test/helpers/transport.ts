@@ -25,6 +25,8 @@ export function makeTransport(overrides: Partial<TransportConfig> = {}): Transpo
     errorMode: 0o600,
     domains: ['example.com'],
     codes: new Map(),
+    exitCodes: 'momentum',
+    replyFromOutput: 'none',
     timeoutMs: 60000,
     concurrency: 4,
     eol: 'lf',

@@ -182,6 +182,8 @@ const transportBody = fc.record({
   errorMode: fc.integer({ min: 0, max: 0o777 }),
   domains: fc.uniqueArray(fc.tuple(fc.boolean(), hostname).map(([wild, h]) => (wild ? `*.${h}` : h)), { minLength: 1, maxLength: 4 }),
   codes,
+  exitCodes: fc.constantFrom('momentum' as const, 'sysexits' as const, 'qmail' as const),
+  replyFromOutput: fc.constantFrom('none' as const, 'stdout' as const, 'stderr' as const),
   timeoutSeconds: fc.integer({ min: 1, max: MAX_DURATION_SECONDS }),
   concurrency: fc.integer({ min: 1, max: 10_000 }),
   eol: fc.constantFrom('lf' as const, 'crlf' as const),
@@ -202,10 +204,12 @@ const transportBody = fc.record({
 const transports: fc.Arbitrary<ParsedTransport[]> = fc
   .uniqueArray(fc.tuple(transportName, transportBody), { selector: ([name]) => name, minLength: 1, maxLength: 4 })
   .map((list) =>
-    list.map(([name, { program: p, timeoutSeconds, recipientCheckTimeoutSeconds, domains, ...rest }], i) => ({
+    list.map(([name, { program: p, timeoutSeconds, recipientCheckTimeoutSeconds, domains, replyFromOutput, ...rest }], i) => ({
       name,
       ...p,
       ...rest,
+      // A captured stream cannot also go to a file: the schema refuses the pair.
+      replyFromOutput: (replyFromOutput === 'stdout' ? rest.outputFile : replyFromOutput === 'stderr' ? rest.errorFile : null) === null ? replyFromOutput : 'none',
       // A domain belongs to one transport: a per-transport last label keeps them apart.
       domains: domains.map((d) => `${d}.t${i}`),
       timeoutMs: timeoutSeconds * 1000,
@@ -225,6 +229,7 @@ const config: fc.Arbitrary<ParsedConfig> = fc
       spawner: fc.constantFrom('auto' as const, 'native' as const, 'child_process' as const),
     }),
     shutdownSeconds: fc.integer({ min: 0, max: MAX_DURATION_SECONDS }),
+    exitCodes: fc.constantFrom('momentum' as const, 'sysexits' as const, 'qmail' as const),
     metricsListen: fc.option(
       fc.record({ host: fc.constantFrom('127.0.0.1', undefined), port: fc.integer({ min: 0, max: 65535 }) }).map(({ host, port }) => ({
         label: `${host ?? ''}:${port}`,
