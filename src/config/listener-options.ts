@@ -100,9 +100,13 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
   bareNewlines: {
     name: 'Bare_Newlines',
     type: '"reject" or "normalize"',
-    // As Postfix 3.9's smtpd_forbid_bare_newline = normal: refuse, never guess.
-    default: '"reject"',
-    doc: 'a CR or LF outside CRLF in content: `"reject"` answers `550 5.6.0`, `"normalize"` makes it a line ending (SMTP smuggling defence, as Postfix\'s `smtpd_forbid_bare_newline`)',
+    // Postfix 3.9's default, smtpd_forbid_bare_newline = normalize
+    // (https://www.postfix.org/postconf.5.html#smtpd_forbid_bare_newline,
+    // https://www.postfix.org/smtp-smuggling.html): DATA still ends only on CRLF.CRLF
+    // (src/smtp/data-stream.ts), so "\n.\n" and friends stay content, and a bare LF is a
+    // line ending. Python's smtplib.sendmail(msg.as_bytes()) and many scripts send bare LFs.
+    default: '"normalize"',
+    doc: 'a CR or LF outside CRLF in content: `"normalize"` makes it a line ending (as Postfix 3.9\'s default `smtpd_forbid_bare_newline = normalize`), `"reject"` answers `550 5.6.0` and runs no program. Either way DATA ends only on CRLF.CRLF, so a smuggled `\\n.\\n` stays content',
     read: readBareNewlines,
     print: (l) => quote(l.bareNewlines),
   },
