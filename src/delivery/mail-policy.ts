@@ -35,7 +35,7 @@ const NO_RECIPIENT_INTAKE: MessageIntake = {
 export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: MessageStore): MailPolicy {
   return {
     startTransaction(session: SessionInfo, rawSender: string): Transaction | SmtpReply {
-      const checkedSender = checkAddress(rawSender, 'sender');
+      const checkedSender = checkAddress(rawSender, 'sender', session.smtputf8);
       if (!checkedSender.ok) return checkedSender.reply;
       const sender = checkedSender.address;
       let transport: TransportConfig | undefined;
@@ -45,7 +45,7 @@ export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: 
       const seen = new Set<string>();
       return {
         addRecipient(rawAddress) {
-          const checked = checkAddress(rawAddress, 'recipient');
+          const checked = checkAddress(rawAddress, 'recipient', session.smtputf8);
           if (!checked.ok) return checked.reply;
           const { address } = checked;
           const route = router.route(splitAddress(address).domain);

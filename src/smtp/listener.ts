@@ -65,6 +65,8 @@ function sessionOptions(config: ListenerConfig) {
     socketTimeout: config.idleTimeoutMs,
     // Every peer must send the header; untrusted peers never get this far (refuseSocket).
     useProxy: config.proxy !== null,
+    // RFC 6531 only where SMTP_Extensions lists it: programs then get UTF-8 addresses.
+    hideSMTPUTF8: !config.smtputf8,
   };
 }
 
@@ -120,8 +122,6 @@ export function createListener(
       ...sessionOptions(config),
       ...tlsOptions(config),
       secure: config.tls?.mode === 'implicit',
-      // Programs get addresses as argv/env: 8-bit local parts are refused, not offered.
-      hideSMTPUTF8: true,
       hideDSN: true,
       authOptional: true,
       disableReverseLookup: true,
