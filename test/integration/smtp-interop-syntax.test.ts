@@ -75,6 +75,22 @@ for (const eol of ['lf', 'crlf'] as const) {
   });
 }
 
+// Under the default policy too, DATA ends only on CRLF.CRLF (smtp-hostile tests both
+// policies written out): each smuggled end-of-data is content of the one message.
+for (const variant of ['\n.\n', '\r\n.\n', '\n.\r\n']) {
+  test(`default Bare_Newlines: smuggling ${JSON.stringify(variant)} stays content, one run`, async () => {
+    const smuggled = 'MAIL FROM:<evil@origin.test>\r\nRCPT TO:<victim@lf.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n';
+    const client = await openSession(daemon.port);
+    const logged = daemon.logs.length;
+    client.write(`MAIL FROM:<a@origin.test>\r\nRCPT TO:<x@lf.test>\r\nDATA\r\nSubject: outer\r\n\r\nhello${variant}${smuggled}.\r\n`);
+    const replies = [await client.reply(), await client.reply(), await client.reply(), await client.reply()];
+    await client.quit();
+    assert.deepEqual(replies.map((r) => r.code), [250, 250, 354, 250]);
+    const body = await readFile(path.join(daemon.dir, `lf-${lastQueueId(logged)}.eml`), 'latin1');
+    assert.match(body, /^hello\n\.?\nMAIL FROM:<evil@origin\.test>\nRCPT TO:<victim@lf\.test>\nDATA\n/m);
+  });
+}
+
 test('a 200-octet SRS sender is accepted and given to the program as sent', async () => {
   const local = `SRS0=HHH=TT=origin.test=${'v'.repeat(200 - 'SRS0=HHH=TT=origin.test=@fwd.test'.length)}`;
   const sender = `${local}@fwd.test`;
