@@ -94,6 +94,7 @@ function buildListen(
     ...plain,
     bannerHostname: plain.bannerHostname ?? host.hostname,
     maxSessionsPerClient: plain.maxSessionsPerClient ?? defaultSessionsPerClient(plain.maxSessions),
+    smtputf8: (inner.extensions ?? outer.extensions)?.smtputf8 ?? false,
     tls: foldTls(inner, outer, label, scope.position, sink),
     proxy: resolved.proxyProtocol ? ({ trustedHosts: resolved.proxyHosts } satisfies ListenerProxy) : null,
     position: scope.position,
@@ -103,7 +104,7 @@ function buildListen(
 }
 
 /** Options that make up tls, proxy or the Enable decision rather than a field of their own. */
-const FOLDED = ['starttls', 'certificate', 'key', 'clientCa', 'verifyMode', 'useSsl', 'proxyProtocol', 'proxyHosts', 'enable'] as const;
+const FOLDED = ['extensions', 'certificate', 'key', 'clientCa', 'verifyMode', 'useSsl', 'proxyProtocol', 'proxyHosts', 'enable'] as const;
 
 function omit<T extends object, K extends keyof T>(value: T, keys: readonly K[]): Omit<T, K> {
   const out: Partial<T> = { ...value };

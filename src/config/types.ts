@@ -86,6 +86,11 @@ export interface ParsedListener {
   readonly maxDataMs: number;
   /** STARTTLS (SMTP_Extensions) or implicit TLS (Use_SSL); null = plain SMTP only. */
   readonly tls: ParsedTls | null;
+  /**
+   * SMTP_Extensions lists SMTPUTF8 (RFC 6531): offered in EHLO, and MAIL FROM ...
+   * SMTPUTF8 transactions take UTF-8 addresses (src/delivery/address.ts).
+   */
+  readonly smtputf8: boolean;
   /** Proxy_Protocol = true: every session starts with a PROXY v1 header from a trusted proxy. */
   readonly proxy: ListenerProxy | null;
   readonly position: SourcePosition;

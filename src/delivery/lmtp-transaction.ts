@@ -51,7 +51,7 @@ export function startLmtpTransaction(parts: LmtpParts, session: SessionInfo, sen
   const accepted: number[] = [];
   return {
     addRecipient(rawAddress, signal) {
-      const checked = checkAddress(rawAddress, 'recipient');
+      const checked = checkAddress(rawAddress, 'recipient', session.smtputf8);
       if (!checked.ok) return checked.reply;
       const { address } = checked;
       const transport = router.route(splitAddress(address).domain);

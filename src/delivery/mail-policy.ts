@@ -39,7 +39,7 @@ export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: 
   const gate = createRecipientGate(checker);
   return {
     startTransaction(session: SessionInfo, rawSender: string): Transaction | SmtpReply {
-      const checkedSender = checkAddress(rawSender, 'sender');
+      const checkedSender = checkAddress(rawSender, 'sender', session.smtputf8);
       if (!checkedSender.ok) return checkedSender.reply;
       const sender = checkedSender.address;
       // RFC 2033: one run per recipient, any transports in one transaction.
@@ -64,7 +64,7 @@ export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: 
       };
       return {
         addRecipient(rawAddress, signal) {
-          const checked = checkAddress(rawAddress, 'recipient');
+          const checked = checkAddress(rawAddress, 'recipient', session.smtputf8);
           if (!checked.ok) return checked.reply;
           const { address } = checked;
           const route = router.route(splitAddress(address).domain);

@@ -69,6 +69,8 @@ function sessionOptions(config: ListenerConfig) {
     socketTimeout: config.idleTimeoutMs,
     // Every peer must send the header; untrusted peers never get this far (refuseSocket).
     useProxy: config.proxy !== null,
+    // RFC 6531 only where SMTP_Extensions lists it: programs then get UTF-8 addresses.
+    hideSMTPUTF8: !config.smtputf8,
   };
 }
 
@@ -127,8 +129,6 @@ export function createListener(
       // RFC 2033: LHLO instead of HELO/EHLO (both get 500), and onData answers with one
       // reply per recipient (session-hooks.ts).
       lmtp: config.protocol === 'lmtp',
-      // Programs get addresses as argv/env: 8-bit local parts are refused, not offered.
-      hideSMTPUTF8: true,
       hideDSN: true,
       authOptional: true,
       disableReverseLookup: true,

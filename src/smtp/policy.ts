@@ -14,6 +14,11 @@ export interface SessionInfo {
   readonly receivedBy: string;
   /** Bare_Newlines of the listener. */
   readonly bareNewlines: BareNewlinePolicy;
+  /**
+   * This MAIL FROM carried SMTPUTF8 (RFC 6531) on a Listen that offers it: the
+   * transaction's addresses may be UTF-8. Set anew at every MAIL.
+   */
+  readonly smtputf8: boolean;
   /** Protocol and cipher when the session is encrypted ("TLSv1.3 TLS_AES_256_GCM_SHA384"), else null. */
   readonly tls: string | null;
   /** The certificate the client presented (TLS_Verify_Mode optional/require), else null. */

@@ -58,7 +58,9 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
       state.transaction = undefined;
       const refusal = certificates.mailRefusal(session) ?? mailRefusal(config(), state.receptions, address.args);
       if (refusal) return callback(toRejection(refusal));
-      const result = policy.startTransaction(sessionInfo(session, config(), certificates.of(session), state), address.address);
+      // From this command's own parameters: smtp-server's envelope.smtpUtf8 outlives a refused MAIL.
+      const smtputf8 = config().smtputf8 && address.args !== false && address.args?.['SMTPUTF8'] === true;
+      const result = policy.startTransaction(sessionInfo(session, config(), certificates.of(session), state, smtputf8), address.address);
       if ('code' in result) return callback(toRejection(result));
       state.transaction = result;
       callback();
@@ -152,14 +154,23 @@ function toDataResult(reply: SmtpReply): string | Error {
   return reply.code === 250 ? reply.text : toRejection(reply);
 }
 
-function sessionInfo(session: SMTPServerSession, config: ListenerConfig, clientCertificate: ClientCertificate | null, scope: object): SessionInfo {
+function sessionInfo(
+  session: SMTPServerSession,
+  config: ListenerConfig,
+  clientCertificate: ClientCertificate | null,
+  scope: object,
+  smtputf8: boolean,
+): SessionInfo {
+  const protocol = session.transmissionType || 'SMTP';
   return {
     sessionId: session.id,
     clientAddress: session.remoteAddress,
     clientHelo: session.hostNameAppearsAs || '',
-    protocol: session.transmissionType || 'SMTP',
+    // RFC 6531 3.7.3: UTF8SMTP, UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA in the Received line.
+    protocol: smtputf8 ? protocol.replace(/^ESMTP/, 'UTF8SMTP') : protocol,
     receivedBy: config.bannerHostname,
     bareNewlines: config.bareNewlines,
+    smtputf8,
     tls: session.tlsOptions ? `${session.tlsOptions.version} ${session.tlsOptions.standardName || session.tlsOptions.name}` : null,
     clientCertificate,
     scope,

@@ -40,6 +40,7 @@ test('idle() resolves at once with nothing in flight, and when the last delivery
       protocol: 'ESMTP',
       receivedBy: 'mx.test',
       bareNewlines: 'reject',
+      smtputf8: false,
       tls: null,
       clientCertificate: null,
     });

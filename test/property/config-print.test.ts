@@ -93,6 +93,7 @@ const listener: fc.Arbitrary<ParsedListener> = fc
     dataSeconds: fc.integer({ min: 1, max: MAX_DURATION_SECONDS }),
     // TLS needs readable files, which a pure load cannot check: covered by integration tests.
     tls: fc.constant(null),
+    smtputf8: fc.boolean(),
     proxy: fc.oneof(
       fc.constant(null),
       fc.record({ trustedHosts: fc.uniqueArray(fc.oneof(fc.ipV4(), fc.ipV4().map((ip) => `${ip}/24`), fc.constant('::1')), { minLength: 1, maxLength: 3 }) }),
