@@ -843,8 +843,13 @@ static napi_value js_reap_orphan(napi_env env, napi_callback_info cbinfo) {
   return result;
 }
 
+/* The shape of spawn()'s arguments and results: bump it with every change to them, and
+ * SPAWN_INTERFACE in native/addons.ts with it. A build left from an older checkout then
+ * fails to load (and `auto` falls back) instead of throwing "bad arguments" per delivery. */
+#define SPAWN_INTERFACE 3
+
 NAPI_MODULE_INIT() {
-  napi_value fn;
+  napi_value fn, version;
   instance_t *inst = calloc(1, sizeof *inst);
   if (inst == NULL) return throw_error(env, "out of memory");
   inst->env = env;
@@ -863,7 +868,9 @@ NAPI_MODULE_INIT() {
       napi_set_named_property(env, exports, "hardenProcess", fn) != napi_ok ||
       napi_create_function(env, "reapOrphan", NAPI_AUTO_LENGTH, js_reap_orphan, NULL, &fn) !=
           napi_ok ||
-      napi_set_named_property(env, exports, "reapOrphan", fn) != napi_ok)
+      napi_set_named_property(env, exports, "reapOrphan", fn) != napi_ok ||
+      napi_create_int32(env, SPAWN_INTERFACE, &version) != napi_ok ||
+      napi_set_named_property(env, exports, "interface", version) != napi_ok)
     return throw_error(env, "could not set up the exports");
   return exports;
 }
