@@ -45,6 +45,7 @@ async function measure(spawner: SpawnerName, heldMb: number, concurrency: number
       const startedAt = performance.now();
       const outcome = await runProgram(spawnerUsed, {
         file: '/bin/cat', args: [], env: {}, stdout: null, stderr: null, runAs: null, cwd: null, umask: null, stdinFile: null,
+        capture: { stdout: false, stderr: false }, replyFromOutput: 'none',
         body: BODY, timeoutMs: 10_000, killGraceMs: 1_000,
       });
       const ok = outcome.kind === 'exited' && outcome.exitCode === 0 && outcome.stdinError === null;

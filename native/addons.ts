@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 /** What native/spawn.c exports. */
 export interface SpawnAddon {
+  /** native/spawn.c's SPAWN_INTERFACE: the shape of spawn() this build takes. */
+  readonly interface: number;
   /**
    * argv[0] is the path run. stdinFd -1 makes a pipe (its end comes back as stdinFd),
    * else the child gets that fd as its stdin (still ours to close; stdinFd comes back -1).
@@ -30,7 +32,15 @@ export interface SpawnAddon {
     umask: number,
     /** killErrno: errno of the group kill sent before the reap, 0 when it reached someone. */
     onExit: (exitCode: number, signalNumber: number, killErrno: number) => void,
-  ): { readonly pid: number; readonly stdinFd: number } | { readonly outputFd: 1 | 2; readonly error: number } | number;
+    /**
+     * Bit 1 stdout, bit 2 stderr: that stream goes to a new pipe (it must have no path),
+     * whose non-blocking read end comes back as stdoutFd / stderrFd; -1 for the others.
+     */
+    capture: number,
+  ):
+    | { readonly pid: number; readonly stdinFd: number; readonly stdoutFd: number; readonly stderrFd: number }
+    | { readonly outputFd: 1 | 2; readonly error: number }
+    | number;
   /** Spawns /bin/true through both paths, synchronously; null, or what failed. */
   selfTest(): string | null;
   /**
@@ -60,6 +70,13 @@ const BUILD_DIR = new URL('../../build/Release/', import.meta.url);
 const SPAWN_FILE = fileURLToPath(new URL('smtpipe_spawn.node', BUILD_DIR));
 const LINE_ENDINGS_FILE = fileURLToPath(new URL('smtpipe_line_endings.node', BUILD_DIR));
 
+/**
+ * native/spawn.c's SPAWN_INTERFACE, bumped with every change to spawn()'s arguments or
+ * results (3: stdin fd and capture pipes). An addon left from an older build otherwise
+ * loads, passes its self-test, and throws on every delivery.
+ */
+const SPAWN_INTERFACE = 3;
+
 /** waitid(P_PIDFD) came with Linux 5.4 (pidfd_open with 5.3). */
 const MIN_KERNEL: readonly [number, number] = [5, 4];
 
@@ -71,7 +88,12 @@ export function loadSpawnAddon(): AddonLoad<SpawnAddon> {
   if (major < MIN_KERNEL[0] || (major === MIN_KERNEL[0] && minor < MIN_KERNEL[1])) {
     return { ok: false, reason: `Linux ${os.release()} is older than ${MIN_KERNEL.join('.')} (waitid P_PIDFD)` };
   }
-  return load<SpawnAddon>(SPAWN_FILE);
+  const loaded = load<SpawnAddon>(SPAWN_FILE);
+  if (!loaded.ok || loaded.addon.interface === SPAWN_INTERFACE) return loaded;
+  return {
+    ok: false,
+    reason: `addon built for spawn interface ${String(loaded.addon.interface)}, this smtpipe needs ${SPAWN_INTERFACE}: rebuild it (npm ci, or npm run build:native)`,
+  };
 }
 
 /** Loads the line-endings addon into this thread; portable C, so no platform check. */

@@ -61,6 +61,9 @@ typedef struct {
   pid_t pid;
   int stdin_fd; /* our end of the pipe: close-on-exec, non-blocking; -1 for a given stdin */
   int pidfd;
+  /* Read ends of the capture pipes of stdout and stderr (close-on-exec, non-blocking), or
+   * -1 for a stream not captured. */
+  int capture_fds[2];
 } started_t;
 
 /* waitid on a pidfd that uv_poll_init made O_NONBLOCK: since Linux 5.10 that makes a
@@ -355,19 +358,31 @@ static int changes_anything(const setup_t *setup) {
  * that failed (the errno then may be OUTPUT_NOT_REGULAR or OUTPUT_HARD_LINKED), else 0.
  * An output without a path gets /dev/null. stdin_source -1: the program reads a new pipe,
  * whose write end comes back in out->stdin_fd; else it gets that fd (a spool file) as its
- * stdin, which stays the caller's, and out->stdin_fd is -1. */
+ * stdin, which stays the caller's, and out->stdin_fd is -1. capture: bit 1 stdout, bit 2
+ * stderr: that stream is the write end of a new pipe whose read end comes back in
+ * out->capture_fds (the caller passes no path for it). */
 static int start_child(const char *file, char *const argv[], char *const envp[],
-                       int stdin_source, const setup_t *setup, started_t *out,
+                       int stdin_source, const setup_t *setup, int capture, started_t *out,
                        int *failed_target) {
   int pipe_fds[2] = {-1, -1}, lifted[3] = {-1, -1, -1}, err = 0;
+  int captures[2][2] = {{-1, -1}, {-1, -1}};
   pid_t pid = -1;
 
   *failed_target = 0;
   /* Close-on-exec from birth: a spawn in another thread must not inherit this pipe. */
   if (stdin_source < 0 && pipe2(pipe_fds, O_CLOEXEC) != 0) return errno;
-  /* stdout and stderr start on /dev/null; the child replaces one with its file. */
+  /* stdout and stderr start on /dev/null (or a capture pipe); the child replaces one with
+   * its file. */
   int sources[3] = {stdin_source < 0 ? pipe_fds[0] : stdin_source, -1, -1};
-  for (int target = 0; target < 3; target++) {
+  for (int i = 0; i < 2 && err == 0; i++) {
+    if ((capture & (1 << i)) == 0) continue;
+    /* Our read end is non-blocking for libuv; the program's write end stays blocking. */
+    if (pipe2(captures[i], O_CLOEXEC) != 0 ||
+        fcntl(captures[i][0], F_SETFL, fcntl(captures[i][0], F_GETFL) | O_NONBLOCK) != 0)
+      err = errno;
+    else sources[i + 1] = captures[i][1];
+  }
+  for (int target = 0; target < 3 && err == 0; target++) {
     if (sources[target] < 0) continue;
     if (lift(sources[target], &lifted[target]) < 0) {
       err = errno;
@@ -383,8 +398,13 @@ static int start_child(const char *file, char *const argv[], char *const envp[],
   for (int i = 0; i < 3; i++)
     if (lifted[i] >= 0) close(lifted[i]);
   if (pipe_fds[0] >= 0) close(pipe_fds[0]);
+  /* The program holds its own copies of the write ends: ours would keep EOF away. */
+  for (int i = 0; i < 2; i++)
+    if (captures[i][1] >= 0) close(captures[i][1]);
   if (err != 0) {
     if (pipe_fds[1] >= 0) close(pipe_fds[1]);
+    for (int i = 0; i < 2; i++)
+      if (captures[i][0] >= 0) close(captures[i][0]);
     return err;
   }
   /* libuv streams expect a non-blocking fd. A pidfd is always close-on-exec. */
@@ -394,12 +414,16 @@ static int start_child(const char *file, char *const argv[], char *const envp[],
   if (pidfd < 0) {
     err = errno;
     if (pipe_fds[1] >= 0) close(pipe_fds[1]);
+    for (int i = 0; i < 2; i++)
+      if (captures[i][0] >= 0) close(captures[i][0]);
     abandon(pid);
     return err;
   }
   out->pid = pid;
   out->stdin_fd = pipe_fds[1];
   out->pidfd = pidfd;
+  out->capture_fds[0] = captures[0][0];
+  out->capture_fds[1] = captures[1][0];
   return 0;
 }
 
@@ -533,6 +557,13 @@ static char **copy_strings(napi_env env, napi_value array) {
   return out;
 }
 
+/* Our ends of the program's stdin and capture pipes, when nobody will take them. */
+static void close_started_fds(const started_t *st) {
+  if (st->stdin_fd >= 0) close(st->stdin_fd);
+  for (int i = 0; i < 2; i++)
+    if (st->capture_fds[i] >= 0) close(st->capture_fds[i]);
+}
+
 /* Watches a started child from this environment's loop. 0, or an errno after which the
  * child has been killed and reaped and its fds are closed. */
 static int watch_child(napi_env env, instance_t *inst, const started_t *st, napi_value on_exit) {
@@ -542,7 +573,7 @@ static int watch_child(napi_env env, instance_t *inst, const started_t *st, napi
     free(c);
     abandon(st->pid);
     close(st->pidfd);
-    if (st->stdin_fd >= 0) close(st->stdin_fd);
+    close_started_fds(st);
     return err;
   }
   c->poll.data = c;
@@ -561,7 +592,7 @@ static int watch_child(napi_env env, instance_t *inst, const started_t *st, napi
   if (c->on_exit != NULL) napi_delete_reference(env, c->on_exit);
   c->on_exit = NULL;
   uv_close((uv_handle_t *)&c->poll, on_closed);
-  if (st->stdin_fd >= 0) close(st->stdin_fd);
+  close_started_fds(st);
   return err;
 }
 
@@ -610,23 +641,26 @@ static napi_value output_failure(napi_env env, int target, int err) {
 
 /* spawn(argv: string[], envp: string[], stdinFd, stdoutPath: string | null, stdoutMode,
  * stderrPath: string | null, stderrMode, uid, gid, cwd: string | null, umask,
- * onExit(code, signo)): argv[0] is the path run; stdinFd -1 makes a pipe, else that fd is
+ * onExit(code, signo), capture): capture bit 1 (stdout) or 2 (stderr): that stream goes
+ * to a pipe whose read end comes back as stdoutFd / stderrFd (else -1); it must have no
+ * path. argv[0] is the path run; stdinFd -1 makes a pipe, else that fd is
  * the program's stdin (it stays ours: the caller closes it); uid, gid and umask -1 keep
  * ours; a null path is /dev/null, a path is opened by the child once it is the program
- * (open_output). Returns { pid, stdinFd } (-1 when stdinFd was given);
+ * (open_output). Returns { pid, stdinFd, stdoutFd, stderrFd } (-1 when stdinFd was given);
  * { outputFd, error } when an output was refused or could not be
  * opened (nothing ran); else a negative errno (ENOENT, EACCES, EPERM...: exec and setup
  * failures come back through the result on both paths). Bad arguments throw. */
 static napi_value js_spawn(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 12;
-  napi_value args[12], result, value;
+  size_t argc = 13;
+  napi_value args[13], result, value;
   napi_valuetype type;
   instance_t *inst;
-  int32_t stdin_source, uid, gid, mask;
+  int32_t stdin_source, uid, gid, mask, capture;
   char *cwd = NULL, *paths[2] = {NULL, NULL};
   setup_t setup = KEEP_OURS;
   started_t st;
-  if (napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL) != napi_ok || argc != 12 ||
+  if (napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL) != napi_ok || argc != 13 ||
+      napi_get_value_int32(env, args[12], &capture) != napi_ok || capture < 0 || capture > 3 ||
       napi_get_value_int32(env, args[2], &stdin_source) != napi_ok || stdin_source < -1 ||
       napi_get_value_int32(env, args[7], &uid) != napi_ok ||
       napi_get_value_int32(env, args[8], &gid) != napi_ok ||
@@ -635,7 +669,10 @@ static napi_value js_spawn(napi_env env, napi_callback_info cbinfo) {
       napi_get_instance_data(env, (void **)&inst) != napi_ok || (uid < 0) != (gid < 0) ||
       mask > 0777 || get_output(env, args[3], args[4], &setup.outputs[0], &paths[0]) != 0 ||
       get_output(env, args[5], args[6], &setup.outputs[1], &paths[1]) != 0 ||
-      copy_optional_string(env, args[9], &cwd) != 0) {
+      copy_optional_string(env, args[9], &cwd) != 0 ||
+      ((capture & 1) != 0 && setup.outputs[0].path != NULL) ||
+      ((capture & 2) != 0 && setup.outputs[1].path != NULL)) {
+    free(cwd);
     free(paths[0]);
     free(paths[1]);
     return throw_error(env, "spawn: bad arguments");
@@ -655,7 +692,7 @@ static napi_value js_spawn(napi_env env, napi_callback_info cbinfo) {
   setup.cwd = cwd;
   setup.umask = mask < 0 ? -1 : mask;
   int failed_target = 0;
-  int err = start_child(argv[0], argv, envp, stdin_source, &setup, &st, &failed_target);
+  int err = start_child(argv[0], argv, envp, stdin_source, &setup, capture, &st, &failed_target);
   free(argv);
   free(envp);
   free(cwd);
@@ -674,10 +711,14 @@ static napi_value js_spawn(napi_env env, napi_callback_info cbinfo) {
       napi_create_int32(env, st.pid, &value) != napi_ok ||
       napi_set_named_property(env, result, "pid", value) != napi_ok ||
       napi_create_int32(env, st.stdin_fd, &value) != napi_ok ||
-      napi_set_named_property(env, result, "stdinFd", value) != napi_ok) {
+      napi_set_named_property(env, result, "stdinFd", value) != napi_ok ||
+      napi_create_int32(env, st.capture_fds[0], &value) != napi_ok ||
+      napi_set_named_property(env, result, "stdoutFd", value) != napi_ok ||
+      napi_create_int32(env, st.capture_fds[1], &value) != napi_ok ||
+      napi_set_named_property(env, result, "stderrFd", value) != napi_ok) {
     /* The watcher reaps it; nobody is told, which is right for a bug. */
     kill(-st.pid, SIGKILL);
-    if (st.stdin_fd >= 0) close(st.stdin_fd);
+    close_started_fds(&st);
     return throw_error(env, "spawn: could not build the result");
   }
   return result;
@@ -692,7 +733,7 @@ static void probe_once(instance_t *inst, const setup_t *setup, const char *path,
   started_t st;
   siginfo_t info;
   int failed_target;
-  int err = start_child(argv[0], argv, envp, -1, setup, &st, &failed_target);
+  int err = start_child(argv[0], argv, envp, -1, setup, 0, &st, &failed_target);
   if (err != 0) {
     snprintf(reason, size, "spawning /bin/true (%s): %s", path, strerror(err));
     return;
@@ -802,8 +843,13 @@ static napi_value js_reap_orphan(napi_env env, napi_callback_info cbinfo) {
   return result;
 }
 
+/* The shape of spawn()'s arguments and results: bump it with every change to them, and
+ * SPAWN_INTERFACE in native/addons.ts with it. A build left from an older checkout then
+ * fails to load (and `auto` falls back) instead of throwing "bad arguments" per delivery. */
+#define SPAWN_INTERFACE 3
+
 NAPI_MODULE_INIT() {
-  napi_value fn;
+  napi_value fn, version;
   instance_t *inst = calloc(1, sizeof *inst);
   if (inst == NULL) return throw_error(env, "out of memory");
   inst->env = env;
@@ -822,7 +868,9 @@ NAPI_MODULE_INIT() {
       napi_set_named_property(env, exports, "hardenProcess", fn) != napi_ok ||
       napi_create_function(env, "reapOrphan", NAPI_AUTO_LENGTH, js_reap_orphan, NULL, &fn) !=
           napi_ok ||
-      napi_set_named_property(env, exports, "reapOrphan", fn) != napi_ok)
+      napi_set_named_property(env, exports, "reapOrphan", fn) != napi_ok ||
+      napi_create_int32(env, SPAWN_INTERFACE, &version) != napi_ok ||
+      napi_set_named_property(env, exports, "interface", version) != napi_ok)
     return throw_error(env, "could not set up the exports");
   return exports;
 }

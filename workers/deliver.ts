@@ -10,7 +10,7 @@ import { workerData } from 'node:worker_threads';
 import type { DeliveryTask, PoolWorkerData, ProgramOutcome } from '../src/pool/task.js';
 import { createKillSwitch } from './kill-switch.js';
 import { runProgram, type RunSpec } from './run-program.js';
-import { runWithSpoolStdin } from './spool-stdin.js';
+import { runWithSpoolPipe, runWithSpoolStdin } from './spool-stdin.js';
 import { createSpawner } from './spawners/select.js';
 
 export type Deliver = (task: DeliveryTask) => Promise<ProgramOutcome>;
@@ -23,7 +23,7 @@ export function createDeliver(data: Partial<PoolWorkerData> | null): Deliver {
   const spawner = createSpawner(data?.spawner ?? 'child_process');
   const killSignal = createKillSwitch(data?.killChannel);
   return async (task) => {
-    const spec: Omit<RunSpec, 'stdinFile' | 'body'> = {
+    const spec: Omit<RunSpec, 'stdinFile' | 'body' | 'head' | 'tail'> = {
       file: task.program,
       args: task.args,
       env: task.env,
@@ -36,10 +36,19 @@ export function createDeliver(data: Partial<PoolWorkerData> | null): Deliver {
       timeoutMs: task.timeoutMs,
       killGraceMs: task.killGraceMs,
       killSignal,
+      // stderr is read whenever it has no file (its tail goes into the delivery line);
+      // stdout only for reply_from_output (the config refuses it together with output_file).
+      capture: { stdout: task.replyFromOutput === 'stdout' && task.outputFile === null, stderr: task.errorFile === null },
+      replyFromOutput: task.replyFromOutput,
     };
     const { message } = task;
+    // LMTP: this run's trace headers, before a message that several runs share.
+    const head = message.header ? Buffer.from(message.header, 'utf8') : null;
     if (message.kind === 'bytes') {
-      return runProgram(spawner, { ...spec, stdinFile: null, body: new Uint8Array(message.bytes) });
+      return runProgram(spawner, { ...spec, stdinFile: null, head, body: new Uint8Array(message.bytes) });
+    }
+    if (head !== null) {
+      return runWithSpoolPipe(message.fd, (tail) => runProgram(spawner, { ...spec, stdinFile: null, head, body: null, tail }));
     }
     return runWithSpoolStdin(spawner, message.fd, (closing, stdinFile) =>
       runProgram(closing, { ...spec, stdinFile, body: null }),

@@ -6,9 +6,11 @@
 // States: spawning -> running -> (timeout: terminating -> killing) -> reaped -> group killed.
 // The run never ends before the program is reaped, so no zombie outlives a task.
 
-import { finished } from 'node:stream/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { ProgramOutcome } from '../src/pool/task.js';
+import { captureOutput, type Capture } from './output-capture.js';
 import { errorCode, type ProgramSpec, type Spawner, type StartFailure } from './spawners/contract.js';
 
 export interface RunSpec extends ProgramSpec {
@@ -17,11 +19,17 @@ export interface RunSpec extends ProgramSpec {
    * stdin (then nothing is written, and stdinError is always null).
    */
   readonly body: Uint8Array | null;
+  /** Written to the stdin pipe before `body` or `tail` (LMTP: this run's trace headers). */
+  readonly head?: Uint8Array | null;
+  /** A spooled message copied into the stdin pipe after `head`, from offset 0 to its end. */
+  readonly tail?: FileHandle;
   readonly timeoutMs: number;
   /** After SIGTERM on timeout, how long before SIGKILL. */
   readonly killGraceMs: number;
   /** Aborted on a forced shutdown: the group gets SIGKILL at once. */
   readonly killSignal?: AbortSignal;
+  /** The stream searched for a status line on a non-zero exit (it must be captured). */
+  readonly replyFromOutput: 'none' | 'stdout' | 'stderr';
 }
 
 /** Every outcome a run can have (pool-busy and pool-failed come from the pool). */
@@ -39,6 +47,9 @@ export async function runProgram(spawner: Spawner, spec: RunSpec): Promise<RunOu
   if (!started.ok) return startFailed(spec, started);
   const { program } = started;
   const { pid } = program;
+  // Read while the program runs (a full pipe would block it), in bounded memory.
+  const outCapture = program.stdout === null ? null : captureOutput(program.stdout, { scan: spec.replyFromOutput === 'stdout', keepTail: false });
+  const errCapture = program.stderr === null ? null : captureOutput(program.stderr, { scan: spec.replyFromOutput === 'stderr', keepTail: true });
 
   // A kill that reaches nobody (EPERM: a setuid program changed the uid of what is left
   // in the group) is recorded, never thrown: these run in timer callbacks, where a throw
@@ -60,7 +71,12 @@ export async function runProgram(spawner: Spawner, spec: RunSpec): Promise<RunOu
   if (spec.killSignal?.aborted) killNow();
   spec.killSignal?.addEventListener('abort', killNow, { once: true });
 
-  const stdinResult = program.stdin === null ? Promise.resolve(null) : feedStdin(program.stdin, spec.body ?? EMPTY);
+  const stdinResult =
+    program.stdin === null
+      ? Promise.resolve(null)
+      : spec.tail === undefined
+        ? feedStdin(program.stdin, spec.head ? [spec.head, spec.body ?? EMPTY] : [spec.body ?? EMPTY])
+        : feedStdinFromFile(program.stdin, spec.head ?? EMPTY, spec.tail);
   let exit;
   try {
     exit = await program.exited;
@@ -76,19 +92,42 @@ export async function runProgram(spawner: Spawner, spec: RunSpec): Promise<RunOu
   kill('SIGKILL');
   // Settles at once: Node destroys stdin when the program exits.
   const stdinError = await stdinResult;
+  await finishCaptures([outCapture, errCapture]);
+  const stderrTail = errCapture?.tail() ?? null;
+  const statusCapture = spec.replyFromOutput === 'stdout' ? outCapture : spec.replyFromOutput === 'stderr' ? errCapture : null;
 
   // child_process's wrapper shell refused an output and exited: the program never ran.
   if (exit.startFailure !== undefined) return startFailed(spec, exit.startFailure);
   // The exit decides, whatever the kills did: a program that exited 0 gets its 250 even if
   // what it left behind could not be signalled (a 451 would make the client send again).
   if (timedOut) {
-    return { kind: 'timed-out', pid, signal: exit.signal, killFailures };
+    return { kind: 'timed-out', pid, signal: exit.signal, killFailures, stderrTail };
   }
   if (exit.signal !== null) {
-    return { kind: 'signaled', pid, signal: exit.signal, killFailures };
+    return { kind: 'signaled', pid, signal: exit.signal, killFailures, stderrTail };
   }
   if (exit.exitCode === null) throw new Error('bug: exit without exitCode nor signal');
-  return { kind: 'exited', pid, exitCode: exit.exitCode, stdinError, killFailures };
+  const failed = exit.exitCode !== 0;
+  return {
+    kind: 'exited',
+    pid,
+    exitCode: exit.exitCode,
+    stdinError,
+    killFailures,
+    statusLine: failed ? (statusCapture?.statusLine() ?? null) : null,
+    // A successful run's stderr is not the log line's business.
+    stderrTail: failed ? stderrTail : null,
+  };
+}
+
+/**
+ * What the program wrote before it exited is in the pipes already: wait for their end, but
+ * only CAPTURE_DRAIN_MS more, in case an escaped grandchild holds one open.
+ */
+async function finishCaptures(captures: ReadonlyArray<Capture | null>): Promise<void> {
+  const live = captures.filter((c): c is Capture => c !== null);
+  for (const capture of live) capture.drain();
+  await Promise.all(live.map((c) => c.done));
 }
 
 /**
@@ -114,12 +153,16 @@ const EMPTY = new Uint8Array(0);
  * No 'drain' loop: the whole message already lives in memory and the stream keeps a
  * reference, not a copy; finished() settles on completion, error or destroy.
  */
-async function feedStdin(stdin: Writable, body: Uint8Array): Promise<string | null> {
+async function feedStdin(stdin: Writable, chunks: readonly Uint8Array[]): Promise<string | null> {
   // The write's callback runs once the kernel took the bytes. Not after a destroy: Node
   // then calls an in-flight write's callback without error (the program exited while a
-  // grandchild held stdin, unread).
-  let allWritten = body.byteLength === 0;
-  if (!allWritten) stdin.write(body, (err) => (allWritten = err == null && !stdin.destroyed));
+  // grandchild held stdin, unread). Writes complete in order: the last one's callback says.
+  const body = chunks.filter((chunk) => chunk.byteLength > 0);
+  let allWritten = body.length === 0;
+  body.forEach((chunk, i) => {
+    if (i < body.length - 1) stdin.write(chunk);
+    else stdin.write(chunk, (err) => (allWritten = err == null && !stdin.destroyed));
+  });
   stdin.end();
   let failure: string | null = null;
   try {
@@ -134,4 +177,22 @@ async function feedStdin(stdin: Writable, body: Uint8Array): Promise<string | nu
   // first is a race between two effects of one cause: the program exited without reading
   // its input. Same report.
   return failure === null || failure === 'ERR_STREAM_PREMATURE_CLOSE' ? 'EPIPE' : failure;
+}
+
+/**
+ * `head`, then the file from offset 0 to its end, then end-of-file; the same report as
+ * feedStdin. The file is read a chunk at a time (the pipe's pace): a spooled message is
+ * never held in memory whole. Never rejects.
+ */
+async function feedStdinFromFile(stdin: Writable, head: Uint8Array, tail: FileHandle): Promise<string | null> {
+  try {
+    if (head.byteLength > 0) stdin.write(head);
+    await pipeline(tail.createReadStream({ start: 0, autoClose: false }), stdin);
+    return null;
+  } catch (err) {
+    // Node's stream errors (a premature close, a write after the destroy at exit) mean
+    // the same as EPIPE here: the program exited without reading all of its input.
+    const failure = errorCode(err);
+    return failure === undefined || /^ERR_STREAM_/.test(failure) ? 'EPIPE' : failure;
+  }
 }

@@ -1,7 +1,8 @@
 // A spooled message as a program's stdin: each run gets its own read-only descriptor of the
 // spool file, at offset 0, reopened through /proc/self/fd from the daemon's read-write one,
 // and closed as soon as the program has started (it holds its own copy by then).
-// Must not close, seek, read or write the daemon's descriptor: the daemon owns it.
+// Or, when a run has its own header before the message (LMTP), that descriptor read into
+// a pipe after the header. Must not close, seek, read or write the daemon's descriptor.
 
 import { open, type FileHandle } from 'node:fs/promises';
 import type { RunOutcome } from './run-program.js';
@@ -21,14 +22,8 @@ export async function runWithSpoolStdin(
   fd: number,
   run: (spawner: Spawner, stdinFile: number) => Promise<RunOutcome>,
 ): Promise<RunOutcome> {
-  let handle: FileHandle;
-  try {
-    handle = await open(`/proc/self/fd/${fd}`, 'r');
-  } catch (err) {
-    const code = errorCode(err) ?? 'ERR_SPOOL_REOPEN';
-    const reason = err instanceof Error ? err.message : String(err);
-    return { kind: 'spawn-failed', errorCode: code, message: `reopening the spool file (fd ${fd}) for reading: ${reason}` };
-  }
+  const handle = await reopen(fd);
+  if ('kind' in handle) return handle;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => (closing ??= handle.close());
   // Closed once the start settled, success or failure: a long run must not hold a
@@ -48,5 +43,31 @@ export async function runWithSpoolStdin(
   } finally {
     // When the run threw (a bug) before starting anything.
     await close();
+  }
+}
+
+/**
+ * Runs `run` with a fresh read-only descriptor of the spool file `fd`, open until the run
+ * ended: the worker copies it into the program's stdin pipe after a header of the run's
+ * own (LMTP: each recipient's trace headers differ, the spool file holds none).
+ */
+export async function runWithSpoolPipe(fd: number, run: (tail: FileHandle) => Promise<RunOutcome>): Promise<RunOutcome> {
+  const handle = await reopen(fd);
+  if ('kind' in handle) return handle;
+  try {
+    return await run(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A new read-only description of the spool file, or the spawn-failed outcome naming it. */
+async function reopen(fd: number): Promise<FileHandle | Extract<RunOutcome, { kind: 'spawn-failed' }>> {
+  try {
+    return await open(`/proc/self/fd/${fd}`, 'r');
+  } catch (err) {
+    const code = errorCode(err) ?? 'ERR_SPOOL_REOPEN';
+    const reason = err instanceof Error ? err.message : String(err);
+    return { kind: 'spawn-failed', errorCode: code, message: `reopening the spool file (fd ${fd}) for reading: ${reason}` };
   }
 }

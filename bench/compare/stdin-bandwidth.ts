@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const loop = async () => {
     while (performance.now() < deadline) {
       const t0 = performance.now();
-      const started = await spawner.startProgram({ file: values.program, args: [], env, stdout: null, stderr: null, runAs: null, cwd: null, umask: null, stdinFile: null });
+      const started = await spawner.startProgram({ file: values.program, args: [], env, stdout: null, stderr: null, runAs: null, cwd: null, umask: null, stdinFile: null, capture: { stdout: false, stderr: false } });
       if (!started.ok) throw new Error(`${values.program} could not be started: ${started.errorCode} ${started.message}`);
       const { program } = started;
       const stdin = program.stdin!; // no stdinFile: always a pipe

@@ -42,6 +42,8 @@ export const ConfigCode = {
   NEEDS_ROOT: 'ERR_CONFIG_NEEDS_ROOT',
   /** `directory` or Spool_Directory does not exist, is not a directory, cannot be examined (or, Spool_Directory, written). */
   DIRECTORY: 'ERR_CONFIG_DIRECTORY',
+  /** recipient_check names no regular file with an execute bit (program_name is not checked: a run says). */
+  CHECK_PROGRAM: 'ERR_CONFIG_CHECK_PROGRAM',
 } as const;
 
 export type ConfigCodeValue = (typeof ConfigCode)[keyof typeof ConfigCode];

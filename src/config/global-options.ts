@@ -8,7 +8,8 @@ import type { DiagnosticSink } from './diagnostics.js';
 import { parseListenAddress } from './listen-address.js';
 import { count, defineOptions, quote, seconds, whole, wholeSeconds } from './option-table.js';
 import { didYouMean } from './suggest.js';
-import type { MetricsListen, ParsedConfig, PoolConfig, WrittenValue } from './types.js';
+import { readExitCodePreset } from './exit-values.js';
+import type { ExitCodePreset, MetricsListen, ParsedConfig, PoolConfig, WrittenValue } from './types.js';
 import { readText } from './values.js';
 
 export interface GlobalOptions {
@@ -23,6 +24,7 @@ export interface GlobalOptions {
   readonly spoolThreshold: number;
   /** null: the process's TMPDIR, else /var/tmp (schema.ts). */
   readonly spoolDirectory: WrittenValue | null;
+  readonly exitCodes: ExitCodePreset;
 }
 
 const SPAWNERS = ['auto', 'native', 'child_process'] as const;
@@ -95,6 +97,16 @@ export const GLOBAL_OPTIONS = defineOptions<GlobalOptions, ParsedConfig>({
     doc: 'where spool files are created: nameless (`O_TMPFILE`), 0600, freed when closed, so nothing is left behind even after `kill -9`. Must exist and be writable; checked by `--check`, start-up and reload',
     read: readSpoolDirectory,
     print: (c) => quote(c.spool.directory.text),
+  },
+  // Capitalised like the other global options (Momentum's style for top-level names); the
+  // transport's own spelling is `exit_codes`, as its other options are lower case.
+  exitCodes: {
+    name: 'Exit_Codes',
+    type: '"momentum", "sysexits" or "qmail"',
+    default: '"momentum"',
+    doc: 'the `exit_codes` of every pipe_transport that does not set its own; `"momentum"` keeps Momentum\'s behaviour (an unmapped non-zero exit is a permanent `504 5.5.0`)',
+    read: readExitCodePreset,
+    print: (c) => quote(c.exitCodes),
   },
 });
 

@@ -1,4 +1,4 @@
-// The options of ESMTP_Listener and Listen (the same set; a Listen's own win), one row
+// The options of ESMTP_Listener, LMTP_Listener and Listen (the same set; a Listen's own win), one row
 // each: reader, default, printer and doc line; and the Momentum listener options smtpipe
 // knows but does not implement. listener-schema.ts folds the two scopes; this reads values.
 
@@ -27,8 +27,8 @@ export interface ListenerOptions {
   /** null: half of Listener_Sessions (defaults.ts). */
   readonly maxSessionsPerClient: number | null;
   readonly maxDataMs: number;
-  /** SMTP_Extensions lists STARTTLS. The TLS options are folded by listener-tls.ts. */
-  readonly starttls: boolean;
+  /** SMTP_Extensions: STARTTLS (folded by listener-tls.ts with the TLS options) and SMTPUTF8. */
+  readonly extensions: ListedExtensions;
   readonly certificate: WrittenPath | null;
   readonly key: WrittenPath | null;
   readonly clientCa: WrittenPath | null;
@@ -50,7 +50,14 @@ export const MOMENTUM_UNSUPPORTED_LISTENER_OPTIONS: readonly string[] = [
   'Hostname',
 ];
 
-/** SMTP_Extensions names smtpipe always offers (or, for STARTTLS, offers when asked to). */
+/** The SMTP_Extensions smtpipe offers only when they are listed. */
+export interface ListedExtensions {
+  readonly starttls: boolean;
+  /** RFC 6531: UTF-8 addresses (src/delivery/address.ts), only in MAIL FROM ... SMTPUTF8 transactions. */
+  readonly smtputf8: boolean;
+}
+
+/** SMTP_Extensions names smtpipe always offers (STARTTLS and SMTPUTF8 only when listed). */
 const EXTENSIONS_ALWAYS_ON = new Set(['ENHANCEDSTATUSCODES', 'PIPELINING', '8BITMIME', 'SIZE']);
 
 export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
@@ -100,9 +107,13 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
   bareNewlines: {
     name: 'Bare_Newlines',
     type: '"reject" or "normalize"',
-    // As Postfix 3.9's smtpd_forbid_bare_newline = normal: refuse, never guess.
-    default: '"reject"',
-    doc: 'a CR or LF outside CRLF in content: `"reject"` answers `550 5.6.0`, `"normalize"` makes it a line ending (SMTP smuggling defence, as Postfix\'s `smtpd_forbid_bare_newline`)',
+    // Postfix 3.9's default, smtpd_forbid_bare_newline = normalize
+    // (https://www.postfix.org/postconf.5.html#smtpd_forbid_bare_newline,
+    // https://www.postfix.org/smtp-smuggling.html): DATA still ends only on CRLF.CRLF
+    // (src/smtp/data-stream.ts), so "\n.\n" and friends stay content, and a bare LF is a
+    // line ending. Python's smtplib.sendmail(msg.as_bytes()) and many scripts send bare LFs.
+    default: '"normalize"',
+    doc: 'a CR or LF outside CRLF in content: `"normalize"` makes it a line ending (as Postfix 3.9\'s default `smtpd_forbid_bare_newline = normalize`), `"reject"` answers `550 5.6.0` and runs no program. Either way DATA ends only on CRLF.CRLF, so a smuggled `\\n.\\n` stays content',
     read: readBareNewlines,
     print: (l) => quote(l.bareNewlines),
   },
@@ -136,13 +147,16 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
     doc: 'the whole DATA phase, 354 to the final dot; past it `421 4.4.2`, the session closes, no program runs (slow-drip clients)',
     print: (l) => wholeSeconds(l.maxDataMs),
   },
-  starttls: {
+  extensions: {
     name: 'SMTP_Extensions',
     type: 'list',
     defaultDoc: 'PIPELINING, 8BITMIME and SIZE, always offered',
-    doc: 'add `"STARTTLS"` to offer STARTTLS (needs `TLS_Certificate` and `TLS_Key`); `"ENHANCEDSTATUSCODES"`, `"PIPELINING"`, `"8BITMIME"`, `"SIZE"` are accepted silently; other names warn',
+    doc: 'add `"STARTTLS"` to offer STARTTLS (needs `TLS_Certificate` and `TLS_Key`); add `"SMTPUTF8"` to offer RFC 6531: in a `MAIL FROM:<...> SMTPUTF8` transaction, local parts and domains may be UTF-8 (valid UTF-8, no control or format characters), a domain is routed by its A-label form and programs get the address in UTF-8 with the domain in U-labels (`${domain}` too); without it, a UTF-8 local part gets `553 5.6.7`. `"ENHANCEDSTATUSCODES"`, `"PIPELINING"`, `"8BITMIME"`, `"SIZE"` are accepted silently; other names warn. A Listen\'s list replaces the `ESMTP_Listener`\'s',
     read: readExtensions,
-    print: (l) => (l.tls?.mode === 'starttls' ? quotedList(['STARTTLS']) : null),
+    print: (l) => {
+      const listed = [...(l.tls?.mode === 'starttls' ? ['STARTTLS'] : []), ...(l.smtputf8 ? ['SMTPUTF8'] : [])];
+      return listed.length > 0 ? quotedList(listed) : null;
+    },
   },
   certificate: {
     name: 'TLS_Certificate',
@@ -218,19 +232,21 @@ function fromConfigDirectory(file: string, at: SourcePosition): string {
   return path.resolve(path.dirname(at.file), file);
 }
 
-/** True when STARTTLS is listed; other extensions smtpipe cannot offer are warned about. */
-function readExtensions(opt: OptionNode, sink: DiagnosticSink): boolean | undefined {
+/** Which of STARTTLS and SMTPUTF8 are listed; other extensions smtpipe cannot offer are warned about. */
+function readExtensions(opt: OptionNode, sink: DiagnosticSink): ListedExtensions | undefined {
   const items = readScalarList(opt, sink);
   if (items === undefined) return undefined;
   let starttls = false;
+  let smtputf8 = false;
   for (const item of items) {
     const name = item.text.toUpperCase();
     if (name === 'STARTTLS') starttls = true;
+    else if (name === 'SMTPUTF8') smtputf8 = true;
     else if (!EXTENSIONS_ALWAYS_ON.has(name)) {
       sink.warn(ConfigCode.UNSUPPORTED_OPTION, item.position, `${opt.name}: smtpipe does not offer ${item.text}; ignored`);
     }
   }
-  return starttls;
+  return { starttls, smtputf8 };
 }
 
 function readWrittenPath(opt: OptionNode, sink: DiagnosticSink): WrittenPath | undefined {

@@ -1,8 +1,8 @@
-// `ESMTP_Listener { Listen "addr:port" { } }` -> one ParsedListener per Listen, with
+// `ESMTP_Listener { Listen "addr:port" { } }` (or LMTP_Listener, the same options) -> one ParsedListener per Listen, with
 // listener-scope options folded in (Listen wins). Does not decide SMTP behaviour; it
 // only validates and applies the defaults of listener-options.ts.
 
-import type { ListenerProxy, ParsedListener } from './types.js';
+import type { ListenerProtocol, ListenerProxy, ParsedListener } from './types.js';
 import type { ScopeNode } from './ast.js';
 import { describeScope } from './ast.js';
 import { ConfigCode } from './codes.js';
@@ -17,6 +17,8 @@ import { gatherOptions, type ScopeRules } from './scope-options.js';
 export interface ListenerHost {
   /** Default Banner_Hostname (os.hostname()). */
   readonly hostname: string;
+  /** 'lmtp' for the Listens of an LMTP_Listener. */
+  readonly protocol: ListenerProtocol;
 }
 
 export interface BuiltListeners {
@@ -88,9 +90,11 @@ function buildListen(
     label: scope.name.text,
     host: address.host,
     port: address.port,
+    protocol: host.protocol,
     ...plain,
     bannerHostname: plain.bannerHostname ?? host.hostname,
     maxSessionsPerClient: plain.maxSessionsPerClient ?? defaultSessionsPerClient(plain.maxSessions),
+    smtputf8: (inner.extensions ?? outer.extensions)?.smtputf8 ?? false,
     tls: foldTls(inner, outer, label, scope.position, sink),
     proxy: resolved.proxyProtocol ? ({ trustedHosts: resolved.proxyHosts } satisfies ListenerProxy) : null,
     position: scope.position,
@@ -100,7 +104,7 @@ function buildListen(
 }
 
 /** Options that make up tls, proxy or the Enable decision rather than a field of their own. */
-const FOLDED = ['starttls', 'certificate', 'key', 'clientCa', 'verifyMode', 'useSsl', 'proxyProtocol', 'proxyHosts', 'enable'] as const;
+const FOLDED = ['extensions', 'certificate', 'key', 'clientCa', 'verifyMode', 'useSsl', 'proxyProtocol', 'proxyHosts', 'enable'] as const;
 
 function omit<T extends object, K extends keyof T>(value: T, keys: readonly K[]): Omit<T, K> {
   const out: Partial<T> = { ...value };

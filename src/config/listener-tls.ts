@@ -22,7 +22,7 @@ export interface WrittenVerifyMode {
 
 /** What one scope says about TLS; the Listen's own values win over the listener's. */
 export interface TlsOptions {
-  readonly starttls?: boolean;
+  readonly extensions?: { readonly starttls: boolean };
   readonly useSsl?: boolean;
   readonly certificate?: WrittenPath | null;
   readonly key?: WrittenPath | null;
@@ -58,7 +58,7 @@ export function foldTls(
   sink: DiagnosticSink,
 ): ParsedTls | null {
   const implicit = inner.useSsl ?? outer.useSsl ?? false;
-  const starttls = inner.starttls ?? outer.starttls ?? false;
+  const starttls = (inner.extensions ?? outer.extensions)?.starttls ?? false;
   const certificate = inner.certificate ?? outer.certificate;
   const key = inner.key ?? outer.key;
   const verifyMode = inner.verifyMode ?? outer.verifyMode;

@@ -13,6 +13,7 @@ import { createDiagnosticSink } from './diagnostics.js';
 import { deepFreeze } from './freeze.js';
 import { buildConfig } from './schema.js';
 import { checkSpoolDirectory } from './spool-directory.js';
+import { checkRecipientCheckPrograms } from './recipient-check.js';
 import { readTlsFiles } from './tls-files.js';
 
 export type LoadResult<C = Config> =
@@ -62,6 +63,7 @@ export async function loadConfig(file: string, host: HostFacts = currentHostFact
   const transports = await resolveAccounts(result.config.transports, host, sink);
   const listeners = await readTlsFiles(result.config.listeners, sink);
   await checkSpoolDirectory(result.config.spool, sink);
+  await checkRecipientCheckPrograms(result.config.transports, sink);
   const warnings = [...result.warnings, ...sink.warnings];
   if (sink.errors.length > 0) return { ok: false, errors: sink.errors, warnings };
   const config: Config = { ...result.config, listeners, transports };

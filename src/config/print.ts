@@ -14,10 +14,11 @@ export { quote } from './option-table.js';
 
 export function printConfig(config: ParsedConfig): string {
   const lines = [`# smtpipe configuration printed from ${JSON.stringify(config.file)}`, ...printScope(GLOBAL_OPTIONS, config, '')];
-  // One ESMTP_Listener per Listen, its options inside the Listen: folding them back
-  // into shared listener-scope options would gain nothing.
+  // One ESMTP_Listener (or LMTP_Listener) per Listen, its options inside the Listen:
+  // folding them back into shared listener-scope options would gain nothing.
   for (const listener of config.listeners) {
-    lines.push('', 'ESMTP_Listener {', `  Listen ${quote(listener.label)} {`, ...printScope(LISTENER_OPTIONS, listener, '    '), '  }', '}');
+    const stanza = listener.protocol === 'lmtp' ? 'LMTP_Listener' : 'ESMTP_Listener';
+    lines.push('', `${stanza} {`, `  Listen ${quote(listener.label)} {`, ...printScope(LISTENER_OPTIONS, listener, '    '), '  }', '}');
   }
   for (const transport of config.transports) {
     lines.push('', `pipe_transport ${quote(transport.name)} {`, ...printScope(TRANSPORT_OPTIONS, transport, '  '));

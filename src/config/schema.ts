@@ -1,4 +1,4 @@
-// Gives the syntax tree its meaning: global options, ESMTP_Listener and pipe_transport
+// Gives the syntax tree its meaning: global options, ESMTP_Listener, LMTP_Listener and pipe_transport
 // become the ParsedConfig; Momentum's other options and stanzas are warned about and
 // skipped. Pure: host facts (hostname, CPU count) come in as arguments.
 
@@ -46,8 +46,9 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
   for (const item of items) {
     if (item.kind === 'option') {
       collectGlobal(item, globals, sink);
-    } else if (item.kind === 'scope' && item.key === 'esmtp_listener') {
-      const built = buildListeners(item, { hostname: ctx.hostname }, sink);
+    } else if (item.kind === 'scope' && (item.key === 'esmtp_listener' || item.key === 'lmtp_listener')) {
+      const protocol = item.key === 'lmtp_listener' ? 'lmtp' : 'smtp';
+      const built = buildListeners(item, { hostname: ctx.hostname, protocol }, sink);
       listeners.push(...built.listeners);
       listenScopes += built.listenScopes;
       disabledListens += built.disabled;
@@ -89,7 +90,8 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
   const config: ParsedConfig = {
     file: ctx.file,
     listeners,
-    transports: transports.map((t) => t.config),
+    transports: transports.map((t) => (t.exitCodesWritten ? t.config : { ...t.config, exitCodes: g.exitCodes })),
+    exitCodes: g.exitCodes,
     pool: {
       threads: g.threads ?? defaultPoolThreads(ctx.parallelism),
       tasksPerThread: g.tasksPerThread,
@@ -147,7 +149,7 @@ function collectGlobal(item: OptionNode, globals: Map<string, OptionNode>, sink:
 
 function ignoreStanza(scope: ScopeNode, sink: DiagnosticSink): void {
   // A Listen outside any ESMTP_Listener is a mistake of ours, not a Momentum stanza.
-  const hint = scope.key === 'listen' ? ' (Listen belongs inside ESMTP_Listener { })' : '';
+  const hint = scope.key === 'listen' ? ' (Listen belongs inside ESMTP_Listener { } or LMTP_Listener { })' : '';
   sink.warn(
     ConfigCode.IGNORED_STANZA,
     scope.position,

@@ -17,7 +17,9 @@ import {
   type WrittenDomain,
   type WrittenProgram,
 } from './transport-values.js';
-import type { ParsedTransport } from './types.js';
+import { readExitCodePreset, readReplyFromOutput } from './exit-values.js';
+import { readRecipientCheck } from './recipient-check.js';
+import type { ExitCodePreset, ParsedTransport } from './types.js';
 import { readOctalMode } from './values.js';
 
 /**
@@ -25,8 +27,10 @@ import { readOctalMode } from './values.js';
  * ParsedTransport fields as they are, except program and domains, which are read as
  * written and compiled after (transport-schema.ts).
  */
-export interface TransportOptions extends Omit<ParsedTransport, 'name' | 'programName' | 'program' | 'domains' | 'position'> {
+export interface TransportOptions extends Omit<ParsedTransport, 'name' | 'programName' | 'program' | 'domains' | 'position' | 'exitCodes'> {
   readonly program: WrittenProgram | null;
+  /** null: not written, the global Exit_Codes applies (schema.ts). */
+  readonly exitCodes: ExitCodePreset | null;
   readonly domains: readonly WrittenDomain[] | null;
 }
 
@@ -71,9 +75,25 @@ export const TRANSPORT_OPTIONS = defineOptions<TransportOptions, ParsedTransport
     name: 'code',
     type: 'map exit status -> reply line',
     default: '[ ]',
-    doc: '`[ "0" = "250 ok" 100 = "550 command failed" ]`: exit status -> whole reply line, sent verbatim. Unmapped: 0 gives `250 2.0.0 Ok: queued as <id>`, others `504 5.5.0`',
+    doc: '`[ "0" = "250 ok" 100 = "550 command failed" ]`: exit status -> whole reply line, sent verbatim. Unmapped: as `exit_codes` says',
     read: readCodes,
     print: (t) => `[${[...t.codes].map(([status, r]) => ` ${quote(String(status))} = ${quote(`${r.code} ${r.text}`)}`).join('')} ]`,
+  },
+  exitCodes: {
+    name: 'exit_codes',
+    type: '"momentum", "sysexits" or "qmail"',
+    defaultDoc: 'the global `Exit_Codes`',
+    doc: 'how exit statuses without a `code` entry become replies: `"momentum"` (0 ok, others `504 5.5.0`), `"sysexits"` (<sysexits.h> as Postfix pipe(8): 75 `451 4.3.0`, 67 `550 5.1.1`...), `"qmail"` (100 hard, 111 and others soft); tables in the README',
+    read: readExitCodePreset,
+    print: (t) => quote(t.exitCodes),
+  },
+  replyFromOutput: {
+    name: 'reply_from_output',
+    type: '"none", "stdout" or "stderr"',
+    default: '"none"',
+    doc: 'on a non-zero exit, the first line of that stream that starts with an enhanced status code (`5.1.1 No such queue`) words the reply, within the class the exit decided; printable ASCII, 200 characters at most. Not with `output_file` (stdout) or `error_file` (stderr) set',
+    read: readReplyFromOutput,
+    print: (t) => quote(t.replyFromOutput),
   },
   timeoutMs: {
     name: 'timeout',
@@ -180,5 +200,27 @@ export const TRANSPORT_OPTIONS = defineOptions<TransportOptions, ParsedTransport
     doc: 'the program\'s file creation mask, e.g. `0027`',
     read: (o, s) => readOctalMode(o, s, { what: 'umask', example: '0027' }),
     print: (t) => (t.umask === null ? null : octal(t.umask)),
+  },
+  recipientCheck: {
+    name: 'recipient_check',
+    type: 'command line',
+    defaultDoc: 'none',
+    doc: 'a program run at RCPT for each recipient, as `program_name` (same user, group, directory, umask, env; stdin empty; stderr to `error_file`) but without `${queue_id}`, `${size}`, `${recipients}`: exit 0 accepts (`250 2.1.5`), others take the `code` entry (4xx/5xx) or `550 5.1.1`; timeout, signal or no start: `451 4.3.0`. Results are kept for the session',
+    read: readRecipientCheck,
+    print: (t) => (t.recipientCheck === null ? null : quote(t.recipientCheck.text)),
+  },
+  recipientCheckTimeoutMs: {
+    name: 'recipient_check_timeout',
+    ...seconds({ min: 1 }),
+    default: '10',
+    doc: 'then SIGTERM to the check\'s group, SIGKILL 2 s later, and `451 4.3.0` for that RCPT',
+    print: (t) => wholeSeconds(t.recipientCheckTimeoutMs),
+  },
+  recipientCheckConcurrency: {
+    name: 'recipient_check_concurrency',
+    ...count({ min: 1 }),
+    default: '4',
+    doc: 'checks of this transport running at once, apart from its deliveries\' `concurrency`; more RCPTs wait (at most `Pool_Max_Queue` of them, then `451 4.3.2`)',
+    print: (t) => whole(t.recipientCheckConcurrency),
   },
 });

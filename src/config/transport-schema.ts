@@ -3,7 +3,7 @@
 // nor looks at the host: accounts.ts resolves user/group and checks directory.
 
 import type { ParsedTransport, SourcePosition } from './types.js';
-import type { ScopeNode } from './ast.js';
+import type { OptionNode, ScopeNode } from './ast.js';
 import { describeScope } from './ast.js';
 import { ConfigCode } from './codes.js';
 import type { DiagnosticSink } from './diagnostics.js';
@@ -17,6 +17,8 @@ export interface BuiltTransport {
   readonly config: ParsedTransport;
   /** Where each of config.domains was written, for cross-transport checks. */
   readonly domainPositions: readonly SourcePosition[];
+  /** Whether exit_codes was written; if not, the global Exit_Codes replaces the default. */
+  readonly exitCodesWritten: boolean;
 }
 
 export function buildTransport(scope: ScopeNode, sink: DiagnosticSink): BuiltTransport {
@@ -45,14 +47,40 @@ export function buildTransport(scope: ScopeNode, sink: DiagnosticSink): BuiltTra
       `${label} needs domain = ( "example.com" ... ): the domains it receives mail for`,
     );
   }
-  const { program, domains, ...plain } = resolveOptions(TRANSPORT_OPTIONS, [readOptions(options, TRANSPORT_OPTIONS, sink)]);
+  const { program, domains, exitCodes, ...plain } = resolveOptions(TRANSPORT_OPTIONS, [readOptions(options, TRANSPORT_OPTIONS, sink)]);
+  checkCapturedOutput(label, plain, options, sink);
   const config: ParsedTransport = {
     name,
     programName: program?.text ?? '',
     program: program?.template ?? { path: '', args: [], singleRecipient: false },
     ...plain,
+    // Filled in from the global Exit_Codes by schema.ts when the transport does not say.
+    exitCodes: exitCodes ?? 'momentum',
     domains: (domains ?? []).map((x) => x.domain),
     position: scope.position,
   };
-  return { config, domainPositions: (domains ?? []).map((x) => x.position) };
+  return { config, domainPositions: (domains ?? []).map((x) => x.position), exitCodesWritten: exitCodes !== null };
+}
+
+/**
+ * reply_from_output reads a stream through a pipe of the worker's, so that stream cannot
+ * also go to a file: one of the two would have to be dropped, or copied by the worker
+ * (written as the daemon, not in the program's identity). Refused instead.
+ */
+function checkCapturedOutput(
+  label: string,
+  t: Pick<ParsedTransport, 'replyFromOutput' | 'outputFile' | 'errorFile'>,
+  options: ReadonlyMap<string, OptionNode>,
+  sink: DiagnosticSink,
+): void {
+  const file = t.replyFromOutput === 'stdout' ? t.outputFile : t.replyFromOutput === 'stderr' ? t.errorFile : null;
+  if (file === null) return;
+  const option = t.replyFromOutput === 'stdout' ? 'output_file' : 'error_file';
+  const position = options.get('reply_from_output')?.value.position ?? options.get(option)?.position;
+  if (position === undefined) return;
+  sink.error(
+    ConfigCode.INVALID_VALUE,
+    position,
+    `${label}: reply_from_output = "${t.replyFromOutput}" reads the program's ${t.replyFromOutput}, which ${option} sends to a file; set one or the other`,
+  );
 }

@@ -3,6 +3,7 @@
 // run as, the PEM text of TLS files). Built and frozen only by src/config/load.ts.
 
 import type { ProgramTemplate } from './program-argv.js';
+import type { RecipientCheck } from './recipient-check.js';
 
 /** Where a setting was written, for diagnostics that name file:line:col. */
 export interface SourcePosition {
@@ -25,10 +26,22 @@ export interface MappedReply {
   readonly text: string;
 }
 
+/**
+ * How exit statuses without a `code` entry become replies (src/delivery/exit-presets.ts):
+ * Momentum's (0 ok, else 504 5.5.0), <sysexits.h> as Postfix's pipe(8), or qmail-local's.
+ */
+export type ExitCodePreset = 'momentum' | 'sysexits' | 'qmail';
+
+/** Which output stream of a failed program may word its reply; 'none': neither. */
+export type ReplyFromOutput = 'none' | 'stdout' | 'stderr';
+
 /** One `Listen` of an `ESMTP_Listener`, with listener-scope options folded in (Listen wins). */
 export interface ListenerConfig extends ParsedListener {
   readonly tls: ListenerTls | null;
 }
+
+/** Which stanza a Listen belongs to: ESMTP_Listener or LMTP_Listener. */
+export type ListenerProtocol = 'smtp' | 'lmtp';
 
 /** A Listen as the schema reads it: its TLS files named, not read yet. */
 export interface ParsedListener {
@@ -37,6 +50,11 @@ export interface ParsedListener {
   /** undefined means every address (":25"). IPv6 without brackets. */
   readonly host: string | undefined;
   readonly port: number;
+  /**
+   * 'lmtp' for a Listen of an LMTP_Listener (RFC 2033): LHLO instead of HELO/EHLO, and
+   * after the message one reply per accepted recipient, each from its own program run.
+   */
+  readonly protocol: ListenerProtocol;
   /** Max_Message_Size, bytes; advertised as SIZE. */
   readonly maxMessageBytes: number;
   /** Listener_Sessions: concurrent sessions on this Listen. */
@@ -68,6 +86,11 @@ export interface ParsedListener {
   readonly maxDataMs: number;
   /** STARTTLS (SMTP_Extensions) or implicit TLS (Use_SSL); null = plain SMTP only. */
   readonly tls: ParsedTls | null;
+  /**
+   * SMTP_Extensions lists SMTPUTF8 (RFC 6531): offered in EHLO, and MAIL FROM ...
+   * SMTPUTF8 transactions take UTF-8 addresses (src/delivery/address.ts).
+   */
+  readonly smtputf8: boolean;
   /** Proxy_Protocol = true: every session starts with a PROXY v1 header from a trusted proxy. */
   readonly proxy: ListenerProxy | null;
   readonly position: SourcePosition;
@@ -140,6 +163,10 @@ export interface ParsedTransport {
   readonly domains: readonly string[];
   /** Exit status -> reply line, sent verbatim. */
   readonly codes: ReadonlyMap<number, MappedReply>;
+  /** `exit_codes`, or the global `Exit_Codes` where the transport does not say. */
+  readonly exitCodes: ExitCodePreset;
+  /** `reply_from_output`: whose first status line words a failed run's reply. */
+  readonly replyFromOutput: ReplyFromOutput;
   readonly timeoutMs: number;
   /** Programs of this transport running at once. */
   readonly concurrency: number;
@@ -159,6 +186,12 @@ export interface ParsedTransport {
   readonly directory: WrittenValue | null;
   /** `umask`: the program's file creation mask; null = smtpipe's own. */
   readonly umask: number | null;
+  /** `recipient_check`: a program run at RCPT for each recipient (exit 0 accepts); null = none. */
+  readonly recipientCheck: RecipientCheck | null;
+  /** `recipient_check_timeout`, ms: then SIGTERM/SIGKILL to the check and `451 4.3.0`. */
+  readonly recipientCheckTimeoutMs: number;
+  /** `recipient_check_concurrency`: checks of this transport running at once, apart from deliveries. */
+  readonly recipientCheckConcurrency: number;
   readonly position: SourcePosition;
 }
 
@@ -216,6 +249,8 @@ export interface ParsedConfig {
   /** Metrics_Listen: where /metrics, /healthz and /readyz are served; null = off. */
   readonly metricsListen: MetricsListen | null;
   readonly spool: SpoolConfig;
+  /** Exit_Codes: the exit_codes of every transport that does not set its own. */
+  readonly exitCodes: ExitCodePreset;
 }
 
 /** Where message bytes live between DATA and the end of their delivery (src/message). */

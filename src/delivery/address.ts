@@ -1,9 +1,10 @@
-// Envelope address checks (RFC 5321 4.1.2, 4.5.3.1) and the canonical form programs get.
-// Pure. smtp-server's own parser is lenient (it accepts `$(id)@x`, `a;b@x`, 65-octet
-// local parts) and turns punycode domains into Unicode; this module is the strict gate.
-// Quoted local parts (`"foo bar"@x`, `"x@y"@z`) pass in their quoted form.
+// Envelope address checks (RFC 5321 4.1.2, 4.5.3.1; RFC 6531 3.3 in SMTPUTF8
+// transactions) and the canonical form programs get. Pure. smtp-server's own parser is
+// lenient (it accepts `$(id)@x`, `a;b@x`, 65-octet local parts) and turns punycode domains
+// into Unicode; this module is the strict gate. Quoted local parts (`"foo bar"@x`,
+// `"x@y"@z`) pass in their quoted form.
 
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import type { SmtpReply } from '../smtp/reply.js';
 
 export type AddressRole = 'sender' | 'recipient';
@@ -16,6 +17,17 @@ const DOT_STRING = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=
 const QUOTED_STRING = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
 const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const NON_ASCII = /[\u0080-\u{10ffff}]/u;
+/** RFC 6531 3.3: atext and qtextSMTP also take UTF8-non-ascii (in SMTPUTF8 transactions). */
+const UTF8_DOT_STRING = /^(?:[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]|[\u0080-\u{10ffff}])+(?:\.(?:[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]|[\u0080-\u{10ffff}])+)*$/u;
+const UTF8_QUOTED_STRING = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|[\u0080-\u{10ffff}]|\\[\x20-\x7e])*"$/u;
+/**
+ * Non-ASCII characters no mailbox needs and that would reach argv, env and logs: C0/C1
+ * controls, format characters (bidi overrides that reorder what an operator reads, zero
+ * width spaces; ZWNJ and ZWJ stay, some scripts need them), surrogates, private use,
+ * unassigned code points, separators other than the ASCII space, and U+FFFD (what a
+ * decoder leaves of invalid UTF-8).
+ */
+const UNSAFE_UNICODE = /[\p{Cc}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\u{FFFD}]|(?![\u200c\u200d])\p{Cf}|(?! )\p{Zs}/u;
 
 /** RFC 5321 4.5.3.1.1, for recipients only (see checkAddress). */
 const MAX_LOCAL_PART = 64;
@@ -39,7 +51,7 @@ function refuse(role: AddressRole, text: string): AddressCheck {
  * rewritten by SRS, VERP and BATV often are, Postfix relays them, and RFC 5321 4.5.3.1
  * asks for no limits "to the maximum extent possible" (peer-interop G3).
  */
-export function checkAddress(address: string, role: AddressRole): AddressCheck {
+export function checkAddress(address: string, role: AddressRole, smtputf8 = false): AddressCheck {
   if (address === '') return role === 'sender' ? { ok: true, address } : refuse(role, 'empty address');
   // A leading "-" would read as an option to many programs (argument injection).
   if (address.startsWith('-')) return refuse(role, 'must not begin with "-"');
@@ -47,15 +59,22 @@ export function checkAddress(address: string, role: AddressRole): AddressCheck {
   if (at <= 0) return refuse(role, at === 0 || !address.includes('@') ? 'no domain' : 'bad local part syntax');
   const { local, domain } = splitAt(address, at);
   if (NON_ASCII.test(local)) {
-    // SMTPUTF8 is not offered (RFC 6531 3.4): 8-bit local parts are refused.
-    return { ok: false, reply: { code: 553, text: '5.6.7 non-ASCII address without SMTPUTF8' } };
+    // Outside a MAIL FROM ... SMTPUTF8 transaction (RFC 6531 3.4), or SMTPUTF8 not offered.
+    if (!smtputf8) return { ok: false, reply: { code: 553, text: '5.6.7 non-ASCII address without SMTPUTF8' } };
+    if (UNSAFE_UNICODE.test(local)) return refuse(role, 'control or format character in local part');
   }
-  if (role === 'recipient' && local.length > MAX_LOCAL_PART) return refuse(role, `local part longer than ${MAX_LOCAL_PART} octets`);
-  if (!DOT_STRING.test(local) && !QUOTED_STRING.test(local)) return refuse(role, 'bad local part syntax');
+  if (role === 'recipient' && Buffer.byteLength(local) > MAX_LOCAL_PART) return refuse(role, `local part longer than ${MAX_LOCAL_PART} octets`);
+  const [dotString, quotedString] = smtputf8 ? [UTF8_DOT_STRING, UTF8_QUOTED_STRING] : [DOT_STRING, QUOTED_STRING];
+  if (!dotString.test(local) && !quotedString.test(local)) return refuse(role, 'bad local part syntax');
   const asciiDomain = checkDomain(domain);
   if (asciiDomain === null) return refuse(role, 'bad domain syntax');
-  const checked = `${local}@${asciiDomain}`;
-  if (checked.length > MAX_ADDRESS) return refuse(role, `longer than ${MAX_ADDRESS} octets`);
+  // SMTPUTF8: the domain in U-labels, as a UTF-8 mailbox reads (the router maps it back
+  // to A-labels). Else A-labels, as before SMTPUTF8. Either way one form per domain, not
+  // the form the client chose: smtp-server has already turned A-labels into Unicode.
+  const shownDomain = smtputf8 && asciiDomain.includes('xn--') ? domainToUnicode(asciiDomain) : asciiDomain;
+  const checked = `${local}@${shownDomain}`;
+  // RFC 5321 4.5.3.1.3 counts octets: UTF-8 bytes, not UTF-16 units.
+  if (Buffer.byteLength(checked) > MAX_ADDRESS) return refuse(role, `longer than ${MAX_ADDRESS} octets`);
   return { ok: true, address: checked };
 }
 
@@ -104,7 +123,8 @@ export function recipientKey(address: string): string {
 /** A host name (IDNs converted to A-labels) or an address literal; null when neither. */
 function checkDomain(domain: string): string | null {
   if (domain.startsWith('[')) return /^\[(?:\d{1,3}(?:\.\d{1,3}){3}|IPv6:[0-9A-Fa-f:.]+)\]$/.test(domain) ? domain : null;
-  // smtp-server hands punycode domains over in Unicode; programs and routing get ASCII.
+  // smtp-server hands punycode domains over in Unicode. UTS 46 (domainToASCII) refuses
+  // what IDNA 2008 does not allow (controls, U+FFFD, ZWJ outside its context: '').
   const ascii = NON_ASCII.test(domain) ? domainToASCII(domain) : domain;
   if (ascii === '' || ascii.length > MAX_DOMAIN) return null;
   return ascii.split('.').every((label) => LABEL.test(label)) ? ascii : null;

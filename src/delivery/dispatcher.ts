@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { TransportConfig } from '../config/types.js';
 import type { DeliveryPool } from '../pool/pool.js';
 import type { DeliveryTask, TaskMessage } from '../pool/task.js';
-import type { Received, StoredMessage } from '../message/message-store.js';
+import type { Received } from '../message/message-store.js';
 import { expandArguments, programEnvironment, type Envelope } from './envelope.js';
 import { mapOutcomeToReply, type DeliveryOutcome } from './outcome-reply.js';
 import { classifyOutcome } from './outcome-class.js';
@@ -105,7 +105,7 @@ export function createDispatcher(options: {
             const ran = await run(request, envelope, received, signal);
             if ('code' in ran) return ran;
             const { outcome, task } = ran;
-            const reply = mapOutcomeToReply(outcome, transport.codes, queueId, transport.timeoutMs);
+            const reply = mapOutcomeToReply(outcome, transport.codes, queueId, transport.timeoutMs, transport.exitCodes);
             const durationMs = performance.now() - startedAt;
             logDelivery(logger, envelope, request, task, outcome, reply, durationMs);
             observer.delivery({
@@ -159,7 +159,7 @@ export function createDispatcher(options: {
       program: transport.program.path,
       args: expanded.args,
       env: programEnvironment(transport, envelope),
-      message: taskMessage(received.message),
+      message: taskMessage(received),
       timeoutMs: transport.timeoutMs,
       killGraceMs: KILL_GRACE_MS,
       outputFile: transport.outputFile,
@@ -169,6 +169,7 @@ export function createDispatcher(options: {
       runAs: transport.runAs,
       cwd: transport.directory?.text ?? null,
       umask: transport.umask,
+      replyFromOutput: transport.replyFromOutput,
     };
     return { outcome: await pool.run(transport, task, signal), task };
   }
@@ -185,9 +186,14 @@ function envelopeOf(request: DeliveryRequest, queueId: string): Omit<Envelope, '
   };
 }
 
-/** What crosses to the worker: the bytes (transferred), or the spool file's descriptor. */
-function taskMessage(message: StoredMessage): TaskMessage {
-  return message.kind === 'bytes' ? { kind: 'bytes', bytes: message.bytes } : { kind: 'file', fd: message.fd, size: message.size };
+/**
+ * What crosses to the worker: the bytes (transferred), or the spool file's descriptor.
+ * A message shared by several runs (LMTP) also carries this run's header (TaskMessage).
+ */
+function taskMessage(received: Extract<Received, { kind: 'stored' }>): TaskMessage {
+  const { message, header } = received;
+  const own = header === undefined ? {} : { header };
+  return message.kind === 'bytes' ? { kind: 'bytes', bytes: message.bytes, ...own } : { kind: 'file', fd: message.fd, size: message.size, ...own };
 }
 
 /** Permanent: the same envelope would be refused again (RFC 3463 5.7.0, security). */
@@ -241,6 +247,8 @@ function logDelivery(
     signal: outcome.kind === 'signaled' || outcome.kind === 'timed-out' ? outcome.signal : null,
     timedOut: outcome.kind === 'timed-out',
     stdinError: outcome.kind === 'exited' ? outcome.stdinError : null,
+    // The program's own last words on a failed run (not with error_file: they went there).
+    stderrTail: 'stderrTail' in outcome ? outcome.stderrTail : null,
     error: 'message' in outcome ? outcome.message : outcome.kind === 'spool-failed' ? outcome.errorCode : null,
     reply: formatReply(reply),
     durationMs: Math.round(durationMs * 10) / 10,

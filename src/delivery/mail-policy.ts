@@ -1,7 +1,7 @@
 // What smtpipe decides at MAIL, RCPT and DATA (the MailPolicy of src/smtp): address
 // checks, routing to one transport per transaction, one entry per distinct recipient,
-// an argv+env the kernel will take, then the message store and the dispatcher. Counts no
-// RCPT commands (src/smtp).
+// an argv+env the kernel will take, a transport's recipient_check (its answers kept per
+// session), then the message store and the dispatcher. Counts no RCPT commands (src/smtp).
 
 import type { Router } from '../routing/router.js';
 import type { MessageStore } from '../message/message-store.js';
@@ -11,6 +11,9 @@ import type { TransportConfig } from '../config/types.js';
 import type { Dispatcher } from './dispatcher.js';
 import { checkAddress, recipientKey, splitAddress } from './address.js';
 import { createExecBudget, type ExecBudget } from './exec-size.js';
+import { createRecipientGate, afterVerdict, type RecipientChecker } from './recipient-check.js';
+
+import { isLmtpSession, startLmtpTransaction } from './lmtp-transaction.js';
 
 const REPLY_RELAY_DENIED: SmtpReply = { code: 550, text: '5.7.1 relaying denied' };
 const REPLY_OTHER_TRANSPORT: SmtpReply = {
@@ -32,20 +35,36 @@ const NO_RECIPIENT_INTAKE: MessageIntake = {
   deliver: () => Promise.resolve({ code: 503, text: '5.5.1 RCPT TO first' }),
 };
 
-export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: MessageStore): MailPolicy {
+export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: MessageStore, checker: RecipientChecker): MailPolicy {
+  const gate = createRecipientGate(checker);
   return {
     startTransaction(session: SessionInfo, rawSender: string): Transaction | SmtpReply {
-      const checkedSender = checkAddress(rawSender, 'sender');
+      const checkedSender = checkAddress(rawSender, 'sender', session.smtputf8);
       if (!checkedSender.ok) return checkedSender.reply;
       const sender = checkedSender.address;
+      // RFC 2033: one run per recipient, any transports in one transaction.
+      if (isLmtpSession(session)) return startLmtpTransaction({ router, dispatcher, store, gate }, session, sender);
       let transport: TransportConfig | undefined;
       let budget: ExecBudget | undefined;
       const recipients: string[] = [];
       // Both grow only by a distinct accepted recipient; src/smtp bounds the RCPT commands.
       const seen = new Set<string>();
+      /** Adds a recipient every check passed; the transport and repeats are checked again after a check's wait. */
+      const accept = (route: TransportConfig, address: string, key: string): SmtpReply | undefined => {
+        if (transport && route !== transport) return REPLY_OTHER_TRANSPORT;
+        if (seen.has(key)) return undefined;
+        if (transport?.program.singleRecipient) return REPLY_ONE_RECIPIENT;
+        const sized = budget ?? createExecBudget(route, { sender, clientAddress: session.clientAddress, clientHelo: session.clientHelo });
+        if (!sized.tryAdd(address)) return REPLY_ARGS_TOO_BIG;
+        budget = sized;
+        transport = route;
+        seen.add(key);
+        recipients.push(address);
+        return undefined;
+      };
       return {
-        addRecipient(rawAddress) {
-          const checked = checkAddress(rawAddress, 'recipient');
+        addRecipient(rawAddress, signal) {
+          const checked = checkAddress(rawAddress, 'recipient', session.smtputf8);
           if (!checked.ok) return checked.reply;
           const { address } = checked;
           const route = router.route(splitAddress(address).domain);
@@ -55,13 +74,7 @@ export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: 
           const key = recipientKey(address);
           if (seen.has(key)) return undefined;
           if (transport?.program.singleRecipient) return REPLY_ONE_RECIPIENT;
-          const sized = budget ?? createExecBudget(route, { sender, clientAddress: session.clientAddress, clientHelo: session.clientHelo });
-          if (!sized.tryAdd(address)) return REPLY_ARGS_TOO_BIG;
-          budget = sized;
-          transport = route;
-          seen.add(key);
-          recipients.push(address);
-          return undefined;
+          return afterVerdict(gate(session, route, sender, address, signal), (refusal) => refusal ?? accept(route, address, key));
         },
         openMessage(declaredBytes) {
           if (!transport) return NO_RECIPIENT_INTAKE;

@@ -1,8 +1,10 @@
 // Program outcome -> SMTP reply in one pure function; docs/operations.md ("The delivery line")
 // holds the one written table, and test/unit/reply-table-doc.test.ts keeps the two equal.
-// The transport's `code` map wins for exit statuses; nothing else may pick a reply.
+// Exit statuses go through exit-presets.ts (the `code` map, then the transport's preset, and
+// the program's own status line within their class); nothing else may pick a reply.
 
-import type { MappedReply } from '../config/types.js';
+import type { ExitCodePreset, MappedReply } from '../config/types.js';
+import { replyForExit } from './exit-presets.js';
 import type { PoolOutcome } from '../pool/task.js';
 import type { SmtpReply } from '../smtp/reply.js';
 
@@ -19,14 +21,11 @@ export function mapOutcomeToReply(
   codes: ReadonlyMap<number, MappedReply>,
   queueId: string,
   timeoutMs: number,
+  exitCodes: ExitCodePreset = 'momentum',
 ): SmtpReply {
   switch (outcome.kind) {
-    case 'exited': {
-      const mapped = codes.get(outcome.exitCode);
-      if (mapped) return mapped;
-      if (outcome.exitCode === 0) return { code: 250, text: `2.0.0 Ok: queued as ${queueId}` };
-      return { code: 504, text: `5.5.0 pipe transport gave exit status ${outcome.exitCode}` };
-    }
+    case 'exited':
+      return replyForExit({ codes, exitCodes }, outcome.exitCode, queueId, outcome.statusLine);
     case 'signaled':
       return { code: 451, text: `4.3.0 pipe transport program killed by signal ${outcome.signal}` };
     case 'timed-out':

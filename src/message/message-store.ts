@@ -34,7 +34,17 @@ export interface MessageFormat {
 }
 
 export type Received =
-  | { readonly kind: 'stored'; readonly message: StoredMessage; readonly wireBytes: number }
+  | {
+      readonly kind: 'stored';
+      readonly message: StoredMessage;
+      readonly wireBytes: number;
+      /**
+       * Set when several runs share the stored message (LMTP, one run per recipient): this
+       * run's trace headers, to go before the stored bytes (which then hold none), and the
+       * bytes are the run's to read, not to take. Unset: the message is one run's alone.
+       */
+      readonly header?: string;
+    }
   /** A bare CR or LF under Bare_Newlines = reject: nothing was kept. */
   | { readonly kind: 'content-rejected'; readonly wireBytes: number }
   /** The spool file could not be created or written (errno code): nothing was kept. */

@@ -11,6 +11,7 @@ import type { LoadResult } from '../config/load.js';
 import type { Config, ListenerConfig } from '../config/types.js';
 import { createDispatcher } from '../delivery/dispatcher.js';
 import { createMailPolicy } from '../delivery/mail-policy.js';
+import { createRecipientChecker } from '../delivery/recipient-check.js';
 import { createQueueIdGenerator } from '../delivery/queue-id.js';
 import { createDeliveryPool } from '../pool/pool.js';
 import { createRouter } from '../routing/router.js';
@@ -69,7 +70,8 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
   });
   metrics.observeStore(store.stats);
   const dispatcher = createDispatcher({ pool, logger, nextQueueId: createQueueIdGenerator(), observer: metrics });
-  let currentPolicy = createMailPolicy(createRouter(initialConfig.transports), dispatcher, store);
+  const checker = createRecipientChecker({ pool, logger });
+  let currentPolicy = createMailPolicy(createRouter(initialConfig.transports), dispatcher, store, checker);
   // Listeners hold this one; it asks whichever policy is current when a transaction starts.
   const policy: MailPolicy = { startTransaction: (session, sender) => currentPolicy.startTransaction(session, sender) };
   // Resized in start(), once the worker threads hold their descriptors, and by reloads.
@@ -124,7 +126,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     apply(next) {
       pool.reconfigure(next);
       store.reconfigure(storeLimits(next));
-      currentPolicy = createMailPolicy(createRouter(next.transports), dispatcher, store);
+      currentPolicy = createMailPolicy(createRouter(next.transports), dispatcher, store, checker);
       sizeSessionBudget(next);
     },
   });

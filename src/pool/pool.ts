@@ -20,7 +20,7 @@ export interface DeliveryPool {
    * `signal` aborts while the task waits for a slot, it leaves the queue at once
    * (client-gone); once its program is started, the signal changes nothing.
    */
-  run(transport: TransportConfig, task: DeliveryTask, signal?: AbortSignal): Promise<PoolOutcome>;
+  run(transport: TransportConfig, task: DeliveryTask, signal?: AbortSignal, lane?: PoolLane): Promise<PoolOutcome>;
   /** Messages waiting for a program slot, all transports together. */
   readonly waiting: number;
   /** Program runs started and not yet ended. */
@@ -41,6 +41,14 @@ export interface DeliveryPool {
    */
   reconfigure(config: Config): void;
 }
+
+/**
+ * Which limits a run waits under. 'delivery': the transport's `concurrency`, and
+ * Pool_Max_Queue waiting messages. 'recipient-check': recipient_check_concurrency, and
+ * Pool_Max_Queue waiting checks of their own, so a flood of RCPTs never takes a slot
+ * or a queue place from a message, nor spawns past its own limit.
+ */
+export type PoolLane = 'delivery' | 'recipient-check';
 
 export interface RunWindow {
   /** Runs handed to a worker so far; they are numbered 1, 2, ... in that order. */
@@ -88,13 +96,13 @@ export function createDeliveryPool(config: Config): DeliveryPool {
   });
   // A removed transport's queue stays: runs in flight finish on it, and it costs nothing idle.
   const queues = new Map<string, PQueue>();
+  const checkQueues = new Map<string, PQueue>();
   let maxQueue = 0;
   const configure = (next: Config) => {
     maxQueue = next.pool.maxQueue;
     for (const transport of next.transports) {
-      const queue = queues.get(transport.name);
-      if (queue) queue.concurrency = transport.concurrency;
-      else queues.set(transport.name, new PQueue({ concurrency: transport.concurrency }));
+      setConcurrency(queues, transport.name, transport.concurrency);
+      setConcurrency(checkQueues, transport.name, transport.recipientCheckConcurrency);
     }
   };
   configure(config);
@@ -112,9 +120,9 @@ export function createDeliveryPool(config: Config): DeliveryPool {
       return null;
     },
   };
-  const countWaiting = () => {
+  const countWaiting = (lane: ReadonlyMap<string, PQueue> = queues) => {
     let waiting = 0;
-    for (const queue of queues.values()) waiting += queue.size;
+    for (const queue of lane.values()) waiting += queue.size;
     return waiting;
   };
   // Set by killAll(): messages still waiting are refused instead of started.
@@ -125,7 +133,10 @@ export function createDeliveryPool(config: Config): DeliveryPool {
     const number = started;
     inFlight.add(number);
     try {
-      return await piscina.run(task, { transferList: task.message.kind === 'bytes' ? [task.message.bytes] : [] });
+      // A shared message (header set, LMTP) is cloned for each run, never transferred.
+      const { message } = task;
+      const transfer = message.kind === 'bytes' && message.header === undefined ? [message.bytes] : [];
+      return await piscina.run(task, { transferList: transfer });
     } catch (error) {
       // A worker that died (or a bug in it): the program's fate is unknown, so tempfail.
       return { kind: 'pool-failed', message: error instanceof Error ? error.message : String(error) };
@@ -143,11 +154,12 @@ export function createDeliveryPool(config: Config): DeliveryPool {
       return inFlight.size;
     },
     runs,
-    async run(transport, task, signal) {
-      const queue = queues.get(transport.name);
+    async run(transport, task, signal, lane = 'delivery') {
+      const laneQueues = lane === 'delivery' ? queues : checkQueues;
+      const queue = laneQueues.get(transport.name);
       if (!queue) throw new Error(`no queue for transport ${transport.name}`);
       if (signal?.aborted) return { kind: 'client-gone' };
-      if (queue.pending >= queue.concurrency && countWaiting() >= maxQueue) return { kind: 'pool-busy' };
+      if (queue.pending >= queue.concurrency && countWaiting(laneQueues) >= maxQueue) return { kind: 'pool-busy' };
       // p-queue's own signal would also end the wait for a task already running, and free
       // its slot under a live program: this one is aborted only while the task waits.
       const waiting = new AbortController();
@@ -177,7 +189,7 @@ export function createDeliveryPool(config: Config): DeliveryPool {
       broadcaster.postMessage('kill');
     },
     async idle() {
-      await Promise.all([...queues.values()].map((queue) => queue.onIdle()));
+      await Promise.all([...queues.values(), ...checkQueues.values()].map((queue) => queue.onIdle()));
     },
     async close() {
       await this.idle();
@@ -185,4 +197,11 @@ export function createDeliveryPool(config: Config): DeliveryPool {
       broadcaster.close();
     },
   };
+}
+
+/** A transport's queue in one lane at `concurrency`, created on first sight. */
+function setConcurrency(lane: Map<string, PQueue>, name: string, concurrency: number): void {
+  const queue = lane.get(name);
+  if (queue) queue.concurrency = concurrency;
+  else lane.set(name, new PQueue({ concurrency }));
 }

@@ -42,20 +42,41 @@ export interface DeliveryTask {
   readonly cwd: string | null;
   /** The program's umask; null = the daemon's. */
   readonly umask: number | null;
+  /** reply_from_output: the stream searched for a status line on a non-zero exit. */
+  readonly replyFromOutput: 'none' | 'stdout' | 'stderr';
 }
 
 /**
  * A message in memory goes through a pipe; a spooled one is the program's stdin itself.
  */
 export type TaskMessage =
-  /** Transferred to the worker (never a pooled Buffer's ArrayBuffer). */
-  | { readonly kind: 'bytes'; readonly bytes: ArrayBuffer }
+  | {
+      readonly kind: 'bytes';
+      /** Transferred to the worker (never a pooled Buffer's ArrayBuffer), unless `header` is set. */
+      readonly bytes: ArrayBuffer;
+      /**
+       * Trace headers for this run only (LMTP: they name its recipient), written to stdin
+       * before the bytes. The bytes are then shared by several runs: each task gets a
+       * copy (structured clone) when it is posted to a worker, so copies exist only for
+       * runs about to start, never for runs waiting in a transport's queue.
+       */
+      readonly header?: string;
+    }
   /**
    * The daemon's read-write descriptor of an anonymous spool file (O_TMPFILE), `size`
    * bytes long. The daemon owns and closes it once the task has settled; the worker gives
    * each run its own read-only descriptor at offset 0 (via /proc/self/fd), never this one.
    */
-  | { readonly kind: 'file'; readonly fd: number; readonly size: number };
+  | {
+      readonly kind: 'file';
+      readonly fd: number;
+      readonly size: number;
+      /**
+       * Trace headers for this run only (LMTP: they name its recipient): the program's
+       * stdin is then a pipe, fed the header and then the file. Absent: the file is stdin.
+       */
+      readonly header?: string;
+    };
 
 /**
  * Group kills of a run that reached no process, as "SIGNAL CODE" ("SIGTERM EPERM": a
@@ -73,12 +94,22 @@ export type ProgramOutcome =
       /** The program closed stdin early (EPIPE): logged, the exit status still decides. */
       readonly stdinError: string | null;
       readonly killFailures: KillFailures;
+      /**
+       * With reply_from_output, on a non-zero exit: the first line of that stream that began
+       * with an enhanced status code, as read (at most OUTPUT_LINE_MAX_BYTES, decoded as
+       * UTF-8, its line ending removed); null when none or not asked for. src/delivery
+       * decides whether it may word the reply, and cleans it.
+       */
+      readonly statusLine: string | null;
+      /** The last 1 KiB of a failed run's stderr, as UTF-8; null on success, empty, or with error_file. */
+      readonly stderrTail: string | null;
     }
   | {
       readonly kind: 'signaled';
       readonly pid: number;
       readonly signal: string;
       readonly killFailures: KillFailures;
+      readonly stderrTail: string | null;
     }
   | {
       readonly kind: 'timed-out';
@@ -86,6 +117,7 @@ export type ProgramOutcome =
       /** The signal that finally ended it (SIGTERM, or SIGKILL after the grace); null if it exited. */
       readonly signal: string | null;
       readonly killFailures: KillFailures;
+      readonly stderrTail: string | null;
     }
   | {
       readonly kind: 'spawn-failed';

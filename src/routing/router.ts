@@ -1,7 +1,18 @@
 // Recipient domain -> transport. Pure: no I/O, no config loading; built once per
 // config and shared by every session.
 
+import { domainToASCII } from 'node:url';
 import type { TransportConfig } from '../config/types.js';
+
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * The A-label form (RFC 5890) that routing compares: `bücher.example` and
+ * `xn--bcher-kva.example` are one domain, however the client or the config wrote it.
+ */
+function aLabels(domain: string): string {
+  return NON_ASCII.test(domain) ? domainToASCII(domain) : domain.toLowerCase();
+}
 
 export interface Router {
   /** The transport that accepts mail for `domain`, or undefined (relaying denied). */
@@ -9,6 +20,7 @@ export interface Router {
 }
 
 /**
+ * Internationalized domains are compared in A-labels (SMTPUTF8 clients send U-labels).
  * Exact domains win over wildcards; `*.example.com` matches any subdomain of
  * example.com but not example.com itself (as Postfix's `.example.com` does), and the
  * longest wildcard wins. Matching is case-insensitive; a trailing dot is ignored.
@@ -18,13 +30,13 @@ export function createRouter(transports: readonly TransportConfig[]): Router {
   const wildcard = new Map<string, TransportConfig>();
   for (const transport of transports) {
     for (const domain of transport.domains) {
-      if (domain.startsWith('*.')) wildcard.set(domain.slice(2), transport);
-      else exact.set(domain, transport);
+      if (domain.startsWith('*.')) wildcard.set(aLabels(domain.slice(2)), transport);
+      else exact.set(aLabels(domain), transport);
     }
   }
   return {
     route(domain) {
-      let name = domain.toLowerCase();
+      let name = aLabels(domain);
       if (name.endsWith('.')) name = name.slice(0, -1);
       if (name === '') return undefined;
       const hit = exact.get(name);

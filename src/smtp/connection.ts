@@ -13,10 +13,13 @@
 // 6. HELO/EHLO take only a domain or an address literal (RFC 5321 4.1.1.1; upstream
 //    takes any text without control characters, which reaches programs as ${client_helo});
 // 7. MAIL FROM / RCPT TO accept quoted local parts (RFC 5321 4.1.2) that upstream's
-//    _parseAddressCommand refuses (`"foo bar"@x`, `"foo..bar"@x`, `"x@y"@z`).
+//    _parseAddressCommand refuses (`"foo bar"@x`, `"foo..bar"@x`, `"x@y"@z`), and refuse
+//    a line that is not valid UTF-8 (upstream decodes it with U+FFFD in place of the
+//    bad bytes, so an address would silently change).
 // All rely on smtp-server internals; assertUpstreamShape() (upstream-shape.ts) fails fast
 // if they move: every PipeServer runs it when it is built.
 
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
@@ -33,6 +36,7 @@ import { assertUpstreamShape } from './upstream-shape.js';
 
 /** RFC 5321 4.5.3.1.4 lets a server refuse a long line; smtp-server's parser then stops, so we close. */
 const REPLY_LINE_TOO_LONG: SmtpReply = { code: 421, text: '4.5.2 command line too long, closing' };
+const REPLY_RECIPIENT_OK = '2.1.5 Ok';
 const REPLY_LINE_TOO_SLOW: SmtpReply = { code: 421, text: '4.4.2 command line took too long, closing' };
 
 /** Per-session state kept by src/smtp; the policy layer sees only `transaction`. */
@@ -67,6 +71,9 @@ export class PipeConnection<T> extends SMTPConnection {
   // The single write site of every reply: counted here for the metrics.
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
     this.onReply(code);
+    // Upstream's accepted RCPT says "Accepted": ours carries RFC 3463's 2.1.5 like every
+    // other reply text (enhanced codes are ours to write, see reply.ts).
+    if (context === 'RCPT_TO_OK') data = REPLY_RECIPIENT_OK;
     super.send(code, data, context);
   }
 
@@ -111,6 +118,8 @@ export class PipeConnection<T> extends SMTPConnection {
   // Upstream parses the rest (parameters, source route, domain, length) of a line whose
   // quoted local part is masked; the local part then comes back exactly as sent.
   override _parseAddressCommand(rawName: string, rawCommand: Buffer | string): ReturnType<SMTPConnection['_parseAddressCommand']> {
+    // RFC 6531 3.3 allows UTF-8 only; anything else is a syntax error (501), SMTPUTF8 or not.
+    if (Buffer.isBuffer(rawCommand) && !isUtf8(rawCommand)) return false;
     const masked = maskQuotedLocalPart((rawCommand ?? '').toString());
     if (!masked) return super._parseAddressCommand(rawName, rawCommand);
     const parsed = super._parseAddressCommand(rawName, masked.command);

@@ -50,9 +50,13 @@ export interface SessionObserver extends AdmissionObserver {
   reply(code: number): void;
 }
 
-/** What must stay the same for reconfigure(): anything else needs a new server. */
+/** What must stay the same for reconfigure(): anything else (Use_SSL, SMTP <-> LMTP) needs a new server. */
 export function canReconfigure(current: ListenerConfig, next: ListenerConfig): boolean {
-  return sameListenAddress(current, next) && (current.tls?.mode === 'implicit') === (next.tls?.mode === 'implicit');
+  return (
+    sameListenAddress(current, next) &&
+    (current.tls?.mode === 'implicit') === (next.tls?.mode === 'implicit') &&
+    current.protocol === next.protocol
+  );
 }
 
 /** The smtp-server options a Listen decides; the rest are fixed in createListener. */
@@ -65,6 +69,8 @@ function sessionOptions(config: ListenerConfig) {
     socketTimeout: config.idleTimeoutMs,
     // Every peer must send the header; untrusted peers never get this far (refuseSocket).
     useProxy: config.proxy !== null,
+    // RFC 6531 only where SMTP_Extensions lists it: programs then get UTF-8 addresses.
+    hideSMTPUTF8: !config.smtputf8,
   };
 }
 
@@ -120,8 +126,9 @@ export function createListener(
       ...sessionOptions(config),
       ...tlsOptions(config),
       secure: config.tls?.mode === 'implicit',
-      // Programs get addresses as argv/env: 8-bit local parts are refused, not offered.
-      hideSMTPUTF8: true,
+      // RFC 2033: LHLO instead of HELO/EHLO (both get 500), and onData answers with one
+      // reply per recipient (session-hooks.ts).
+      lmtp: config.protocol === 'lmtp',
       hideDSN: true,
       authOptional: true,
       disableReverseLookup: true,

@@ -1,4 +1,6 @@
-// Finds an RFC 5321 4.1.2 Quoted-string local part in a MAIL FROM / RCPT TO command line.
+// Finds an RFC 5321 4.1.2 Quoted-string local part in a MAIL FROM / RCPT TO command line
+// (with RFC 6531 3.3's UTF8-non-ascii in qtextSMTP: src/delivery/address.ts decides
+// whether this transaction may have it, and which characters are unsafe).
 // Pure. smtp-server's parser splits the line on whitespace, wants exactly one "@" and no
 // ".." nor "<>": all legal inside quotes. This module lets it parse the rest unchanged.
 
@@ -17,7 +19,7 @@ const SPACE = /[ \t]/;
  * quoted local part or is not well-formed (smtp-server then judges the line as sent).
  * Grammar: `":" [SP] "<" [A-d-l ":"] Quoted-string "@" domain ">" [SP params]`, where
  * Quoted-string = DQUOTE *(qtextSMTP / quoted-pairSMTP) DQUOTE, qtextSMTP = %d32-33 /
- * %d35-91 / %d93-126 and quoted-pairSMTP = "\" %d32-126. The masked part keeps its
+ * %d35-91 / %d93-126 / UTF8-non-ascii and quoted-pairSMTP = "\" %d32-126. The masked part keeps its
  * length, so smtp-server's path length check (RFC 5321 4.5.3.1.3) still counts it.
  */
 export function maskQuotedLocalPart(command: string): MaskedPath | null {
@@ -44,7 +46,7 @@ export function maskQuotedLocalPart(command: string): MaskedPath | null {
       const next = command.charCodeAt(i + 1);
       if (!(next >= 0x20 && next <= 0x7e)) return null;
       i += 2;
-    } else if (code >= 0x20 && code <= 0x7e) i += 1;
+    } else if ((code >= 0x20 && code <= 0x7e) || code >= 0x80) i += 1;
     else return null;
   }
   const end = i + 1;

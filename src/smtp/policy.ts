@@ -14,10 +14,20 @@ export interface SessionInfo {
   readonly receivedBy: string;
   /** Bare_Newlines of the listener. */
   readonly bareNewlines: BareNewlinePolicy;
+  /**
+   * This MAIL FROM carried SMTPUTF8 (RFC 6531) on a Listen that offers it: the
+   * transaction's addresses may be UTF-8. Set anew at every MAIL.
+   */
+  readonly smtputf8: boolean;
   /** Protocol and cipher when the session is encrypted ("TLSv1.3 TLS_AES_256_GCM_SHA384"), else null. */
   readonly tls: string | null;
   /** The certificate the client presented (TLS_Verify_Mode optional/require), else null. */
   readonly clientCertificate: ClientCertificate | null;
+  /**
+   * One object for the whole session, the same at each MAIL: the policy may key what it
+   * remembers across the session's transactions on it (a WeakMap), and forget it with it.
+   */
+  readonly scope: object;
 }
 
 /**
@@ -40,8 +50,13 @@ export interface ClientCertificate {
 }
 
 export interface Transaction {
-  /** Accepts (undefined) or refuses a RCPT TO address. */
-  addRecipient(address: string): SmtpReply | undefined;
+  /**
+   * Accepts (undefined) or refuses a RCPT TO address; a Promise when the answer needs a
+   * program (recipient_check), at once otherwise. The SMTP layer calls it again only after
+   * the last answer (pipelined RCPTs are answered in order). `signal` aborts when the
+   * client leaves.
+   */
+  addRecipient(address: string, signal: AbortSignal): SmtpReply | undefined | Promise<SmtpReply | undefined>;
   /**
    * At DATA, after at least one RCPT was accepted: where the message's bytes go as they
    * arrive. `declaredBytes` is the SIZE= of MAIL FROM, 0 when none.
@@ -56,9 +71,10 @@ export interface MessageIntake {
   writable(): Promise<void>;
   /**
    * The last byte is in: resolves with the DATA reply. `signal` aborts when the client
-   * leaves first; a program not yet started for it then never starts.
+   * leaves first; a program not yet started for it then never starts. In an LMTP
+   * session, one reply per RCPT that got 250, in RCPT order (RFC 2033 4.2).
    */
-  deliver(signal: AbortSignal): Promise<SmtpReply>;
+  deliver(signal: AbortSignal): Promise<SmtpReply | readonly SmtpReply[]>;
   /** The message will not be delivered (too big, client gone, too slow): free what it holds. */
   discard(): void;
 }

@@ -42,6 +42,8 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
   const { config, draining, policy, logger, certificates, connectionOf } = parts;
   /** RCPT commands per transaction (Max_Recipients_Per_Message); a new MAIL starts a new key. */
   const rcptCommands = new WeakMap<Transaction, number>();
+  /** RCPT answered 250 per transaction: an LMTP reply to DATA is one line for each (RFC 2033 4.2). */
+  const rcptAccepted = new WeakMap<Transaction, number>();
 
   return {
     onSecure: (socket, session, callback) => certificates.onSecure(socket, session, callback),
@@ -56,22 +58,37 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
       state.transaction = undefined;
       const refusal = certificates.mailRefusal(session) ?? mailRefusal(config(), state.receptions, address.args);
       if (refusal) return callback(toRejection(refusal));
-      const result = policy.startTransaction(sessionInfo(session, config(), certificates.of(session)), address.address);
+      // From this command's own parameters: smtp-server's envelope.smtpUtf8 outlives a refused MAIL.
+      const smtputf8 = config().smtputf8 && address.args !== false && address.args?.['SMTPUTF8'] === true;
+      const result = policy.startTransaction(sessionInfo(session, config(), certificates.of(session), state, smtputf8), address.address);
       if ('code' in result) return callback(toRejection(result));
       state.transaction = result;
       callback();
     },
     onRcptTo(address, session, callback: Callback) {
-      const state = connectionOf(session)?.state;
+      const connection = connectionOf(session);
+      const state = connection?.state;
       const transaction = state?.transaction;
-      if (!state || !transaction) return callback(toRejection(REPLY_NO_TRANSACTION));
+      if (!connection || !state || !transaction) return callback(toRejection(REPLY_NO_TRANSACTION));
       const count = (rcptCommands.get(transaction) ?? 0) + 1;
       rcptCommands.set(transaction, count);
       const limit = rcptRefusal(config(), count, state.recipients, address.args);
       if (limit) return callback(toRejection(limit));
-      const refusal = transaction.addRecipient(address.address);
-      if (!refusal) state.recipients += 1;
-      callback(refusal ? toRejection(refusal) : null);
+      const answer = (refusal: SmtpReply | undefined) => {
+        if (!refusal) {
+          state.recipients += 1;
+          rcptAccepted.set(transaction, (rcptAccepted.get(transaction) ?? 0) + 1);
+        }
+        callback(refusal ? toRejection(refusal) : null);
+      };
+      const result = transaction.addRecipient(address.address, connection.closedSignal);
+      // smtp-server reads the next command only after this callback, so an asynchronous
+      // answer keeps pipelined RCPTs (and the counts above) in order.
+      if (!(result instanceof Promise)) return answer(result);
+      result.then(answer, (error: unknown) => {
+        logger.error({ err: error, session: session.id }, 'recipient check threw');
+        callback(toRejection(REPLY_LOCAL_ERROR));
+      });
     },
     onData(stream, session, callback) {
       const connection = connectionOf(session);
@@ -82,12 +99,24 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
       }
       connection.state.transaction = undefined;
       connection.state.delivering = true;
-      const finish = (reply: SmtpReply | null, error?: Error) => {
+      const lmtpReplies = config().protocol === 'lmtp' ? (rcptAccepted.get(transaction) ?? 0) : 0;
+      const finish = (reply: SmtpReply | readonly SmtpReply[] | null, error?: Error) => {
         connection.state.delivering = false;
-        // smtp-server's success path always says 250; any other code (a 2xx from a code
-        // map, 4xx, 5xx) goes out as given through the rejection path.
-        if (reply?.code === 250) callback(null, reply.text);
-        else callback(reply ? toRejection(reply) : error);
+        // LMTP: one reply per accepted RCPT, in order; a reply for the whole message (too
+        // big, local error) is repeated for each. smtp-server sends an array's entries as
+        // they are: a string as 250, an Error with its responseCode.
+        if (reply === null) callback(error);
+        else if (lmtpReplies > 0) {
+          const replies = isReplyList(reply) ? reply : Array.from({ length: lmtpReplies }, () => reply);
+          callback(null, replies.map(toDataResult));
+        } else {
+          // One reply in SMTP (a list here would be a policy bug: never several 250 lines).
+          const single = isReplyList(reply) ? REPLY_LOCAL_ERROR : reply;
+          // smtp-server's success path always says 250; any other code (a 2xx from a code
+          // map, 4xx, 5xx) goes out as given through the rejection path.
+          if (single.code === 250) callback(null, single.text);
+          else callback(toRejection(single));
+        }
         if (draining()) setImmediate(() => sendAndClose(connection, REPLY_SHUTTING_DOWN));
       };
       const { maxMessageBytes, maxDataMs } = config();
@@ -116,15 +145,34 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
   };
 }
 
-function sessionInfo(session: SMTPServerSession, config: ListenerConfig, clientCertificate: ClientCertificate | null): SessionInfo {
+function isReplyList(reply: SmtpReply | readonly SmtpReply[]): reply is readonly SmtpReply[] {
+  return Array.isArray(reply);
+}
+
+/** One entry of smtp-server's LMTP reply array: text for a 250, else the rejection. */
+function toDataResult(reply: SmtpReply): string | Error {
+  return reply.code === 250 ? reply.text : toRejection(reply);
+}
+
+function sessionInfo(
+  session: SMTPServerSession,
+  config: ListenerConfig,
+  clientCertificate: ClientCertificate | null,
+  scope: object,
+  smtputf8: boolean,
+): SessionInfo {
+  const protocol = session.transmissionType || 'SMTP';
   return {
     sessionId: session.id,
     clientAddress: session.remoteAddress,
     clientHelo: session.hostNameAppearsAs || '',
-    protocol: session.transmissionType || 'SMTP',
+    // RFC 6531 3.7.3: UTF8SMTP, UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA in the Received line.
+    protocol: smtputf8 ? protocol.replace(/^ESMTP/, 'UTF8SMTP') : protocol,
     receivedBy: config.bannerHostname,
     bareNewlines: config.bareNewlines,
+    smtputf8,
     tls: session.tlsOptions ? `${session.tlsOptions.version} ${session.tlsOptions.standardName || session.tlsOptions.name}` : null,
     clientCertificate,
+    scope,
   };
 }

@@ -9,10 +9,12 @@ export const REPLY_TOO_MANY_RECIPIENTS: SmtpReply = { code: 452, text: '4.5.3 to
 export const REPLY_SESSION_MESSAGES: SmtpReply = { code: 421, text: '4.7.0 too many messages in this session, reconnect' };
 export const REPLY_SESSION_RECIPIENTS: SmtpReply = { code: 452, text: '4.5.3 too many recipients in this session' };
 
-export type SessionLimits = Pick<ListenerConfig, 'maxReceptionsPerConnection' | 'maxRecipientsPerMessage' | 'maxRecipientsPerConnection'>;
+export type SessionLimits = Pick<ListenerConfig, 'maxReceptionsPerConnection' | 'maxRecipientsPerMessage' | 'maxRecipientsPerConnection' | 'smtputf8'>;
 
 /** ESMTP parameters we advertise support for (RFC 1870 SIZE, RFC 6152 BODY); RCPT has none. */
 const MAIL_PARAMETERS = new Set(['SIZE', 'BODY']);
+/** And RFC 6531 SMTPUTF8, where SMTP_Extensions lists it. */
+const MAIL_PARAMETERS_UTF8 = new Set([...MAIL_PARAMETERS, 'SMTPUTF8']);
 const NO_PARAMETERS = new Set<string>();
 
 type Parameters = Record<string, unknown> | false | undefined;
@@ -27,7 +29,7 @@ function unknownParameter(args: Parameters, allowed: Set<string>): SmtpReply | n
 /** MAIL FROM, given the messages this session has received in full so far. */
 export function mailRefusal(limits: SessionLimits, receptions: number, args: Parameters): SmtpReply | null {
   if (limits.maxReceptionsPerConnection > 0 && receptions >= limits.maxReceptionsPerConnection) return REPLY_SESSION_MESSAGES;
-  return unknownParameter(args, MAIL_PARAMETERS);
+  return unknownParameter(args, limits.smtputf8 ? MAIL_PARAMETERS_UTF8 : MAIL_PARAMETERS);
 }
 
 /**

@@ -61,6 +61,7 @@ export function makeTask(overrides: Partial<DeliveryTask> = {}): DeliveryTask {
     runAs: null,
     cwd: null,
     umask: null,
+    replyFromOutput: 'none',
     ...overrides,
   };
 }

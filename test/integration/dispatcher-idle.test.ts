@@ -34,11 +34,13 @@ test('idle() resolves at once with nothing in flight, and when the last delivery
       sender: 'a@x.test',
       recipients: ['b@x.test'],
       sessionId: 's',
+      scope: {},
       clientAddress: '127.0.0.1',
       clientHelo: 'client.test',
       protocol: 'ESMTP',
       receivedBy: 'mx.test',
       bareNewlines: 'reject',
+      smtputf8: false,
       tls: null,
       clientCertificate: null,
     });

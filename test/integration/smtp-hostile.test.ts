@@ -14,7 +14,7 @@ const copy = `"${fixture('programs', 'cat-to-file.sh')} {{dir}}/\${queue_id}.eml
 
 before(async () => {
   const transport = `pipe_transport "copy" { allow_root = true program_name = ${copy} domain = ( "copy.test" ) received_header = false }`;
-  strict = await startDaemon(`ESMTP_Listener { Listen "127.0.0.1:0" { } }\n${transport}`);
+  strict = await startDaemon(`ESMTP_Listener { Bare_Newlines = "reject" Listen "127.0.0.1:0" { } }\n${transport}`);
   lenient = await startDaemon(`ESMTP_Listener { Bare_Newlines = "normalize"  Listen "127.0.0.1:0" { } }\n${transport}`);
 });
 after(() => Promise.all([strict.stop(), lenient.stop()]));

@@ -32,7 +32,13 @@ import { timed } from '../helpers/timed.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-spawner-contract-'));
 const program = (name: string): string => fixture('programs', name);
-const KEEP_OURS: Pick<ProgramSpec, 'runAs' | 'cwd' | 'umask' | 'stdinFile'> = { runAs: null, cwd: null, umask: null, stdinFile: null };
+const KEEP_OURS: Pick<ProgramSpec, 'runAs' | 'cwd' | 'umask' | 'stdinFile' | 'capture'> = {
+  runAs: null,
+  cwd: null,
+  umask: null,
+  stdinFile: null,
+  capture: { stdout: false, stderr: false },
+};
 
 /**
  * A directory any user may enter, holding a copy of print-identity.sh: the checkout (say
@@ -77,6 +83,8 @@ function run(spawner: Spawner, overrides: Partial<RunSpec>): Promise<RunOutcome>
     cwd: null,
     umask: null,
     stdinFile: null,
+    capture: { stdout: false, stderr: false },
+    replyFromOutput: 'none',
     body: Buffer.from('Subject: t\n\nbody\n'),
     timeoutMs: 10_000,
     killGraceMs: 1_000,

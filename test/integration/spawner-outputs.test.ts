@@ -68,6 +68,8 @@ for (const spawnerName of spawnersUnderTest()) {
           cwd: dir,
           umask: null,
           stdinFile: null,
+          capture: { stdout: false, stderr: false },
+          replyFromOutput: 'none',
           body: Buffer.from('body\n'),
           timeoutMs: 30_000,
           killGraceMs: 1_000,

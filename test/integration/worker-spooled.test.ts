@@ -180,10 +180,11 @@ for (const name of spawnersUnderTest()) {
         );
         assert.deepEqual(outcomes.map((o) => o.kind === 'exited' ? o.exitCode : o.kind), [0, 1, 2, 3, 'spawn-failed', 5, 6, 7, 8, 'spawn-failed']);
       }
-      // Handles of finished runs (pidfd polls, pipes) close on later loop turns: a loaded
-      // machine may need a few; a leak never comes back.
-      await eventually(() => readdirSync('/proc/self/fd').length === fdsBefore, 2_000).catch(() => {});
-      assert.equal(readdirSync('/proc/self/fd').length, fdsBefore);
+      // Handles of finished runs (pidfd polls, capture pipes) close on later loop turns: a
+      // loaded machine may need a few, and the warm-up run's may close only now (fewer than
+      // before is fine); a leak never comes back.
+      await eventually(() => readdirSync('/proc/self/fd').length <= fdsBefore, 2_000).catch(() => {});
+      assert.ok(readdirSync('/proc/self/fd').length <= fdsBefore, `${readdirSync('/proc/self/fd').length} fds open, ${fdsBefore} before the runs`);
       assert.deepEqual(spoolState(message), before);
     });
 

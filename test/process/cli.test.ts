@@ -71,7 +71,7 @@ test('--check --print: the effective config with every default; printed again, i
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stderr, '');
   // Defaults the bundled file leaves commented out, each stated with its value.
-  for (const line of ['Pool_Tasks_Per_Thread = 64', 'Shutdown_Timeout = 30', 'Idle_Time = 300', 'Bare_Newlines = "reject"',
+  for (const line of ['Pool_Tasks_Per_Thread = 64', 'Shutdown_Timeout = 30', 'Idle_Time = 300', 'Bare_Newlines = "normalize"',
     'Max_Sessions_Per_Client = 250', 'Enable = true', 'timeout = 60', 'output_mode = 0600', 'received_header = true']) {
     assert.ok(result.stdout.split('\n').some((l) => l.trim() === line), `${line} in:\n${result.stdout}`);
   }

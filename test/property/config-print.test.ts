@@ -79,6 +79,7 @@ const listenLabel = fc
 const listener: fc.Arbitrary<ParsedListener> = fc
   .record({
     address: listenLabel,
+    protocol: fc.constantFrom('smtp' as const, 'lmtp' as const),
     maxMessageBytes: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
     maxSessions: fc.integer({ min: 1, max: 1_000_000 }),
     idleSeconds: fc.integer({ min: 1, max: MAX_DURATION_SECONDS }),
@@ -92,6 +93,7 @@ const listener: fc.Arbitrary<ParsedListener> = fc
     dataSeconds: fc.integer({ min: 1, max: MAX_DURATION_SECONDS }),
     // TLS needs readable files, which a pure load cannot check: covered by integration tests.
     tls: fc.constant(null),
+    smtputf8: fc.boolean(),
     proxy: fc.oneof(
       fc.constant(null),
       fc.record({ trustedHosts: fc.uniqueArray(fc.oneof(fc.ipV4(), fc.ipV4().map((ip) => `${ip}/24`), fc.constant('::1')), { minLength: 1, maxLength: 3 }) }),
@@ -130,6 +132,14 @@ const program = fc
     const written = argv.map(writeArgument).map((a, i) => (i === 0 ? a : ' '.repeat(gaps[i % gaps.length] ?? 1) + a));
     return { programName: ' '.repeat(lead) + written.join(''), program: programTemplate(argv) };
   });
+
+/** recipient_check: a program_name without the macros that have no value before DATA. */
+const recipientCheck = fc.option(
+  program
+    .filter(({ program: t }) => t.args.every((a) => a.kind === 'parts' && a.parts.every((x) => x.kind === 'literal' || (x.name !== 'queue_id' && x.name !== 'size'))))
+    .map(({ programName, program: template }) => ({ text: programName, template, position: NOWHERE })),
+  { nil: null },
+);
 
 const absolutePath = text(1, 20).map((s) => `/${s}`);
 const replyText = fc
@@ -173,6 +183,8 @@ const transportBody = fc.record({
   errorMode: fc.integer({ min: 0, max: 0o777 }),
   domains: fc.uniqueArray(fc.tuple(fc.boolean(), hostname).map(([wild, h]) => (wild ? `*.${h}` : h)), { minLength: 1, maxLength: 4 }),
   codes,
+  exitCodes: fc.constantFrom('momentum' as const, 'sysexits' as const, 'qmail' as const),
+  replyFromOutput: fc.constantFrom('none' as const, 'stdout' as const, 'stderr' as const),
   timeoutSeconds: fc.integer({ min: 1, max: MAX_DURATION_SECONDS }),
   concurrency: fc.integer({ min: 1, max: 10_000 }),
   eol: fc.constantFrom('lf' as const, 'crlf' as const),
@@ -185,18 +197,24 @@ const transportBody = fc.record({
   allowRoot: fc.boolean(),
   directory: fc.option(absolutePath.map((text) => ({ text, position: NOWHERE })), { nil: null }),
   umask: fc.option(fc.integer({ min: 0, max: 0o777 }), { nil: null }),
+  recipientCheck,
+  recipientCheckTimeoutSeconds: fc.integer({ min: 1, max: MAX_DURATION_SECONDS }),
+  recipientCheckConcurrency: fc.integer({ min: 1, max: 10_000 }),
 });
 
 const transports: fc.Arbitrary<ParsedTransport[]> = fc
   .uniqueArray(fc.tuple(transportName, transportBody), { selector: ([name]) => name, minLength: 1, maxLength: 4 })
   .map((list) =>
-    list.map(([name, { program: p, timeoutSeconds, domains, ...rest }], i) => ({
+    list.map(([name, { program: p, timeoutSeconds, recipientCheckTimeoutSeconds, domains, replyFromOutput, ...rest }], i) => ({
       name,
       ...p,
       ...rest,
+      // A captured stream cannot also go to a file: the schema refuses the pair.
+      replyFromOutput: (replyFromOutput === 'stdout' ? rest.outputFile : replyFromOutput === 'stderr' ? rest.errorFile : null) === null ? replyFromOutput : 'none',
       // A domain belongs to one transport: a per-transport last label keeps them apart.
       domains: domains.map((d) => `${d}.t${i}`),
       timeoutMs: timeoutSeconds * 1000,
+      recipientCheckTimeoutMs: recipientCheckTimeoutSeconds * 1000,
       position: NOWHERE,
     })),
   );
@@ -212,6 +230,7 @@ const config: fc.Arbitrary<ParsedConfig> = fc
       spawner: fc.constantFrom('auto' as const, 'native' as const, 'child_process' as const),
     }),
     shutdownSeconds: fc.integer({ min: 0, max: MAX_DURATION_SECONDS }),
+    exitCodes: fc.constantFrom('momentum' as const, 'sysexits' as const, 'qmail' as const),
     metricsListen: fc.option(
       fc.record({ host: fc.constantFrom('127.0.0.1', undefined), port: fc.integer({ min: 0, max: 65535 }) }).map(({ host, port }) => ({
         label: `${host ?? ''}:${port}`,

@@ -31,7 +31,7 @@ const mappedStatus = codeMap
 
 const queueId = fc.stringMatching(/^[0-9A-Z]{6,20}$/);
 const timeoutMs = fc.integer({ min: 1, max: 2147483 }).map((s) => s * 1000);
-const run = { pid: 4242, killFailures: [] };
+const run = { pid: 4242, killFailures: [], statusLine: null, stderrTail: null };
 
 const exitedOutcome = fc.record({
   exitCode: fc.integer({ min: 0, max: 255 }),

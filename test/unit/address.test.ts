@@ -66,6 +66,38 @@ for (const [address, role, expected] of cases) {
   });
 }
 
+// In a MAIL FROM ... SMTPUTF8 transaction (RFC 6531 3.3): [address, role, expected].
+const utf8Cases: Array<[string, 'sender' | 'recipient', string]> = [
+  ['用户@例子.广告', 'recipient', '用户@例子.广告'],
+  ['josé@bücher.example', 'sender', 'josé@bücher.example'],
+  ['josé@xn--bcher-kva.example', 'recipient', 'josé@bücher.example'], // one form per domain: U-labels
+  ['a@BÜCHER.example', 'recipient', 'a@bücher.example'],
+  ['plain@example.com', 'recipient', 'plain@example.com'],
+  ['"jo sé"@example.com', 'recipient', '"jo sé"@example.com'],
+  ['jo.sé.ü@example.com', 'recipient', 'jo.sé.ü@example.com'],
+  ['jo..sé@example.com', 'recipient', '553 5.1.3 recipient address rejected: bad local part syntax'],
+  ['-é@example.com', 'recipient', '553 5.1.3 recipient address rejected: must not begin with "-"'],
+  ['a\u202eb@example.com', 'recipient', '553 5.1.3 recipient address rejected: control or format character in local part'],
+  ['a\u200bb@example.com', 'recipient', '553 5.1.3 recipient address rejected: control or format character in local part'],
+  ['é\u0085@example.com', 'recipient', '553 5.1.3 recipient address rejected: control or format character in local part'],
+  ['é\u00a0@example.com', 'recipient', '553 5.1.3 recipient address rejected: control or format character in local part'],
+  ['\ufffd@example.com', 'recipient', '553 5.1.3 recipient address rejected: control or format character in local part'],
+  ['"é\u2028"@example.com', 'recipient', '553 5.1.3 recipient address rejected: control or format character in local part'],
+  ['a@\ufffd.example', 'recipient', '553 5.1.3 recipient address rejected: bad domain syntax'],
+  // Octets, not characters: 32 two-octet characters fill the 64-octet local part.
+  [`${'é'.repeat(32)}@example.com`, 'recipient', `${'é'.repeat(32)}@example.com`],
+  [`${'é'.repeat(32)}a@example.com`, 'recipient', '553 5.1.3 recipient address rejected: local part longer than 64 octets'],
+  [`${'é'.repeat(121)}@example.com`, 'sender', `${'é'.repeat(121)}@example.com`], // 254 octets, 133 characters
+  [`${'é'.repeat(122)}@example.com`, 'sender', '553 5.1.7 sender address rejected: longer than 254 octets'],
+];
+
+for (const [address, role, expected] of utf8Cases) {
+  test(`SMTPUTF8 ${role} ${JSON.stringify(address)} -> ${expected}`, () => {
+    const result = checkAddress(address, role, true);
+    assert.equal(result.ok ? result.address : formatReply(result.reply), expected);
+  });
+}
+
 // [a, b, same recipient?]
 const keyCases: Array<[string, string, boolean]> = [
   ['Victim@example.com', 'victim@EXAMPLE.com', true],

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { formatDiagnostic, loadConfig, parseConfigText } from '../../src/config/load.js';
 import { ConfigCode } from '../../src/config/codes.js';
@@ -139,4 +141,24 @@ test('load: syntax errors stop before the schema, so no noise about what did not
   const result = parseConfigText('pipe_transport "a" {\n  program_name "/bin/cat"\n  domain = x.example\n}\n', 'f.conf', host);
   assert.ok(!result.ok);
   assert.deepEqual(result.errors.map((e) => `${e.line}:${e.column} ${e.code}`), ['2:16 ERR_CONFIG_SYNTAX']);
+});
+
+test('load: recipient_check must name a regular file with an execute bit (program_name is not checked)', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpipe-check-load-'));
+  const file = path.join(dir, 'smtpipe.conf');
+  const check = (program: string) => `ESMTP_Listener { Listen "127.0.0.1:0" { } }
+pipe_transport "t" { program_name = "/nonexistent/deliver" domain = "t.example"
+  recipient_check = "${program} \${recipient}" }
+`;
+  const problems = async (program: string) => {
+    await writeFile(file, check(program));
+    const result = await loadConfig(file, { ...host, tmpdir: dir });
+    return result.ok ? [] : result.errors.map((e) => `${e.line}:${e.column} ${e.code} ${e.message}`);
+  };
+  assert.deepEqual(await problems(fixture('programs', 'exit-with.sh')), []);
+  assert.deepEqual(await problems(`${dir}/missing`), [`3:21 ERR_CONFIG_CHECK_PROGRAM recipient_check: ${dir}/missing does not exist`]);
+  assert.deepEqual(await problems(dir), [`3:21 ERR_CONFIG_CHECK_PROGRAM recipient_check: ${dir} is not a regular file`]);
+  assert.deepEqual(await problems(fixture('programs', 'not-executable.sh')), [
+    `3:21 ERR_CONFIG_CHECK_PROGRAM recipient_check: ${fixture('programs', 'not-executable.sh')} is not executable (mode 644)`,
+  ]);
 });

@@ -65,10 +65,10 @@ test('schema: listener options at ESMTP_Listener scope, overridden per Listen', 
   ` + TRANSPORT);
   const [a, b, other] = c.listeners;
   assert.deepEqual({ ...a, position: undefined }, {
-    label: ':2525', host: undefined, port: 2525,
+    label: ':2525', host: undefined, port: 2525, protocol: 'smtp',
     maxMessageBytes: 5000, maxSessions: 500, idleTimeoutMs: 7000, maxRecipientsPerMessage: 100,
-    bannerHostname: 'mx.test', greetingPauseMs: 100, bareNewlines: 'reject',
-    maxReceptionsPerConnection: 0, maxRecipientsPerConnection: 0, maxSessionsPerClient: 250, maxDataMs: 600_000, tls: null, proxy: null, position: undefined,
+    bannerHostname: 'mx.test', greetingPauseMs: 100, bareNewlines: 'normalize',
+    maxReceptionsPerConnection: 0, maxRecipientsPerConnection: 0, maxSessionsPerClient: 250, maxDataMs: 600_000, tls: null, smtputf8: false, proxy: null, position: undefined,
   });
   assert.deepEqual([b?.host, b?.port, b?.idleTimeoutMs, b?.bannerHostname], ['::1', 0, 20_000, 'mx1.example.net']);
   assert.deepEqual([other?.maxMessageBytes, other?.idleTimeoutMs, other?.maxSessions], [10_240_000, 300_000, 500]);
@@ -88,6 +88,17 @@ test('schema: Max_Sessions_Per_Client defaults to half of Listener_Sessions (rou
   assert.deepEqual(
     listeners.map((l) => [l.label, l.maxSessions, l.maxSessionsPerClient]),
     [[':25', 500, 250], [':26', 7, 4], [':27', 1, 1], [':28', 7, 0], [':29', 500, 600], [':30', 10, 5]],
+  );
+});
+
+test('schema: LMTP_Listener takes the Listens and options of ESMTP_Listener, marked lmtp', () => {
+  const listeners = config(`
+  LMTP_Listener { Max_Recipients_Per_Message = 7  Listen "127.0.0.1:24" { Idle_Time = 9 } }
+  ESMTP_Listener { Listen ":25" { } }
+` + TRANSPORT).listeners;
+  assert.deepEqual(
+    listeners.map((l) => [l.label, l.protocol, l.maxRecipientsPerMessage, l.idleTimeoutMs]),
+    [['127.0.0.1:24', 'lmtp', 7, 9000], [':25', 'smtp', 100, 300_000]],
   );
 });
 
@@ -241,7 +252,7 @@ ${LISTEN}${TRANSPORT}`);
     '2:1 WARN_CONFIG_IGNORED_OPTION Pool_Thread is not used by smtpipe; ignored; did you mean Pool_Threads?',
     '3:1 WARN_CONFIG_IGNORED_STANZA ec_logger "ec_logger" is not used by smtpipe; ignored with its contents',
     '4:1 WARN_CONFIG_IGNORED_STANZA Domain "example.com" is not used by smtpipe; ignored with its contents',
-    '5:1 WARN_CONFIG_IGNORED_STANZA Listen ":25" is not used by smtpipe; ignored with its contents (Listen belongs inside ESMTP_Listener { })',
+    '5:1 WARN_CONFIG_IGNORED_STANZA Listen ":25" is not used by smtpipe; ignored with its contents (Listen belongs inside ESMTP_Listener { } or LMTP_Listener { })',
   ]);
 });
 

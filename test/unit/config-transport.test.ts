@@ -41,6 +41,8 @@ test('transport: defaults', () => {
     errorMode: 0o600,
     domains: ['t.example'],
     codes: [],
+    exitCodes: 'momentum',
+    replyFromOutput: 'none',
     timeoutMs: 60_000,
     concurrency: 16,
     eol: 'lf',
@@ -53,9 +55,48 @@ test('transport: defaults', () => {
     allowRoot: false,
     directory: null,
     umask: null,
+    recipientCheck: null,
+    recipientCheckTimeoutMs: 10_000,
+    recipientCheckConcurrency: 4,
     position: undefined,
   });
   assert.deepEqual(t.position, { file: 'f.conf', line: 2, column: 1 });
+});
+
+test('transport: exit_codes and reply_from_output are read, case-insensitively', () => {
+  const t = transport(`${BASE}\nexit_codes = "SysExits"\nreply_from_output = "stderr"`);
+  assert.deepEqual([t.exitCodes, t.replyFromOutput], ['sysexits', 'stderr']);
+});
+
+test('transport: without exit_codes, the global Exit_Codes applies; its own wins', () => {
+  const result = parseConfigText(
+    `Exit_Codes = "qmail"\n${LISTEN}pipe_transport "a" {\n${BASE}\n}\npipe_transport "b" {\nprogram_name = "/bin/cat"\ndomain = "b.example"\nexit_codes = "momentum"\n}\n`,
+    'f.conf',
+    host,
+  );
+  assert.ok(result.ok, JSON.stringify(result));
+  assert.deepEqual(result.config.transports.map((x) => [x.name, x.exitCodes]), [['a', 'qmail'], ['b', 'momentum']]);
+  assert.equal(result.config.exitCodes, 'qmail');
+});
+
+test('transport: a wrong exit_codes or reply_from_output value is an error naming the choices', () => {
+  assert.deepEqual(errors(`${BASE}\nexit_codes = "sysexit"`), [
+    '5:14 ERR_CONFIG_INVALID_VALUE exit_codes: expected "momentum", "sysexits" or "qmail", got "sysexit"; did you mean sysexits?',
+  ]);
+  assert.deepEqual(errors(`${BASE}\nreply_from_output = "both"`), [
+    '5:21 ERR_CONFIG_INVALID_VALUE reply_from_output: expected "none", "stdout" or "stderr", got "both"',
+  ]);
+});
+
+test('transport: reply_from_output may not read a stream that output_file / error_file takes', () => {
+  assert.deepEqual(errors(`${BASE}\noutput_file = "/tmp/o"\nreply_from_output = "stdout"`), [
+    '6:21 ERR_CONFIG_INVALID_VALUE pipe_transport "t": reply_from_output = "stdout" reads the program\'s stdout, which output_file sends to a file; set one or the other',
+  ]);
+  assert.deepEqual(errors(`${BASE}\nerror_file = "/tmp/e"\nreply_from_output = "stderr"`), [
+    '6:21 ERR_CONFIG_INVALID_VALUE pipe_transport "t": reply_from_output = "stderr" reads the program\'s stderr, which error_file sends to a file; set one or the other',
+  ]);
+  // The other stream may go to its file.
+  assert.equal(transport(`${BASE}\nerror_file = "/tmp/e"\nreply_from_output = "stdout"`).replyFromOutput, 'stdout');
 });
 
 test('transport: output_file / error_file = "/dev/null" mean no file (the Momentum default, written out)', () => {
@@ -160,6 +201,22 @@ test('transport: program_name macros and program path are checked', () => {
   assert.deepEqual(errors('  program_name = "/bin/x ${Recipient}"\n  domain = t.example'), [
     '3:18 ERR_CONFIG_INVALID_VALUE program_name: unknown macro ${Recipient} in argument 1; did you mean ${recipient}?',
   ]);
+});
+
+test('transport: recipient_check takes program_name\'s macros, except those with no value before DATA', () => {
+  const t = transport(`${BASE}\nrecipient_check = "/usr/bin/known -s \${sender} \${recipient} \${local}@\${domain}"\nrecipient_check_timeout = 3\nrecipient_check_concurrency = 2`);
+  assert.equal(t.recipientCheck?.text, '/usr/bin/known -s ${sender} ${recipient} ${local}@${domain}');
+  assert.deepEqual(argvWords(t.recipientCheck.template), ['/usr/bin/known', '-s', '${sender}', '${recipient}', '${local}@${domain}']);
+  assert.equal(t.recipientCheckTimeoutMs, 3000);
+  assert.equal(t.recipientCheckConcurrency, 2);
+  assert.deepEqual(errors(`${BASE}\nrecipient_check = "/usr/bin/known \${queue_id} x\${size} \${recipients}"`), [
+    '5:19 ERR_CONFIG_INVALID_VALUE recipient_check: ${queue_id} has no value before DATA (the queue id is given at DATA)',
+    '5:19 ERR_CONFIG_INVALID_VALUE recipient_check: ${size} has no value before DATA (the size is known only after DATA)',
+    '5:19 ERR_CONFIG_INVALID_VALUE recipient_check: ${recipients} has no value before DATA (a check is about one recipient: use ${recipient})',
+  ]);
+  assert.match(errors(`${BASE}\nrecipient_check = "known \${recipient}"`)[0] ?? '', /recipient_check: the program must be an absolute path/);
+  assert.match(errors(`${BASE}\nrecipient_check = "/k \${recipent}"`)[0] ?? '', /did you mean \$\{recipient\}\?/);
+  assert.match(errors(`${BASE}\nrecipient_check = "/k"\nrecipient_check_timeout = 0`)[0] ?? '', /recipient_check_timeout/);
 });
 
 test('transport: domain is required, validated, lower-cased, unique', () => {

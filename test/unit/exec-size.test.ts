@@ -58,3 +58,20 @@ test('an environment too big for any recipient refuses the first one', () => {
   assert.equal(budget.tryAdd('a@example.com'), false);
   assert.equal(budget.bytes, 0);
 });
+
+test('SMTPUTF8 addresses are counted in UTF-8 octets, as execve counts them, not UTF-16 units', () => {
+  const template = ['/usr/bin/prog', '${sender}', '${recipients}'];
+  const utf8Base = { ...base, sender: '送信者@例子.广告' };
+  const transport = makeTransport({ program: programTemplate(template) });
+  const budget = createExecBudget(transport, utf8Base);
+  const recipients: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const recipient = `${'用户'.repeat(i + 1)}@例子.广告`;
+    assert.equal(budget.tryAdd(recipient), true);
+    recipients.push(recipient);
+  }
+  const envelope: Envelope = { ...utf8Base, recipients, queueId: 'MX9Y4TOXFF907000002', size: 123456, transport: transport.name };
+  const actual = execBytesOf(transport.program.path, expandArguments(transport.program, envelope).args, programEnvironment(transport, envelope));
+  assert.ok(budget.bytes >= actual, `${budget.bytes} < ${actual}`);
+  assert.ok(budget.bytes - actual <= 2 * (64 + 16), `${budget.bytes} - ${actual} is more than the placeholders`);
+});

@@ -5,7 +5,7 @@ import { classifyOutcome, type OutcomeClass } from '../../src/delivery/outcome-c
 import type { DeliveryOutcome } from '../../src/delivery/outcome-reply.js';
 import type { PoolOutcome } from '../../src/pool/task.js';
 
-const run = { pid: 7, killFailures: [] } as const;
+const run = { pid: 7, killFailures: [], statusLine: null, stderrTail: null } as const;
 const failed = (kind: 'spawn-failed' | 'output-failed', errorCode: string): PoolOutcome =>
   kind === 'spawn-failed'
     ? { kind, errorCode, message: errorCode }

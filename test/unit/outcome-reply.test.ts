@@ -11,7 +11,7 @@ const codes = new Map<number, MappedReply>([
   [100, { code: 550, text: 'command failed' }],
   [111, { code: 450, text: 'try again later' }],
 ]);
-const base = { pid: 42, killFailures: [] };
+const base = { pid: 42, killFailures: [], statusLine: null, stderrTail: null };
 
 const cases: Array<[string, PoolOutcome, ReadonlyMap<number, MappedReply>, string]> = [
   ['exit 0', { kind: 'exited', exitCode: 0, stdinError: null, ...base }, noCodes, '250 2.0.0 Ok: queued as QID1'],

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { mapOutcomeToReply, type DeliveryOutcome } from '../../src/delivery/outcome-reply.js';
 import { formatReply } from '../../src/smtp/reply.js';
-import type { MappedReply } from '../../src/config/types.js';
+import type { ExitCodePreset, MappedReply } from '../../src/config/types.js';
 import { repoRoot } from '../helpers/paths.js';
 
 const DOC = 'docs/operations.md';
@@ -19,12 +19,14 @@ interface Sample {
   readonly timeoutMs: number;
   /** Placeholder -> value: `N` (exit status or timeout in seconds), `SIGxxx`, `ID`. */
   readonly values: Readonly<Record<string, string>>;
+  /** The transport's exit_codes; momentum when absent. */
+  readonly exitCodes?: ExitCodePreset;
 }
 
-const run = { pid: 4242, killFailures: [] };
+const run = { pid: 4242, killFailures: [], statusLine: null, stderrTail: null };
 
-function exited(exitCode: number, stdinError: string | null = null): Sample {
-  return { outcome: { kind: 'exited', exitCode, stdinError, ...run }, timeoutMs: 60_000, values: { N: String(exitCode) } };
+function exited(exitCode: number, stdinError: string | null = null, exitCodes: ExitCodePreset = 'momentum'): Sample {
+  return { outcome: { kind: 'exited', exitCode, stdinError, ...run }, timeoutMs: 60_000, values: { N: String(exitCode) }, exitCodes };
 }
 function signaled(signal: string): Sample {
   return { outcome: { kind: 'signaled', signal, ...run }, timeoutMs: 60_000, values: { SIGxxx: signal } };
@@ -39,7 +41,18 @@ function fixed(outcome: DeliveryOutcome): Sample {
 
 /** Every kind the code knows (the compiler makes this record exhaustive), with samples. */
 const SAMPLES: Record<DeliveryOutcome['kind'], readonly Sample[]> = {
-  exited: [exited(0), exited(0, 'EPIPE'), exited(1), exited(75), exited(255)],
+  exited: [
+    exited(0),
+    exited(0, 'EPIPE'),
+    exited(1),
+    exited(75),
+    exited(255),
+    exited(0, null, 'sysexits'),
+    exited(75, null, 'sysexits'),
+    exited(1, null, 'sysexits'),
+    exited(100, null, 'qmail'),
+    exited(111, null, 'qmail'),
+  ],
   signaled: [signaled('SIGSEGV'), signaled('SIGKILL')],
   'timed-out': [timedOut(60, 'SIGTERM'), timedOut(5, 'SIGKILL'), timedOut(1, null)],
   'spawn-failed': [fixed({ kind: 'spawn-failed', errorCode: 'ENOENT', message: 'spawn ENOENT' })],
@@ -94,7 +107,7 @@ for (const [kind, samples] of Object.entries(SAMPLES)) {
     const templates = table.get(kind) ?? [];
     const used = new Set<string>();
     for (const sample of samples) {
-      const actual = formatReply(mapOutcomeToReply(sample.outcome, noCodes, QUEUE_ID, sample.timeoutMs));
+      const actual = formatReply(mapOutcomeToReply(sample.outcome, noCodes, QUEUE_ID, sample.timeoutMs, sample.exitCodes));
       const match = templates.find((t) => fill(t, sample.values) === actual);
       assert.ok(match !== undefined, `${JSON.stringify(sample.outcome)} -> ${actual}; the doc says ${templates.join(' or ')}`);
       used.add(match);

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { createRouter } from '../../src/routing/router.js';
 import { makeTransport } from '../helpers/transport.js';
 
-const tickets = makeTransport({ name: 'tickets', domains: ['example.com', '*.example.net', 'deep.sub.example.net'] });
-const archive = makeTransport({ name: 'archive', domains: ['*.sub.example.net', 'example.org'] });
+const tickets = makeTransport({ name: 'tickets', domains: ['example.com', '*.example.net', 'deep.sub.example.net', 'xn--bcher-kva.example'] });
+const archive = makeTransport({ name: 'archive', domains: ['*.sub.example.net', 'example.org', '*.例子.广告'] });
 const router = createRouter([tickets, archive]);
 
 const cases: Array<[string, string | undefined]> = [
@@ -20,6 +20,13 @@ const cases: Array<[string, string | undefined]> = [
   ['example.orgx', undefined],
   ['', undefined],
   ['[127.0.0.1]', undefined],
+  // IDNs are compared in A-labels, however the client or the config wrote them.
+  ['bücher.example', 'tickets'],
+  ['BÜCHER.example.', 'tickets'],
+  ['xn--bcher-kva.example', 'tickets'],
+  ['mx.例子.广告', 'archive'],
+  ['mx.xn--fsqu00a.xn--4rr70v', 'archive'],
+  ['\ufffd.example', undefined],
 ];
 
 for (const [domain, expected] of cases) {

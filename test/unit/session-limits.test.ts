@@ -8,6 +8,7 @@ const limits = (overrides: Partial<SessionLimits> = {}): SessionLimits => ({
   maxReceptionsPerConnection: 0,
   maxRecipientsPerMessage: 3,
   maxRecipientsPerConnection: 0,
+  smtputf8: false,
   ...overrides,
 });
 const line = (reply: { code: number; text: string } | null) => (reply === null ? null : `${reply.code} ${reply.text}`);
@@ -20,6 +21,7 @@ test('MAIL FROM: the session message cap, then parameters (SIZE and BODY only)',
     ['at the cap', limits({ maxReceptionsPerConnection: 2 }), 2, false, '421 4.7.0 too many messages in this session, reconnect'],
     ['the cap before parameters', limits({ maxReceptionsPerConnection: 1 }), 1, { SMTPUTF8: true }, '421 4.7.0 too many messages in this session, reconnect'],
     ['an unknown parameter', limits(), 0, { SMTPUTF8: true }, '555 5.5.4 unsupported parameter SMTPUTF8'],
+    ['SMTPUTF8 where SMTP_Extensions lists it', limits({ smtputf8: true }), 0, { SMTPUTF8: true, BODY: '8BITMIME' }, null],
     ['RFC 3461 DSN parameters are not offered', limits(), 0, { RET: 'FULL' }, '555 5.5.4 unsupported parameter RET'],
     ['a hostile name is cut and made printable', limits(), 0, { ['X\u0001'.padEnd(40, 'Y')]: true }, `555 5.5.4 unsupported parameter X?${'Y'.repeat(30)}`],
   ];

@@ -59,13 +59,14 @@ const pathCases: Array<[string, string | null, string?]> = [
   ['MAIL FROM: <"a b"@x.test> SIZE=10', 'MAIL FROM: <qqqqq@x.test> SIZE=10', '"a b"'],
   ['RCPT TO:<@relay.test,@other.test:"a b"@x.test>', 'RCPT TO:<@relay.test,@other.test:qqqqq@x.test>', '"a b"'],
   ['RCPT TO:<""@x.test>', 'RCPT TO:<qq@x.test>', '""'],
+  // RFC 6531 3.3: UTF8-non-ascii is qtextSMTP; address.ts decides whether the transaction may have it.
+  ['RCPT TO:<"a\u00e9"@x.test>', 'RCPT TO:<qqqq@x.test>', '"a\u00e9"'],
   // Not a quoted local part, or not well-formed: left to smtp-server's parser as sent.
   ['RCPT TO:<plain@x.test>', null],
   ['RCPT TO:<"unterminated@x.test>', null],
   ['RCPT TO:<"a"b@x.test>', null],
   ['RCPT TO:<"a\\"@x.test>', null],
   ['RCPT TO:<"a\tb"@x.test>', null], // a tab is not qtextSMTP
-  ['RCPT TO:<"a\u00e9"@x.test>', null],
   ['RCPT TO:<"a"@x.test', null],
   ['RCPT TO:<"a"@x y.test>', null],
   ['RCPT TO:<"a"@x.test>junk', null],

@@ -55,18 +55,19 @@ export const childProcessSpawner: Spawner = {
     if (shellOpens) {
       // The shell must restore the program's umask after creating files with their modes.
       const [file, args] = wrapInShell({ ...spec, umask: spec.umask ?? (await ourUmask()) });
-      return start(spec, file, args, ['ignore', 'ignore'], true);
+      // The shell redirects only the streams that have a file; a captured one has none.
+      return start(spec, file, args, [captureOr(spec, 'stdout', 'ignore'), captureOr(spec, 'stderr', 'ignore')], true);
     }
     const [file, args] = spec.umask === null ? [spec.file, spec.args] : wrapInShell({ ...spec, stdout: null, stderr: null });
     const handles: FileHandle[] = [];
-    const fds: Array<number | 'ignore'> = [];
+    const fds: Array<number | 'ignore' | 'pipe'> = [];
     try {
       for (const stream of ['stdout', 'stderr'] as const) {
         const output = spec[stream];
         const opened = output === null ? null : await openOutputAsUs(stream, output, spec.umask);
         if (opened?.ok === false) return opened;
         if (opened !== null) handles.push(opened.handle);
-        fds.push(opened?.handle.fd ?? 'ignore');
+        fds.push(opened?.handle.fd ?? captureOr(spec, stream, 'ignore'));
       }
       return await start(spec, file, args, fds, false);
     } finally {
@@ -80,7 +81,7 @@ function start(
   spec: ProgramSpec,
   file: string,
   args: readonly string[],
-  outputs: ReadonlyArray<number | 'ignore'>,
+  outputs: ReadonlyArray<number | 'ignore' | 'pipe'>,
   shellOpens: boolean,
 ): Promise<StartResult> {
   let child: ChildProcess;
@@ -127,6 +128,8 @@ function start(
     const onError = (err: Error): void => {
       child.off('spawn', onSpawn);
       stdin?.destroy();
+      child.stdout?.destroy();
+      child.stderr?.destroy();
       child.stdio[3]?.destroy();
       resolve(failure(err));
     };
@@ -150,15 +153,25 @@ function readToEnd(stream: Readable): Promise<string> {
 function createRunningProgram(child: ChildProcess, stdin: Writable | null, exited: Promise<ProgramExit>): RunningProgram {
   const pid = child.pid;
   if (pid === undefined) throw new Error('bug: spawned program has no pid');
+  // Node's pipes for stdout and stderr, when captured; an error is the reader's concern.
+  child.stdout?.on('error', ignoreStdinError);
+  child.stderr?.on('error', ignoreStdinError);
   return {
     pid,
     stdin,
+    stdout: child.stdout,
+    stderr: child.stderr,
     exited,
     // Also after the exit: Node has reaped the program, so this is the only way to reach
     // what it left in its group. If the whole group is gone too, the pid may have been
     // reused: the race the native spawner closes.
     killGroup: (signal) => signalGroup(pid, signal),
   };
+}
+
+/** A captured stream goes to a pipe of ours; else `otherwise`. */
+function captureOr<T>(spec: ProgramSpec, stream: 'stdout' | 'stderr', otherwise: T): T | 'pipe' {
+  return spec.capture[stream] ? 'pipe' : otherwise;
 }
 
 function ignoreStdinError(): void {

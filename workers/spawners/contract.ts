@@ -2,7 +2,7 @@
 // rest of workers/ may rely on. Types and two small helpers only: no I/O, no state.
 // test/integration/spawner-contract.test.ts runs the same tests against every spawner.
 
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { RunAs } from '../../src/config/types.js';
 import type { SpawnerName } from '../../src/pool/task.js';
 
@@ -44,6 +44,12 @@ export interface ProgramSpec {
    * closes it once startProgram settled: the program has its own copy by then.
    */
   readonly stdinFile: number | null;
+  /**
+   * Streams the program writes into a pipe of ours instead (RunningProgram.stdout/stderr),
+   * for reply_from_output and the stderr tail. Only a stream without a file: the caller
+   * never asks for both.
+   */
+  readonly capture: { readonly stdout: boolean; readonly stderr: boolean };
 }
 
 export interface ProgramExit {
@@ -72,6 +78,14 @@ export interface RunningProgram {
    * then even if a grandchild still holds it.
    */
   readonly stdin: Writable | null;
+  /**
+   * The read ends of the capture pipes (ProgramSpec.capture), else null. The caller must
+   * read them to the end or destroy them: a program whose pipe is full blocks. A
+   * grandchild that escaped the group (setsid) may hold the write end after the exit, so
+   * the caller must not wait for their end without a bound.
+   */
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
   /**
    * Settles once the program has been reaped; never rejects. The native spawner has by then
    * SIGKILLed the rest of the group (before the reap, while the zombie still pinned the

@@ -77,6 +77,7 @@ function start(addon: SpawnAddon, spec: ProgramSpec): StartResult {
       cwd,
       umask ?? -1,
       onExit,
+      (spec.capture.stdout ? 1 : 0) | (spec.capture.stderr ? 2 : 0),
     );
   let started = spawn([spec.file, ...spec.args]);
   // A file without "#!" that execve refuses: child_process's execvp then hands it to
@@ -90,7 +91,7 @@ function start(addon: SpawnAddon, spec: ProgramSpec): StartResult {
     const { outputFd, error } = started;
     return outputFailure(outputFd === 1 ? 'stdout' : 'stderr', OUTPUT_ERRORS.get(error) ?? getSystemErrorName(-error));
   }
-  const { pid, stdinFd } = started;
+  const { pid, stdinFd, stdoutFd, stderrFd } = started;
   // A pipe fd becomes a libuv stream: same Writable behaviour as child_process's stdin.
   // None (-1) when stdinFile is the program's stdin.
   const stdin = stdinFd < 0 ? null : new net.Socket({ fd: stdinFd, readable: false, writable: true });
@@ -104,6 +105,8 @@ function start(addon: SpawnAddon, spec: ProgramSpec): StartResult {
     program: {
       pid,
       stdin,
+      stdout: captureStream(stdoutFd),
+      stderr: captureStream(stderrFd),
       exited,
       killGroup(signal) {
         // Once reaped, the group was killed already and the number may name another one.
@@ -111,4 +114,13 @@ function start(addon: SpawnAddon, spec: ProgramSpec): StartResult {
       },
     },
   };
+}
+
+/** A capture pipe's read end as a libuv stream (-1: not captured). */
+function captureStream(fd: number): net.Socket | null {
+  if (fd < 0) return null;
+  const stream = new net.Socket({ fd, readable: true, writable: false });
+  // The reader collects errors it cares about; this only keeps one from being uncaught.
+  stream.on('error', () => {});
+  return stream;
 }

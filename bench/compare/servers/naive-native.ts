@@ -25,6 +25,7 @@ const spec = {
   cwd: null,
   umask: null,
   stdinFile: null,
+  capture: { stdout: false, stderr: false },
 };
 
 serveFixture('naive-native', port, (stream, _session, callback) => {
