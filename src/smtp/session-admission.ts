@@ -83,7 +83,8 @@ export function createSessionAdmission(
     else perClient.delete(key);
   };
 
-  const ticketFor = (): AdmissionTicket => {
+  /** `counted`: admit() has already counted this connection against the rate. */
+  const ticketFor = (counted: boolean): AdmissionTicket => {
     let claimed: string | null = null;
     let released = false;
     return {
@@ -91,7 +92,7 @@ export function createSessionAdmission(
         if (released || claimed !== null) return null;
         const key = canonicalIp(address);
         if (overClientLimit(key)) return clientRefusal;
-        if (overRate(key)) return throttleRefusal;
+        if (!counted && overRate(key)) return throttleRefusal;
         perClient.set(key, (perClient.get(key) ?? 0) + 1);
         claimed = key;
         return null;
@@ -121,7 +122,7 @@ export function createSessionAdmission(
       if (!slots.tryOpen()) return { refusal: { cause: 'fd-budget', reply: REPLY_TOO_MANY_SESSIONS } };
       open += 1;
       observer.sessionOpened();
-      const ticket = ticketFor();
+      const ticket = ticketFor(client !== null);
       if (client !== null) ticket.claimClient(client);
       return { ticket };
     },
