@@ -10,6 +10,7 @@ import type { DiagnosticSink } from './diagnostics.js';
 import { hostnameProblem } from './hostnames.js';
 import { readVerifyMode, type WrittenPath, type WrittenVerifyMode } from './listener-tls.js';
 import { count, defineOptions, flag, fractionalSeconds, quote, quotedList, seconds, whole, wholeSeconds } from './option-table.js';
+import { printThrottleRate, readThrottleRate, type ThrottleRate } from './throttle-rate.js';
 import type { BareNewlinePolicy, ParsedListener, SourcePosition } from './types.js';
 import { readScalarList, readText } from './values.js';
 
@@ -38,6 +39,8 @@ export interface ListenerOptions {
   readonly proxyHosts: readonly string[];
   /** Enable = false: the Listen is checked like any other, then not bound. */
   readonly enable: boolean;
+  readonly connectionThrottle: ThrottleRate | null;
+  readonly messageThrottle: ThrottleRate | null;
 }
 
 /** Documented Momentum listener options accepted and ignored, with a warning each. */
@@ -221,6 +224,25 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
     doc: '`false` leaves a Listen (or, at `ESMTP_Listener` scope, every Listen that does not say otherwise) unbound; it is still checked. Every Listen disabled is a config error',
     // A disabled Listen is not in the config at all.
     print: () => 'true',
+  },
+  // Per client address (behind Proxy_Protocol, the header's), counted per Listen in
+  // bounded memory: src/smtp/rate-throttle.ts. Momentum's inbound_throttle_messages is
+  // one rate for the whole server; a per-client one is what an operator of a pipe needs.
+  connectionThrottle: {
+    name: 'Inbound_Throttle_Connections',
+    type: '"count/seconds"',
+    defaultDoc: 'none (no limit)',
+    doc: 'connections accepted from one client address (behind `Proxy_Protocol`, the header\'s) per window, counted per `Listen` (a bucket of `count`, refilled over `seconds`); past it `421 4.7.0 too many connections from your address, try again later` and the connection closes. `"count"` alone is per second; `"0"` turns it off. At most 65536 addresses are remembered per Listen, the least recently seen forgotten first',
+    read: readThrottleRate,
+    print: (l) => printThrottleRate(l.connectionThrottle),
+  },
+  messageThrottle: {
+    name: 'Inbound_Throttle_Messages',
+    type: '"count/seconds"',
+    defaultDoc: 'none (no limit)',
+    doc: '`MAIL FROM` commands from one client address per window, counted per `Listen` over all its sessions; past it `450 4.7.1 too many messages from your address, try again later` (the session stays open). Same form and memory bound as `Inbound_Throttle_Connections`',
+    read: readThrottleRate,
+    print: (l) => printThrottleRate(l.messageThrottle),
   },
 });
 

@@ -4,6 +4,7 @@
 
 import type { ProgramTemplate } from './program-argv.js';
 import type { RecipientCheck } from './recipient-check.js';
+import type { ThrottleRate } from './throttle-rate.js';
 
 /** Where a setting was written, for diagnostics that name file:line:col. */
 export interface SourcePosition {
@@ -93,6 +94,10 @@ export interface ParsedListener {
   readonly smtputf8: boolean;
   /** Proxy_Protocol = true: every session starts with a PROXY v1 header from a trusted proxy. */
   readonly proxy: ListenerProxy | null;
+  /** Inbound_Throttle_Connections: per client address and Listen; null = no limit. */
+  readonly connectionThrottle: ThrottleRate | null;
+  /** Inbound_Throttle_Messages: MAIL commands per client address and Listen; null = no limit. */
+  readonly messageThrottle: ThrottleRate | null;
   readonly position: SourcePosition;
 }
 

@@ -15,16 +15,18 @@ import { createRecipientGate, afterVerdict, type RecipientChecker } from './reci
 
 import { isLmtpSession, startLmtpTransaction } from './lmtp-transaction.js';
 
-const REPLY_RELAY_DENIED: SmtpReply = { code: 550, text: '5.7.1 relaying denied' };
+const REPLY_RELAY_DENIED: SmtpReply = { code: 550, text: '5.7.1 relaying denied', reason: 'relaying-denied' };
 const REPLY_OTHER_TRANSPORT: SmtpReply = {
   code: 452,
   text: '4.5.3 recipient for another transport: send it in a new transaction',
+  reason: 'other-transport',
 };
-const REPLY_ONE_RECIPIENT: SmtpReply = { code: 452, text: '4.5.3 one recipient per transaction: send it in a new transaction' };
+const REPLY_ONE_RECIPIENT: SmtpReply = { code: 452, text: '4.5.3 one recipient per transaction: send it in a new transaction', reason: 'one-recipient' };
 // RFC 5321 4.5.3.1.10: 452 for "too many recipients"; the client sends the rest later.
 const REPLY_ARGS_TOO_BIG: SmtpReply = {
   code: 452,
   text: '4.5.3 too many recipients for one program run: send the rest in a new transaction',
+  reason: 'args-too-big',
 };
 
 /** smtp-server refuses DATA before a RCPT; should one get here anyway, nothing is kept. */

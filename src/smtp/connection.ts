@@ -31,6 +31,7 @@ import { maskQuotedLocalPart } from './path-syntax.js';
 import { createLineDeadline } from './line-deadline.js';
 import { readProxyHeader, type ProxyRead } from './proxy-reader.js';
 import { formatReply, type SmtpReply } from './reply.js';
+import type { RefusalStage } from './refusal-reasons.js';
 import type { AdmissionTicket, Refusal, SessionAdmission } from './session-admission.js';
 import { assertUpstreamShape } from './upstream-shape.js';
 
@@ -55,6 +56,8 @@ export class PipeConnection<T> extends SMTPConnection {
   readonly state: SessionState<T> = { transaction: undefined, delivering: false, receptions: 0, recipients: 0 };
   greetingPauseMs = 0;
   onReply: (code: number) => void = () => {};
+  /** A refusal smtp-server or this class sends itself (HELO syntax, SIZE at MAIL). */
+  onRefusal: (stage: RefusalStage, reply: SmtpReply) => void = () => {};
   readonly #closed = new AbortController();
 
   /** Aborts when the session's socket has closed (the client left, or we closed it). */
@@ -115,6 +118,13 @@ export class PipeConnection<T> extends SMTPConnection {
     super.handler_EHLO(command, callback);
   }
 
+  // Upstream refuses a declared SIZE over the limit itself (RFC 1870 6.1): counted as a refusal.
+  override _validateMailParams(parsed: Parameters<SMTPConnection['_validateMailParams']>[0]): ReturnType<SMTPConnection['_validateMailParams']> {
+    const invalid = super._validateMailParams(parsed);
+    if (invalid?.code === 552) this.onRefusal('mail', { code: 552, text: invalid.message, reason: 'size' });
+    return invalid;
+  }
+
   // Upstream parses the rest (parameters, source route, domain, length) of a line whose
   // quoted local part is masked; the local part then comes back exactly as sent.
   override _parseAddressCommand(rawName: string, rawCommand: Buffer | string): ReturnType<SMTPConnection['_parseAddressCommand']> {
@@ -131,10 +141,11 @@ export class PipeConnection<T> extends SMTPConnection {
 const REPLY_BAD_HELO = '5.5.2 syntax error in HELO/EHLO argument: domain or address literal required';
 
 /** Sends 501 and returns true unless the command carries exactly one valid argument. */
-function refuseHelo(connection: SMTPConnection, command: Buffer): boolean {
+function refuseHelo(connection: PipeConnection<unknown>, command: Buffer): boolean {
   const parts = command.toString().trim().split(/\s+/);
   if (parts.length === 2 && isHeloArgument(parts[1] as string)) return false;
   connection.send(501, REPLY_BAD_HELO, false);
+  connection.onRefusal('helo', { code: 501, text: REPLY_BAD_HELO, reason: 'helo-syntax' });
   return true;
 }
 
@@ -149,6 +160,8 @@ export interface PipeServerOptions {
   readonly admission?: SessionAdmission;
   /** Told of each socket the admission refused, and for which client address. */
   readonly onRefused?: (refusal: Refusal, client: string) => void;
+  /** Told of each refusal a connection sends itself (PipeConnection.onRefusal). */
+  readonly onRefusal?: (stage: RefusalStage, reply: SmtpReply, client: string, session: string) => void;
   /** A PROXY header was malformed or did not come: the socket is closed, unanswered. */
   readonly onProxyFailure?: (socket: net.Socket, failure: Extract<ProxyRead, { ok: false }>) => void;
 }
@@ -291,6 +304,8 @@ export class PipeServer<T> extends SMTPServer {
     const connection = new PipeConnection<T>(this, socket, socketOptions);
     connection.greetingPauseMs = this.greetingPauseMs;
     if (this.#options.onReply) connection.onReply = this.#options.onReply;
+    const onRefusal = this.#options.onRefusal;
+    if (onRefusal) connection.onRefusal = (stage, reply) => onRefusal(stage, reply, connection.session.remoteAddress, connection.session.id);
     this.#bySession.set(connection.session, connection);
     const ticket = this.#tickets.get(socket);
     if (ticket) this.#ticketBySession.set(connection.session, ticket);

@@ -9,11 +9,14 @@ import type { ClientCertificates } from './client-certificates.js';
 import type { PipeConnection } from './connection.js';
 import type { ClientCertificate, MailPolicy, SessionInfo, Transaction } from './policy.js';
 import { declaredSize, readMessage } from './read-message.js';
+import type { RefusalReason, RefusalStage } from './refusal-reasons.js';
+import type { Refusals } from './refusal-log.js';
 import { toRejection, type SmtpReply } from './reply.js';
 import { REPLY_SHUTTING_DOWN } from './session-admission.js';
 import { mailRefusal, rcptRefusal } from './session-limits.js';
 
-const REPLY_TOO_BIG: SmtpReply = { code: 552, text: '5.3.4 message size limit exceeded' };
+const REPLY_TOO_BIG: SmtpReply = { code: 552, text: '5.3.4 message size limit exceeded', reason: 'size' };
+const REPLY_MESSAGE_THROTTLE: SmtpReply = { code: 450, text: '4.7.1 too many messages from your address, try again later', reason: 'message-throttle' };
 const REPLY_NO_TRANSACTION: SmtpReply = { code: 503, text: '5.5.1 MAIL FROM first' };
 const REPLY_DATA_TOO_SLOW: SmtpReply = { code: 421, text: '4.4.2 DATA took too long, closing' };
 const REPLY_LOCAL_ERROR: SmtpReply = { code: 451, text: '4.3.0 local error in processing' };
@@ -30,6 +33,10 @@ export interface HookParts {
   readonly logger: Logger;
   readonly certificates: ClientCertificates;
   readonly connectionOf: (session: SMTPServerSession) => PipeConnection<Transaction> | undefined;
+  /** Where every refusal goes to be logged and counted (refusal-log.ts). */
+  readonly refusals: Refusals;
+  /** Counts a MAIL of this client against Inbound_Throttle_Messages; false: over it. */
+  readonly throttleMessage: (client: string) => boolean;
 }
 
 /** Sends `reply` and closes the session (smtp-server's own reply path, so it is counted). */
@@ -39,7 +46,12 @@ export function sendAndClose(connection: PipeConnection<Transaction>, reply: Smt
 }
 
 export function createSessionHooks(parts: HookParts): SessionHooks {
-  const { config, draining, policy, logger, certificates, connectionOf } = parts;
+  const { config, draining, policy, logger, certificates, connectionOf, refusals, throttleMessage } = parts;
+  /** Every 4xx/5xx a hook answers with is a refusal: logged and counted, then sent. */
+  const refuse = (stage: RefusalStage, session: SMTPServerSession, reply: SmtpReply, otherwise?: RefusalReason) => {
+    refusals.record(stage, reply, session.remoteAddress, { session: session.id, reason: reply.reason ?? otherwise });
+    return toRejection(reply);
+  };
   /** RCPT commands per transaction (Max_Recipients_Per_Message); a new MAIL starts a new key. */
   const rcptCommands = new WeakMap<Transaction, number>();
   /** RCPT answered 250 per transaction: an LMTP reply to DATA is one line for each (RFC 2033 4.2). */
@@ -49,19 +61,22 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
     onSecure: (socket, session, callback) => certificates.onSecure(socket, session, callback),
     // Every limit was checked when the socket was accepted (session-admission.ts); a
     // drain that began during the TLS handshake or greeting pause still refuses here.
-    onConnect(_session, callback) {
-      callback(draining() ? toRejection(REPLY_SHUTTING_DOWN) : null);
+    onConnect(session, callback) {
+      callback(draining() ? refuse('connect', session, REPLY_SHUTTING_DOWN) : null);
     },
     onMailFrom(address, session, callback: Callback) {
       const state = connectionOf(session)?.state;
       if (!state) return callback(new Error('session without connection state'));
       state.transaction = undefined;
-      const refusal = certificates.mailRefusal(session) ?? mailRefusal(config(), state.receptions, address.args);
-      if (refusal) return callback(toRejection(refusal));
+      const refusal =
+        certificates.mailRefusal(session) ??
+        mailRefusal(config(), state.receptions, address.args) ??
+        (throttleMessage(session.remoteAddress) ? null : REPLY_MESSAGE_THROTTLE);
+      if (refusal) return callback(refuse('mail', session, refusal));
       // From this command's own parameters: smtp-server's envelope.smtpUtf8 outlives a refused MAIL.
       const smtputf8 = config().smtputf8 && address.args !== false && address.args?.['SMTPUTF8'] === true;
       const result = policy.startTransaction(sessionInfo(session, config(), certificates.of(session), state, smtputf8), address.address);
-      if ('code' in result) return callback(toRejection(result));
+      if ('code' in result) return callback(refuse('mail', session, result));
       state.transaction = result;
       callback();
     },
@@ -73,19 +88,19 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
       const count = (rcptCommands.get(transaction) ?? 0) + 1;
       rcptCommands.set(transaction, count);
       const limit = rcptRefusal(config(), count, state.recipients, address.args);
-      if (limit) return callback(toRejection(limit));
-      const answer = (refusal: SmtpReply | undefined) => {
+      if (limit) return callback(refuse('rcpt', session, limit));
+      const answer = (refusal: SmtpReply | undefined, otherwise?: RefusalReason) => {
         if (!refusal) {
           state.recipients += 1;
           rcptAccepted.set(transaction, (rcptAccepted.get(transaction) ?? 0) + 1);
         }
-        callback(refusal ? toRejection(refusal) : null);
+        callback(refusal ? refuse('rcpt', session, refusal, otherwise) : null);
       };
       const result = transaction.addRecipient(address.address, connection.closedSignal);
       // smtp-server reads the next command only after this callback, so an asynchronous
       // answer keeps pipelined RCPTs (and the counts above) in order.
       if (!(result instanceof Promise)) return answer(result);
-      result.then(answer, (error: unknown) => {
+      result.then((refusal) => answer(refusal, 'recipient-check'), (error: unknown) => {
         logger.error({ err: error, session: session.id }, 'recipient check threw');
         callback(toRejection(REPLY_LOCAL_ERROR));
       });
@@ -128,7 +143,10 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
       }).then(
         (result) => {
           connection.state.receptions += 1;
-          if (result === 'too-big') return finish(REPLY_TOO_BIG);
+          if (result === 'too-big') {
+            refusals.record('data', REPLY_TOO_BIG, session.remoteAddress, { session: session.id });
+            return finish(REPLY_TOO_BIG);
+          }
           // The client may leave before its reply: a program not started yet then never is.
           intake.deliver(connection.closedSignal).then(
             (reply) => finish(reply),

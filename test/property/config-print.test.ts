@@ -76,6 +76,8 @@ const listenLabel = fc
   )
   .map(([host, port]) => ({ label: `${host}:${port}`, host: host === '' ? undefined : host.replace(/^\[|\]$/g, ''), port }));
 
+const throttleRate = fc.oneof(fc.constant(null), fc.record({ count: fc.integer({ min: 1, max: 999_999_999 }), seconds: fc.integer({ min: 1, max: 999_999_999 }) }));
+
 const listener: fc.Arbitrary<ParsedListener> = fc
   .record({
     address: listenLabel,
@@ -94,6 +96,8 @@ const listener: fc.Arbitrary<ParsedListener> = fc
     // TLS needs readable files, which a pure load cannot check: covered by integration tests.
     tls: fc.constant(null),
     smtputf8: fc.boolean(),
+    connectionThrottle: throttleRate,
+    messageThrottle: throttleRate,
     proxy: fc.oneof(
       fc.constant(null),
       fc.record({ trustedHosts: fc.uniqueArray(fc.oneof(fc.ipV4(), fc.ipV4().map((ip) => `${ip}/24`), fc.constant('::1')), { minLength: 1, maxLength: 3 }) }),
