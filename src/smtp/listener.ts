@@ -17,6 +17,7 @@ import type { MailPolicy, Transaction } from './policy.js';
 import { isTrusted, trustedProxies } from './proxy-trust.js';
 import type { SmtpReply } from './reply.js';
 import { createSessionAdmission, REPLY_SHUTTING_DOWN, type AdmissionObserver, type SessionSlots } from './session-admission.js';
+import { createAuthHook } from './session-auth.js';
 import { createSessionHooks, sendAndClose } from './session-hooks.js';
 
 export type { SessionSlots } from './session-admission.js';
@@ -64,8 +65,10 @@ function sessionOptions(config: ListenerConfig) {
   return {
     name: config.bannerHostname,
     size: config.maxMessageBytes,
-    // No AUTH (a relay for local programs); STARTTLS only where configured.
-    disabledCommands: config.tls?.mode === 'starttls' ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    // AUTH only where SMTP_Extensions lists it (session-auth.ts); STARTTLS only where configured.
+    disabledCommands: [...(config.auth === null ? ['AUTH'] : []), ...(config.tls?.mode === 'starttls' ? [] : ['STARTTLS'])],
+    // Before TLS, AUTH is neither offered nor accepted (connection.ts) unless Auth_Allow_Plaintext.
+    allowInsecureAuth: config.auth?.allowPlaintext ?? false,
     socketTimeout: config.idleTimeoutMs,
     // Every peer must send the header; untrusted peers never get this far (refuseSocket).
     useProxy: config.proxy !== null,
@@ -130,7 +133,10 @@ export function createListener(
       // reply per recipient (session-hooks.ts).
       lmtp: config.protocol === 'lmtp',
       hideDSN: true,
+      // Require_Auth is ours (session-hooks.ts onMailFrom): per Listen, with our reply.
       authOptional: true,
+      authMethods: ['PLAIN', 'LOGIN'],
+      onAuth: createAuthHook({ config: () => config, logger, connectionOf: (session) => server.connectionOf(session) }),
       disableReverseLookup: true,
       // The drain deadline is ours (src/ops/shutdown.ts); smtp-server's own must not cut first.
       closeTimeout: 2 ** 31 - 1,

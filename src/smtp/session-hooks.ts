@@ -17,6 +17,8 @@ const REPLY_TOO_BIG: SmtpReply = { code: 552, text: '5.3.4 message size limit ex
 const REPLY_NO_TRANSACTION: SmtpReply = { code: 503, text: '5.5.1 MAIL FROM first' };
 const REPLY_DATA_TOO_SLOW: SmtpReply = { code: 421, text: '4.4.2 DATA took too long, closing' };
 const REPLY_LOCAL_ERROR: SmtpReply = { code: 451, text: '4.3.0 local error in processing' };
+// RFC 4954 6: Require_Auth.
+const REPLY_AUTH_REQUIRED: SmtpReply = { code: 530, text: '5.7.0 Authentication required' };
 
 type Callback = (err?: Error | null) => void;
 
@@ -56,6 +58,7 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
       const state = connectionOf(session)?.state;
       if (!state) return callback(new Error('session without connection state'));
       state.transaction = undefined;
+      if (config().requireAuth && authUser(session) === null) return callback(toRejection(REPLY_AUTH_REQUIRED));
       const refusal = certificates.mailRefusal(session) ?? mailRefusal(config(), state.receptions, address.args);
       if (refusal) return callback(toRejection(refusal));
       // From this command's own parameters: smtp-server's envelope.smtpUtf8 outlives a refused MAIL.
@@ -173,6 +176,13 @@ function sessionInfo(
     smtputf8,
     tls: session.tlsOptions ? `${session.tlsOptions.version} ${session.tlsOptions.standardName || session.tlsOptions.name}` : null,
     clientCertificate,
+    authUser: authUser(session),
     scope,
   };
+}
+
+/** The user a successful AUTH named (session-auth.ts), else null. */
+function authUser(session: SMTPServerSession): string | null {
+  const user: unknown = session.user;
+  return typeof user === 'string' ? user : null;
 }
