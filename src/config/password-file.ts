@@ -19,8 +19,9 @@ export interface ScryptHash {
   readonly N: number;
   readonly r: number;
   readonly p: number;
-  readonly salt: Buffer;
-  readonly key: Buffer;
+  /** Salt and derived key, base64 (text: a frozen config cannot hold a Buffer). */
+  readonly salt: string;
+  readonly key: string;
 }
 
 /** Memory one scrypt call may take (128 * N * r bytes): 256 MiB, far above the default's 16 MiB. */
@@ -47,11 +48,11 @@ export function parsePasswordHash(text: string): ScryptHash | string {
   const key = Buffer.from(match[5] as string, 'base64');
   if (salt.length < 16) return `the salt is ${salt.length} bytes, fewer than 16`;
   if (key.length < 16 || key.length > 64) return `the key is ${key.length} bytes, not 16 to 64`;
-  return { N, r, p, salt, key };
+  return { N, r, p, salt: salt.toString('base64'), key: key.toString('base64') };
 }
 
 export function formatPasswordHash(hash: ScryptHash): string {
-  return `$scrypt$N=${hash.N},r=${hash.r},p=${hash.p}$${hash.salt.toString('base64')}$${hash.key.toString('base64')}`;
+  return `$scrypt$N=${hash.N},r=${hash.r},p=${hash.p}$${hash.salt}$${hash.key}`;
 }
 
 export interface PasswordFileProblem {

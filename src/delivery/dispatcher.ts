@@ -235,6 +235,8 @@ function logDelivery(
     client,
     helo,
     tls: request.tls,
+    // The Auth_Password_File user of the session (RFC 4954), null without AUTH.
+    authUser: request.authUser,
     // Verified or not (and why not); never in the program's argv or environment.
     clientCertificate: request.clientCertificate,
     sender,

@@ -14,13 +14,13 @@ function derive(password: string | Buffer, hash: Pick<ScryptHash, 'N' | 'r' | 'p
   // Node refuses more than maxmem (32 MiB by default); the file format caps 128*N*r at 256 MiB.
   const options: ScryptOptions = { N: hash.N, r: hash.r, p: hash.p, maxmem: 128 * hash.N * hash.r * hash.p + 1024 * 1024 };
   return new Promise((resolve, reject) => {
-    scrypt(password, hash.salt, keyBytes, options, (error, key) => (error ? reject(error) : resolve(key)));
+    scrypt(password, Buffer.from(hash.salt, 'base64'), keyBytes, options, (error, key) => (error ? reject(error) : resolve(key)));
   });
 }
 
 export async function hashPassword(password: string | Buffer): Promise<ScryptHash> {
-  const base = { ...DEFAULT_SCRYPT, salt: randomBytes(SALT_BYTES) };
-  return { ...base, key: await derive(password, base, KEY_BYTES) };
+  const base = { ...DEFAULT_SCRYPT, salt: randomBytes(SALT_BYTES).toString('base64') };
+  return { ...base, key: (await derive(password, base, KEY_BYTES)).toString('base64') };
 }
 
 /**
@@ -28,11 +28,11 @@ export async function hashPassword(password: string | Buffer): Promise<ScryptHas
  * is checked against it, so that a reply takes as long whether the user exists or not.
  */
 export function createDummyHash(): ScryptHash {
-  return { ...DEFAULT_SCRYPT, salt: randomBytes(SALT_BYTES), key: randomBytes(KEY_BYTES) };
+  return { ...DEFAULT_SCRYPT, salt: randomBytes(SALT_BYTES).toString('base64'), key: randomBytes(KEY_BYTES).toString('base64') };
 }
 
 /** `password` matches `hash`; compared in constant time. */
 export async function verifyPassword(password: string | Buffer, hash: ScryptHash): Promise<boolean> {
-  const key = await derive(password, hash, hash.key.length);
-  return timingSafeEqual(key, hash.key);
+  const expected = Buffer.from(hash.key, 'base64');
+  return timingSafeEqual(await derive(password, hash, expected.length), expected);
 }
