@@ -28,7 +28,7 @@ export interface ListenerOptions {
   /** null: half of Listener_Sessions (defaults.ts). */
   readonly maxSessionsPerClient: number | null;
   readonly maxDataMs: number;
-  /** SMTP_Extensions: STARTTLS (folded by listener-tls.ts with the TLS options) and SMTPUTF8. */
+  /** SMTP_Extensions: STARTTLS (folded by listener-tls.ts with the TLS options), SMTPUTF8 and AUTH (listener-auth.ts). */
   readonly extensions: ListedExtensions;
   readonly certificate: WrittenPath | null;
   readonly key: WrittenPath | null;
@@ -41,6 +41,9 @@ export interface ListenerOptions {
   readonly enable: boolean;
   readonly connectionThrottle: ThrottleRate | null;
   readonly messageThrottle: ThrottleRate | null;
+  readonly authPasswordFile: WrittenPath | null;
+  readonly authAllowPlaintext: boolean;
+  readonly requireAuth: boolean;
 }
 
 /** Documented Momentum listener options accepted and ignored, with a warning each. */
@@ -58,6 +61,8 @@ export interface ListedExtensions {
   readonly starttls: boolean;
   /** RFC 6531: UTF-8 addresses (src/delivery/address.ts), only in MAIL FROM ... SMTPUTF8 transactions. */
   readonly smtputf8: boolean;
+  /** RFC 4954: AUTH PLAIN and LOGIN against Auth_Password_File (listener-auth.ts). */
+  readonly auth: boolean;
 }
 
 /** SMTP_Extensions names smtpipe always offers (STARTTLS and SMTPUTF8 only when listed). */
@@ -154,10 +159,10 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
     name: 'SMTP_Extensions',
     type: 'list',
     defaultDoc: 'PIPELINING, 8BITMIME and SIZE, always offered',
-    doc: 'add `"STARTTLS"` to offer STARTTLS (needs `TLS_Certificate` and `TLS_Key`); add `"SMTPUTF8"` to offer RFC 6531: in a `MAIL FROM:<...> SMTPUTF8` transaction, local parts and domains may be UTF-8 (valid UTF-8, no control or format characters), a domain is routed by its A-label form and programs get the address in UTF-8 with the domain in U-labels (`${domain}` too); without it, a UTF-8 local part gets `553 5.6.7`. `"ENHANCEDSTATUSCODES"`, `"PIPELINING"`, `"8BITMIME"`, `"SIZE"` are accepted silently; other names warn. A Listen\'s list replaces the `ESMTP_Listener`\'s',
+    doc: 'add `"STARTTLS"` to offer STARTTLS (needs `TLS_Certificate` and `TLS_Key`); add `"AUTH"` to offer RFC 4954 AUTH PLAIN and LOGIN (needs `Auth_Password_File`; see `Auth_Allow_Plaintext`, `Require_Auth`); add `"SMTPUTF8"` to offer RFC 6531: in a `MAIL FROM:<...> SMTPUTF8` transaction, local parts and domains may be UTF-8 (valid UTF-8, no control or format characters), a domain is routed by its A-label form and programs get the address in UTF-8 with the domain in U-labels (`${domain}` too); without it, a UTF-8 local part gets `553 5.6.7`. `"ENHANCEDSTATUSCODES"`, `"PIPELINING"`, `"8BITMIME"`, `"SIZE"` are accepted silently; other names warn. A Listen\'s list replaces the `ESMTP_Listener`\'s',
     read: readExtensions,
     print: (l) => {
-      const listed = [...(l.tls?.mode === 'starttls' ? ['STARTTLS'] : []), ...(l.smtputf8 ? ['SMTPUTF8'] : [])];
+      const listed = [...(l.tls?.mode === 'starttls' ? ['STARTTLS'] : []), ...(l.smtputf8 ? ['SMTPUTF8'] : []), ...(l.auth ? ['AUTH'] : [])];
       return listed.length > 0 ? quotedList(listed) : null;
     },
   },
@@ -244,6 +249,28 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
     read: readThrottleRate,
     print: (l) => printThrottleRate(l.messageThrottle),
   },
+  authPasswordFile: {
+    name: 'Auth_Password_File',
+    type: 'path',
+    defaultDoc: 'none',
+    doc: 'with `"AUTH"` in `SMTP_Extensions`: one `user:hash` per line (`#` comments), the hash as `smtpipe passwd` writes it (`$scrypt$N=16384,r=8,p=1$<salt>$<key>`); relative to the config file; read at start and on every SIGHUP (a broken file keeps the old one); a bad line is a config error at file:line',
+    read: readWrittenPath,
+    print: (l) => (l.auth === null ? null : quote(fromConfigDirectory(l.auth.passwordFile, l.auth.passwordFilePosition))),
+  },
+  authAllowPlaintext: {
+    name: 'Auth_Allow_Plaintext',
+    ...flag,
+    default: 'false',
+    doc: '`true` offers AUTH before TLS too (PLAIN and LOGIN then carry the password in clear); by default AUTH is offered only after STARTTLS or on a `Use_SSL` Listen',
+    print: (l) => String(l.auth?.allowPlaintext ?? false),
+  },
+  requireAuth: {
+    name: 'Require_Auth',
+    ...flag,
+    default: 'false',
+    doc: '`true`: MAIL before a successful AUTH gets `530 5.7.0 Authentication required`; needs `"AUTH"` in `SMTP_Extensions`',
+    print: (l) => String(l.requireAuth),
+  },
 });
 
 /**
@@ -260,15 +287,17 @@ function readExtensions(opt: OptionNode, sink: DiagnosticSink): ListedExtensions
   if (items === undefined) return undefined;
   let starttls = false;
   let smtputf8 = false;
+  let auth = false;
   for (const item of items) {
     const name = item.text.toUpperCase();
     if (name === 'STARTTLS') starttls = true;
     else if (name === 'SMTPUTF8') smtputf8 = true;
+    else if (name === 'AUTH') auth = true;
     else if (!EXTENSIONS_ALWAYS_ON.has(name)) {
       sink.warn(ConfigCode.UNSUPPORTED_OPTION, item.position, `${opt.name}: smtpipe does not offer ${item.text}; ignored`);
     }
   }
-  return { starttls, smtputf8 };
+  return { starttls, smtputf8, auth };
 }
 
 function readWrittenPath(opt: OptionNode, sink: DiagnosticSink): WrittenPath | undefined {

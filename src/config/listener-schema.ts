@@ -10,6 +10,7 @@ import type { DiagnosticSink } from './diagnostics.js';
 import { defaultSessionsPerClient } from './defaults.js';
 import { parseListenAddress } from './listen-address.js';
 import { LISTENER_OPTIONS, MOMENTUM_UNSUPPORTED_LISTENER_OPTIONS, type ListenerOptions } from './listener-options.js';
+import { foldAuth } from './listener-auth.js';
 import { foldTls } from './listener-tls.js';
 import { readOptions, resolveOptions } from './option-table.js';
 import { gatherOptions, type ScopeRules } from './scope-options.js';
@@ -86,6 +87,9 @@ function buildListen(
   const resolved = resolveOptions(LISTENER_OPTIONS, [inner, outer]);
   // The TLS and PROXY pieces are folded from both scopes; the rest is one value each.
   const plain = omit(resolved, FOLDED);
+  const tls = foldTls(inner, outer, label, scope.position, sink);
+  const auth = foldAuth(inner, outer, resolved, tls, { label, position: scope.position }, sink);
+  if (auth === undefined) return undefined;
   const listener: ParsedListener = {
     label: scope.name.text,
     host: address.host,
@@ -95,7 +99,8 @@ function buildListen(
     bannerHostname: plain.bannerHostname ?? host.hostname,
     maxSessionsPerClient: plain.maxSessionsPerClient ?? defaultSessionsPerClient(plain.maxSessions),
     smtputf8: (inner.extensions ?? outer.extensions)?.smtputf8 ?? false,
-    tls: foldTls(inner, outer, label, scope.position, sink),
+    tls,
+    ...auth,
     proxy: resolved.proxyProtocol ? ({ trustedHosts: resolved.proxyHosts } satisfies ListenerProxy) : null,
     position: scope.position,
   };
@@ -104,7 +109,7 @@ function buildListen(
 }
 
 /** Options that make up tls, proxy or the Enable decision rather than a field of their own. */
-const FOLDED = ['extensions', 'certificate', 'key', 'clientCa', 'verifyMode', 'useSsl', 'proxyProtocol', 'proxyHosts', 'enable'] as const;
+const FOLDED = ['extensions', 'certificate', 'key', 'clientCa', 'verifyMode', 'useSsl', 'proxyProtocol', 'proxyHosts', 'enable', 'authPasswordFile', 'authAllowPlaintext', 'requireAuth'] as const;
 
 function omit<T extends object, K extends keyof T>(value: T, keys: readonly K[]): Omit<T, K> {
   const out: Partial<T> = { ...value };

@@ -3,6 +3,7 @@
 // run as, the PEM text of TLS files). Built and frozen only by src/config/load.ts.
 
 import type { ProgramTemplate } from './program-argv.js';
+import type { ScryptHash } from './password-file.js';
 import type { RecipientCheck } from './recipient-check.js';
 import type { ThrottleRate } from './throttle-rate.js';
 
@@ -98,7 +99,26 @@ export interface ParsedListener {
   readonly connectionThrottle: ThrottleRate | null;
   /** Inbound_Throttle_Messages: MAIL commands per client address and Listen; null = no limit. */
   readonly messageThrottle: ThrottleRate | null;
+  /** SMTP AUTH (RFC 4954): SMTP_Extensions lists "AUTH"; null = not offered. */
+  readonly auth: ListenerAuth | null;
+  /** Require_Auth: MAIL before a successful AUTH gets 530 5.7.0. */
+  readonly requireAuth: boolean;
   readonly position: SourcePosition;
+}
+
+/** AUTH PLAIN and LOGIN against Auth_Password_File (src/smtp/session-auth.ts). */
+export interface ListenerAuth {
+  /** Auth_Password_File as written, and where (a relative path starts from that file's directory). */
+  readonly passwordFile: string;
+  readonly passwordFilePosition: SourcePosition;
+  /** Auth_Allow_Plaintext: offer AUTH before TLS too (else only after STARTTLS, or with Use_SSL). */
+  readonly allowPlaintext: boolean;
+  /**
+   * The users and their hashes, read by the loader (src/config/password-file.ts): part of
+   * the snapshot, so SIGHUP re-reads the file and a broken one keeps the old. null until
+   * read (parseConfigText reads no file): every AUTH then fails.
+   */
+  readonly users: ReadonlyMap<string, ScryptHash> | null;
 }
 
 export interface ListenerTls extends ParsedTls {

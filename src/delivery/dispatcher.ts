@@ -182,6 +182,7 @@ function envelopeOf(request: DeliveryRequest, queueId: string): Omit<Envelope, '
     recipients: request.recipients,
     clientAddress: request.clientAddress,
     clientHelo: request.clientHelo,
+    authUser: request.authUser,
     transport: request.transport.name,
   };
 }
@@ -209,6 +210,7 @@ function summarizeEnvelope(envelope: Envelope) {
     queueId: envelope.queueId,
     client: envelope.clientAddress,
     helo: envelope.clientHelo,
+    authUser: envelope.authUser,
     sender: envelope.sender,
     recipients: recipients.length > LOGGED_RECIPIENTS ? recipients.slice(0, LOGGED_RECIPIENTS) : recipients,
     recipientCount: recipients.length,
@@ -233,6 +235,8 @@ function logDelivery(
     client,
     helo,
     tls: request.tls,
+    // The Auth_Password_File user of the session (RFC 4954), null without AUTH.
+    authUser: request.authUser,
     // Verified or not (and why not); never in the program's argv or environment.
     clientCertificate: request.clientCertificate,
     sender,

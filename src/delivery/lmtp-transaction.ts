@@ -64,7 +64,7 @@ export function startLmtpTransaction(parts: LmtpParts, session: SessionInfo, sen
       }
       if (recipients[0] && recipients[0].transport.eol !== transport.eol) return REPLY_OTHER_EOL;
       // Each run names one recipient: its own argv and environment must fit execve.
-      const budget = createExecBudget(transport, { sender, clientAddress: session.clientAddress, clientHelo: session.clientHelo });
+      const budget = createExecBudget(transport, { sender, clientAddress: session.clientAddress, clientHelo: session.clientHelo, authUser: session.authUser });
       if (!budget.tryAdd(address)) return REPLY_ARGS_TOO_BIG;
       return afterVerdict(gate(session, transport, sender, address, signal), (refusal) => {
         if (refusal) return refusal;

@@ -56,7 +56,7 @@ export function createMailPolicy(router: Router, dispatcher: Dispatcher, store: 
         if (transport && route !== transport) return REPLY_OTHER_TRANSPORT;
         if (seen.has(key)) return undefined;
         if (transport?.program.singleRecipient) return REPLY_ONE_RECIPIENT;
-        const sized = budget ?? createExecBudget(route, { sender, clientAddress: session.clientAddress, clientHelo: session.clientHelo });
+        const sized = budget ?? createExecBudget(route, { sender, clientAddress: session.clientAddress, clientHelo: session.clientHelo, authUser: session.authUser });
         if (!sized.tryAdd(address)) return REPLY_ARGS_TOO_BIG;
         budget = sized;
         transport = route;

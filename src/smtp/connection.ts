@@ -15,7 +15,9 @@
 // 7. MAIL FROM / RCPT TO accept quoted local parts (RFC 5321 4.1.2) that upstream's
 //    _parseAddressCommand refuses (`"foo bar"@x`, `"foo..bar"@x`, `"x@y"@z`), and refuse
 //    a line that is not valid UTF-8 (upstream decodes it with U+FFFD in place of the
-//    bad bytes, so an address would silently change).
+//    bad bytes, so an address would silently change);
+// 8. AUTH is listed in EHLO, and accepted, only over TLS unless Auth_Allow_Plaintext
+//    (upstream lists it in clear, and refuses it there only when STARTTLS is on).
 // All rely on smtp-server internals; assertUpstreamShape() (upstream-shape.ts) fails fast
 // if they move: every PipeServer runs it when it is built.
 
@@ -38,6 +40,7 @@ import { assertUpstreamShape } from './upstream-shape.js';
 /** RFC 5321 4.5.3.1.4 lets a server refuse a long line; smtp-server's parser then stops, so we close. */
 const REPLY_LINE_TOO_LONG: SmtpReply = { code: 421, text: '4.5.2 command line too long, closing' };
 const REPLY_RECIPIENT_OK = '2.1.5 Ok';
+const REPLY_AUTH_NEEDS_TLS: SmtpReply = { code: 538, text: '5.7.11 Encryption required for requested authentication mechanism' };
 const REPLY_LINE_TOO_SLOW: SmtpReply = { code: 421, text: '4.4.2 command line took too long, closing' };
 
 /** Per-session state kept by src/smtp; the policy layer sees only `transaction`. */
@@ -59,6 +62,7 @@ export class PipeConnection<T> extends SMTPConnection {
   /** A refusal smtp-server or this class sends itself (HELO syntax, SIZE at MAIL). */
   onRefusal: (stage: RefusalStage, reply: SmtpReply) => void = () => {};
   readonly #closed = new AbortController();
+  #hideAuth = false;
 
   /** Aborts when the session's socket has closed (the client left, or we closed it). */
   get closedSignal(): AbortSignal {
@@ -115,7 +119,25 @@ export class PipeConnection<T> extends SMTPConnection {
 
   override handler_EHLO(command: Buffer, callback: () => void): void {
     if (refuseHelo(this, command)) return callback();
-    super.handler_EHLO(command, callback);
+    // RFC 4954 4: PLAIN and LOGIN send the password as it is, so AUTH is listed only once
+    // the session is encrypted (upstream lists it in clear too) unless Auth_Allow_Plaintext.
+    this.#hideAuth = !this.secure && !this._server.options.allowInsecureAuth;
+    try {
+      super.handler_EHLO(command, callback);
+    } finally {
+      this.#hideAuth = false;
+    }
+  }
+
+  // Upstream answers AUTH in clear with 538 only when STARTTLS is on, and without RFC 4954's code.
+  override handler_AUTH(command: Buffer, callback: () => void): void {
+    if (this.secure || this._server.options.allowInsecureAuth) return super.handler_AUTH(command, callback);
+    this.send(REPLY_AUTH_NEEDS_TLS.code, REPLY_AUTH_NEEDS_TLS.text, false);
+    callback();
+  }
+
+  override _isDisabled(command: string): boolean {
+    return (command === 'AUTH' && this.#hideAuth) || super._isDisabled(command);
   }
 
   // Upstream refuses a declared SIZE over the limit itself (RFC 1870 6.1): counted as a refusal.

@@ -20,6 +20,7 @@ import { createRateThrottle } from './rate-throttle.js';
 import { createRefusals, type RefusalObserver } from './refusal-log.js';
 import type { SmtpReply } from './reply.js';
 import { createSessionAdmission, REPLY_SHUTTING_DOWN, type AdmissionObserver, type SessionSlots } from './session-admission.js';
+import { createAuthHook } from './session-auth.js';
 import { createSessionHooks, sendAndClose } from './session-hooks.js';
 
 export type { SessionSlots } from './session-admission.js';
@@ -69,8 +70,10 @@ function sessionOptions(config: ListenerConfig) {
   return {
     name: config.bannerHostname,
     size: config.maxMessageBytes,
-    // No AUTH (a relay for local programs); STARTTLS only where configured.
-    disabledCommands: config.tls?.mode === 'starttls' ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    // AUTH only where SMTP_Extensions lists it (session-auth.ts); STARTTLS only where configured.
+    disabledCommands: [...(config.auth === null ? ['AUTH'] : []), ...(config.tls?.mode === 'starttls' ? [] : ['STARTTLS'])],
+    // Before TLS, AUTH is neither offered nor accepted (connection.ts) unless Auth_Allow_Plaintext.
+    allowInsecureAuth: config.auth?.allowPlaintext ?? false,
     socketTimeout: config.idleTimeoutMs,
     // Every peer must send the header; untrusted peers never get this far (refuseSocket).
     useProxy: config.proxy !== null,
@@ -149,7 +152,10 @@ export function createListener(
       // reply per recipient (session-hooks.ts).
       lmtp: config.protocol === 'lmtp',
       hideDSN: true,
+      // Require_Auth is ours (session-hooks.ts onMailFrom): per Listen, with our reply.
       authOptional: true,
+      authMethods: ['PLAIN', 'LOGIN'],
+      onAuth: createAuthHook({ config: () => config, logger, connectionOf: (session) => server.connectionOf(session) }),
       disableReverseLookup: true,
       // The drain deadline is ours (src/ops/shutdown.ts); smtp-server's own must not cut first.
       closeTimeout: 2 ** 31 - 1,

@@ -20,6 +20,8 @@ const REPLY_MESSAGE_THROTTLE: SmtpReply = { code: 450, text: '4.7.1 too many mes
 const REPLY_NO_TRANSACTION: SmtpReply = { code: 503, text: '5.5.1 MAIL FROM first' };
 const REPLY_DATA_TOO_SLOW: SmtpReply = { code: 421, text: '4.4.2 DATA took too long, closing' };
 const REPLY_LOCAL_ERROR: SmtpReply = { code: 451, text: '4.3.0 local error in processing' };
+// RFC 4954 6: Require_Auth.
+const REPLY_AUTH_REQUIRED: SmtpReply = { code: 530, text: '5.7.0 Authentication required', reason: 'auth-required' };
 
 type Callback = (err?: Error | null) => void;
 
@@ -68,6 +70,7 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
       const state = connectionOf(session)?.state;
       if (!state) return callback(new Error('session without connection state'));
       state.transaction = undefined;
+      if (config().requireAuth && authUser(session) === null) return callback(refuse('mail', session, REPLY_AUTH_REQUIRED));
       const refusal =
         certificates.mailRefusal(session) ??
         mailRefusal(config(), state.receptions, address.args) ??
@@ -191,6 +194,13 @@ function sessionInfo(
     smtputf8,
     tls: session.tlsOptions ? `${session.tlsOptions.version} ${session.tlsOptions.standardName || session.tlsOptions.name}` : null,
     clientCertificate,
+    authUser: authUser(session),
     scope,
   };
+}
+
+/** The user a successful AUTH named (session-auth.ts), else null. */
+function authUser(session: SMTPServerSession): string | null {
+  const user: unknown = session.user;
+  return typeof user === 'string' ? user : null;
 }

@@ -41,6 +41,7 @@ test('idle() resolves at once with nothing in flight, and when the last delivery
       receivedBy: 'mx.test',
       bareNewlines: 'reject',
       smtputf8: false,
+      authUser: null,
       tls: null,
       clientCertificate: null,
     });

@@ -98,6 +98,9 @@ const listener: fc.Arbitrary<ParsedListener> = fc
     smtputf8: fc.boolean(),
     connectionThrottle: throttleRate,
     messageThrottle: throttleRate,
+    // AUTH needs a readable password file too: covered by integration tests.
+    auth: fc.constant(null),
+    requireAuth: fc.constant(false),
     proxy: fc.oneof(
       fc.constant(null),
       fc.record({ trustedHosts: fc.uniqueArray(fc.oneof(fc.ipV4(), fc.ipV4().map((ip) => `${ip}/24`), fc.constant('::1')), { minLength: 1, maxLength: 3 }) }),
