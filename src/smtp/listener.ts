@@ -63,7 +63,9 @@ export function canReconfigure(current: ListenerConfig, next: ListenerConfig): b
 function sessionOptions(config: ListenerConfig) {
   return {
     name: config.bannerHostname,
-    size: config.maxMessageBytes,
+    // The largest of the Listen's and its Peers' limits: smtp-server checks this one for
+    // every session, the hooks each session's own (session-hooks.ts) and EHLO shows it.
+    size: Math.max(config.maxMessageBytes, ...config.peers.map((p) => p.overrides.maxMessageBytes ?? 0)),
     // No AUTH (a relay for local programs); STARTTLS only where configured.
     disabledCommands: config.tls?.mode === 'starttls' ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     socketTimeout: config.idleTimeoutMs,

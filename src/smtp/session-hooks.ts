@@ -12,11 +12,16 @@ import { declaredSize, readMessage } from './read-message.js';
 import { toRejection, type SmtpReply } from './reply.js';
 import { REPLY_SHUTTING_DOWN } from './session-admission.js';
 import { mailRefusal, rcptRefusal } from './session-limits.js';
+import { createPeerTable, type PeerMatch, type PeerTable } from './peer-table.js';
 
 const REPLY_TOO_BIG: SmtpReply = { code: 552, text: '5.3.4 message size limit exceeded' };
 const REPLY_NO_TRANSACTION: SmtpReply = { code: 503, text: '5.5.1 MAIL FROM first' };
 const REPLY_DATA_TOO_SLOW: SmtpReply = { code: 421, text: '4.4.2 DATA took too long, closing' };
 const REPLY_LOCAL_ERROR: SmtpReply = { code: 451, text: '4.3.0 local error in processing' };
+/** A Peer with Enable = false (Momentum's reply text for access refusals). */
+export const REPLY_ACCESS_DENIED: SmtpReply = { code: 554, text: '5.7.1 access denied' };
+/** RFC 3207 4: Require_TLS and no TLS yet. */
+export const REPLY_TLS_REQUIRED: SmtpReply = { code: 530, text: '5.7.0 Must issue a STARTTLS command first' };
 
 type Callback = (err?: Error | null) => void;
 
@@ -44,23 +49,57 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
   const rcptCommands = new WeakMap<Transaction, number>();
   /** RCPT answered 250 per transaction: an LMTP reply to DATA is one line for each (RFC 2033 4.2). */
   const rcptAccepted = new WeakMap<Transaction, number>();
+  /** One Peer table per Listen config; a reload's new config gets its own. */
+  const tables = new WeakMap<ListenerConfig, PeerTable>();
+  /** Each session's Peer match, for the config it was made under. */
+  const matches = new WeakMap<SMTPServerSession, { base: ListenerConfig; match: PeerMatch }>();
+  /**
+   * The session's options under its Peer scope (src/smtp/peer-table.ts), judged by the
+   * client address (behind PROXY, the header's). Once per session; again only after a
+   * reload, so a session follows the new values from its next command as before.
+   */
+  const peerOf = (session: SMTPServerSession): PeerMatch => {
+    const base = config();
+    const known = matches.get(session);
+    if (known?.base === base) return known.match;
+    let table = tables.get(base);
+    if (table === undefined) tables.set(base, (table = createPeerTable(base)));
+    const match = table.match(session.remoteAddress);
+    matches.set(session, { base, match });
+    const connection = connectionOf(session);
+    if (connection) connection.sizeLimit = match.config.maxMessageBytes;
+    return match;
+  };
+  const refused = (session: SMTPServerSession, reply: SmtpReply, reason: string, peer: string | null): Error => {
+    logger.info({ session: session.id, client: session.remoteAddress, listener: config().label, peer, reason, reply: `${reply.code} ${reply.text}` }, 'refused');
+    return toRejection(reply);
+  };
 
   return {
     onSecure: (socket, session, callback) => certificates.onSecure(socket, session, callback),
     // Every limit was checked when the socket was accepted (session-admission.ts); a
     // drain that began during the TLS handshake or greeting pause still refuses here.
-    onConnect(_session, callback) {
-      callback(draining() ? toRejection(REPLY_SHUTTING_DOWN) : null);
+    // A Peer with Enable = false gets 554 instead of the greeting, and smtp-server closes.
+    onConnect(session, callback) {
+      if (draining()) return callback(toRejection(REPLY_SHUTTING_DOWN));
+      const match = peerOf(session);
+      callback(match.enabled ? null : refused(session, REPLY_ACCESS_DENIED, 'access denied (Peer Enable = false)', match.peer));
     },
     onMailFrom(address, session, callback: Callback) {
       const state = connectionOf(session)?.state;
       if (!state) return callback(new Error('session without connection state'));
       state.transaction = undefined;
-      const refusal = certificates.mailRefusal(session) ?? mailRefusal(config(), state.receptions, address.args);
+      const { config: options, peer } = peerOf(session);
+      // Implicit TLS (Use_SSL) counts: session.secure is true from the first byte.
+      if (options.requireTls && !session.secure) return callback(refused(session, REPLY_TLS_REQUIRED, 'TLS required (Require_TLS)', peer));
+      // The SIZE smtp-server checks is the largest of the Listen's and its Peers' limits (listener.ts).
+      const declared = address.args !== false ? Number(address.args?.['SIZE'] ?? 0) : 0;
+      if (declared > options.maxMessageBytes) return callback(refused(session, REPLY_TOO_BIG, 'declared SIZE over Max_Message_Size', peer));
+      const refusal = certificates.mailRefusal(session) ?? mailRefusal(options, state.receptions, address.args);
       if (refusal) return callback(toRejection(refusal));
       // From this command's own parameters: smtp-server's envelope.smtpUtf8 outlives a refused MAIL.
-      const smtputf8 = config().smtputf8 && address.args !== false && address.args?.['SMTPUTF8'] === true;
-      const result = policy.startTransaction(sessionInfo(session, config(), certificates.of(session), state, smtputf8), address.address);
+      const smtputf8 = options.smtputf8 && address.args !== false && address.args?.['SMTPUTF8'] === true;
+      const result = policy.startTransaction(sessionInfo(session, options, certificates.of(session), state, smtputf8), address.address);
       if ('code' in result) return callback(toRejection(result));
       state.transaction = result;
       callback();
@@ -72,7 +111,7 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
       if (!connection || !state || !transaction) return callback(toRejection(REPLY_NO_TRANSACTION));
       const count = (rcptCommands.get(transaction) ?? 0) + 1;
       rcptCommands.set(transaction, count);
-      const limit = rcptRefusal(config(), count, state.recipients, address.args);
+      const limit = rcptRefusal(peerOf(session).config, count, state.recipients, address.args);
       if (limit) return callback(toRejection(limit));
       const answer = (refusal: SmtpReply | undefined) => {
         if (!refusal) {
@@ -119,7 +158,7 @@ export function createSessionHooks(parts: HookParts): SessionHooks {
         }
         if (draining()) setImmediate(() => sendAndClose(connection, REPLY_SHUTTING_DOWN));
       };
-      const { maxMessageBytes, maxDataMs } = config();
+      const { maxMessageBytes, maxDataMs } = peerOf(session).config;
       // A declared SIZE past the limit is refused at MAIL: what is left sizes nothing above it.
       const intake = transaction.openMessage(Math.min(declaredSize(session), maxMessageBytes));
       readMessage(stream, intake, {
