@@ -93,13 +93,15 @@ test('Require_TLS on a Listen without TLS is refused where it is written (listen
   );
 });
 
-test('Relay_Hosts is refused with what to write instead, in any listener scope', () => {
-  const found = errors(`ESMTP_Listener {
+test('Relay_Hosts is refused with what to write instead, at top level and in any listener scope', () => {
+  const found = errors(`Relay_Hosts = ( "10.0.0.0/8" )
+ESMTP_Listener {
   Relay_Hosts = ( "10.0.0.0/8" )
   Listen "127.0.0.1:0" { Relay_Hosts = ( "127.0.0.1" ) }
 }
 `);
-  assert.equal(found.length, 2);
-  assert.match(found[0] ?? '', /^f\.conf:2:3 ERR_CONFIG_REFUSED_OPTION Relay_Hosts in ESMTP_Listener: smtpipe does not relay.*write Peer scopes: Peer "0\.0\.0\.0\/0" \{ Enable = false \}/);
-  assert.match(found[1] ?? '', /^f\.conf:3:26 ERR_CONFIG_REFUSED_OPTION Relay_Hosts in Listen "127\.0\.0\.1:0": /);
+  assert.equal(found.length, 3);
+  assert.match(found[0] ?? '', /^f\.conf:1:1 ERR_CONFIG_REFUSED_OPTION Relay_Hosts: smtpipe does not relay/);
+  assert.match(found[1] ?? '', /^f\.conf:3:3 ERR_CONFIG_REFUSED_OPTION Relay_Hosts in ESMTP_Listener: smtpipe does not relay.*write Peer scopes: Peer "0\.0\.0\.0\/0" \{ Enable = false \}/);
+  assert.match(found[2] ?? '', /^f\.conf:4:26 ERR_CONFIG_REFUSED_OPTION Relay_Hosts in Listen "127\.0\.0\.1:0": /);
 });
