@@ -4,7 +4,7 @@
 // only, the most specific prefix wins, Require_TLS answers 530 before STARTTLS and a Peer
 // lifts it; each refusal is an info log line with its reason.
 import assert from 'node:assert/strict';
-import { copyFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
@@ -13,7 +13,7 @@ import { fixture } from '../helpers/paths.js';
 import { SmtpClient } from '../helpers/smtp-client.js';
 
 let daemon: TestDaemon;
-const port = { v4: 0, v6: 0, dual: 0, proxy: 0, tls: 0 };
+const port = { v4: 0, v6: 0, dual: 0, proxy: 0, tls: 0, implicit: 0 };
 
 before(async () => {
   const dir = await scratchDir();
@@ -38,6 +38,7 @@ before(async () => {
         Require_TLS = true
         Peer "127.0.0.4" { Require_TLS = false }
       }
+      Listen "127.0.0.4:0" { Use_SSL = true  TLS_Certificate = "mx.crt"  TLS_Key = "mx.key"  Require_TLS = true }
     }
     pipe_transport "t" {
       allow_root = true
@@ -48,7 +49,7 @@ before(async () => {
     dir,
   );
   const ports = daemon.daemon.listeners.map((l) => l.address?.port ?? 0);
-  [port.v4, port.v6, port.dual, port.proxy, port.tls] = ports as [number, number, number, number, number];
+  [port.v4, port.v6, port.dual, port.proxy, port.tls, port.implicit] = ports as [number, number, number, number, number, number];
 });
 after(() => daemon.stop());
 
@@ -133,4 +134,29 @@ test('Require_TLS: 530 before STARTTLS, 250 after; a Peer lifts it for its netwo
   assert.equal((await trusted.command('EHLO client.test')).code, 250);
   assert.equal((await trusted.sendMail('a@origin.test', ['x@peer.test'], body(10))).code, 250);
   await trusted.quit();
+});
+
+test('Require_TLS: implicit TLS (Use_SSL) counts as TLS', async () => {
+  const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.4', port: port.implicit, rejectUnauthorized: false, servername: 'mx-a.test' }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const client = SmtpClient.over(socket);
+  assert.match((await client.reply()).line, /^220 /);
+  assert.equal((await client.command('EHLO client.test')).code, 250);
+  assert.equal((await client.sendMail('a@origin.test', ['x@peer.test'], body(10))).code, 250);
+  await client.quit();
+});
+
+test('a reload that adds a Peer applies it to the next session', async () => {
+  const conf = await readFile(daemon.file, 'utf8');
+  await writeFile(daemon.file, conf.replace('Peer "127.0.0.5/32" { Enable = false }', 'Peer "127.0.0.5/32" { Enable = false }\n Peer "127.0.0.10" { Enable = false }'));
+  const before = await greet(port.v4, '127.0.0.1', '127.0.0.10');
+  assert.match(before.line, /^220 /);
+  assert.deepEqual(await daemon.daemon.reload(), { ok: true });
+  await assertDenied(port.v4, '127.0.0.1', '127.0.0.10', /^127\.0\.0\.10$/);
+  // A session already open is not cut: Enable is judged at the greeting only.
+  assert.equal((await before.client.command('EHLO client.test')).code, 250);
+  assert.equal((await before.client.command('MAIL FROM:<a@origin.test>')).code, 250);
+  before.client.destroy();
 });
