@@ -233,7 +233,7 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
     name: 'Enable',
     ...flag,
     default: 'true',
-    doc: '`false` leaves a Listen (or, at `ESMTP_Listener` scope, every Listen that does not say otherwise) unbound; it is still checked. Every Listen disabled is a config error',
+    doc: '`false` leaves a Listen (or, at `ESMTP_Listener` scope, every Listen that does not say otherwise) unbound; it is still checked. Every Listen disabled is a config error. In a `Peer`, `false` answers its clients `554 5.7.1 access denied` instead of the greeting',
     // A disabled Listen is not in the config at all.
     print: () => 'true',
   },

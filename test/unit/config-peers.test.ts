@@ -105,3 +105,8 @@ ESMTP_Listener {
   assert.match(found[1] ?? '', /^f\.conf:3:3 ERR_CONFIG_REFUSED_OPTION Relay_Hosts in ESMTP_Listener: smtpipe does not relay.*write Peer scopes: Peer "0\.0\.0\.0\/0" \{ Enable = false \}/);
   assert.match(found[2] ?? '', /^f\.conf:4:26 ERR_CONFIG_REFUSED_OPTION Relay_Hosts in Listen "127\.0\.0\.1:0": /);
 });
+
+test('LMTP_Listener takes Peers too', () => {
+  const c = config('LMTP_Listener {\n  Listen "127.0.0.1:0" { Peer "192.0.2.0/24" { Enable = false } }\n}\n');
+  assert.deepEqual(c.listeners[0]?.peers.map((p) => [p.label, p.overrides]), [['192.0.2.0/24', { enable: false }]]);
+});
