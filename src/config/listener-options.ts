@@ -44,17 +44,32 @@ export interface ListenerOptions {
   readonly authPasswordFile: WrittenPath | null;
   readonly authAllowPlaintext: boolean;
   readonly requireAuth: boolean;
+  /** Require_TLS: MAIL before TLS (STARTTLS or Use_SSL) gets 530 5.7.0. */
+  readonly requireTls: boolean;
 }
 
 /** Documented Momentum listener options accepted and ignored, with a warning each. */
 export const MOMENTUM_UNSUPPORTED_LISTENER_OPTIONS: readonly string[] = [
   'TLS_Ciphers',
   'TLS_Protocols',
-  'Relay_Hosts',
   'Accept_Queue_Backlog',
   'Concurrency',
   'Hostname',
 ];
+
+/**
+ * Momentum listener options refused at load, with what to write instead. Relay_Hosts names
+ * the hosts that may relay; smtpipe never relays (it accepts only its pipe domains), so
+ * the option has no faithful meaning here, and dropping it would leave the listener open
+ * to the hosts it was meant to keep out (docs/operations.md "Relay_Hosts").
+ */
+export const MOMENTUM_REFUSED_LISTENER_OPTIONS: ReadonlyMap<string, string> = new Map([
+  [
+    'relay_hosts',
+    'smtpipe does not relay, so Relay_Hosts cannot mean here what it means in Momentum; to say who may send, write Peer scopes: ' +
+      'Peer "0.0.0.0/0" { Enable = false } Peer "::/0" { Enable = false } Peer "10.1.2.0/24" { Enable = true }',
+  ],
+]);
 
 /** The SMTP_Extensions smtpipe offers only when they are listed. */
 export interface ListedExtensions {
@@ -226,7 +241,7 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
     name: 'Enable',
     ...flag,
     default: 'true',
-    doc: '`false` leaves a Listen (or, at `ESMTP_Listener` scope, every Listen that does not say otherwise) unbound; it is still checked. Every Listen disabled is a config error',
+    doc: '`false` leaves a Listen (or, at `ESMTP_Listener` scope, every Listen that does not say otherwise) unbound; it is still checked. Every Listen disabled is a config error. In a `Peer`, `false` answers its clients `554 5.7.1 access denied` instead of the greeting',
     // A disabled Listen is not in the config at all.
     print: () => 'true',
   },
@@ -271,7 +286,36 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
     doc: '`true`: MAIL before a successful AUTH gets `530 5.7.0 Authentication required`; needs `"AUTH"` in `SMTP_Extensions`',
     print: (l) => String(l.requireAuth),
   },
+  requireTls: {
+    name: 'Require_TLS',
+    ...flag,
+    default: 'false',
+    // RFC 3207 4: a server may require STARTTLS and answer 530 until it is issued.
+    doc: 'MAIL before TLS (after `STARTTLS`, or on a `Use_SSL` Listen) gets `530 5.7.0 Must issue a STARTTLS command first`. On a Listen without TLS it is a config error. Settable per `Peer`, e.g. `false` for a trusted network',
+    print: (l) => String(l.requireTls),
+  },
 });
+
+/**
+ * The listener options a `Peer "CIDR" { }` may set: those smtpipe reads per session or
+ * per command (peer-table.ts resolves them once per session). The others belong to the
+ * socket or the whole Listen (Listener_Sessions, TLS files, Idle_Time, Greeting_Pause,
+ * Banner_Hostname, PROXY) and are a config error in a Peer. A new per-session option
+ * (Require_Auth) joins by its field name here.
+ */
+export const PEER_FIELDS = [
+  'maxMessageBytes',
+  'maxRecipientsPerMessage',
+  'maxReceptionsPerConnection',
+  'maxRecipientsPerConnection',
+  'maxDataMs',
+  'bareNewlines',
+  'requireTls',
+  'requireAuth',
+  'enable',
+] as const satisfies ReadonlyArray<keyof ListenerOptions>;
+
+export type PeerField = (typeof PEER_FIELDS)[number];
 
 /**
  * A TLS file as loading reads it: a relative path starts from the directory of the file

@@ -103,6 +103,13 @@ export interface ParsedListener {
   readonly auth: ListenerAuth | null;
   /** Require_Auth: MAIL before a successful AUTH gets 530 5.7.0. */
   readonly requireAuth: boolean;
+  /** Require_TLS: MAIL before TLS gets 530 5.7.0 (RFC 3207 4). */
+  readonly requireTls: boolean;
+  /**
+   * The `Peer "CIDR" { }` scopes of this Listen and of its ESMTP_Listener/LMTP_Listener,
+   * most specific first (src/config/peer-scope.ts); empty: every client alike.
+   */
+  readonly peers: readonly PeerRule[];
   readonly position: SourcePosition;
 }
 
@@ -119,6 +126,34 @@ export interface ListenerAuth {
    * read (parseConfigText reads no file): every AUTH then fails.
    */
   readonly users: ReadonlyMap<string, ScryptHash> | null;
+}
+
+
+/** One `Peer "CIDR" { }`: the client block and the listener options it overrides. */
+export interface PeerRule {
+  /** As written, e.g. "10.0.0.0/8", "::1". */
+  readonly label: string;
+  readonly family: 'ipv4' | 'ipv6';
+  /** The network address (host bits as written; matching ignores them). */
+  readonly network: string;
+  /** Prefix length; an address without one is /32 or /128. */
+  readonly prefix: number;
+  /** Only the options the Peer sets (listener-options.ts PEER_FIELDS). */
+  readonly overrides: PeerOverrides;
+  readonly position: SourcePosition;
+}
+
+/** The per-session listener options a Peer may set; Enable = false refuses its clients. */
+export interface PeerOverrides {
+  readonly maxMessageBytes?: number;
+  readonly maxRecipientsPerMessage?: number;
+  readonly maxReceptionsPerConnection?: number;
+  readonly maxRecipientsPerConnection?: number;
+  readonly maxDataMs?: number;
+  readonly bareNewlines?: BareNewlinePolicy;
+  readonly requireTls?: boolean;
+  readonly requireAuth?: boolean;
+  readonly enable?: boolean;
 }
 
 export interface ListenerTls extends ParsedTls {

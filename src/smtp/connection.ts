@@ -58,6 +58,11 @@ export interface SessionState<T> {
 export class PipeConnection<T> extends SMTPConnection {
   readonly state: SessionState<T> = { transaction: undefined, delivering: false, receptions: 0, recipients: 0 };
   greetingPauseMs = 0;
+  /**
+   * This session's Max_Message_Size (its Peer's: session-hooks.ts), advertised as SIZE in
+   * EHLO and the DATA limit; null: the server's `size`, which is the largest of them.
+   */
+  sizeLimit: number | null = null;
   onReply: (code: number) => void = () => {};
   /** A refusal smtp-server or this class sends itself (HELO syntax, SIZE at MAIL). */
   onRefusal: (stage: RefusalStage, reply: SmtpReply) => void = () => {};
@@ -81,6 +86,9 @@ export class PipeConnection<T> extends SMTPConnection {
     // Upstream's accepted RCPT says "Accepted": ours carries RFC 3463's 2.1.5 like every
     // other reply text (enhanced codes are ours to write, see reply.ts).
     if (context === 'RCPT_TO_OK') data = REPLY_RECIPIENT_OK;
+    // The EHLO reply is the one multi-line reply with a SIZE keyword (RFC 1870).
+    const size = this.sizeLimit;
+    if (size !== null && Array.isArray(data)) data = data.map((line) => (/^SIZE \d+$/.test(line) ? `SIZE ${size}` : line));
     super.send(code, data, context);
   }
 
@@ -100,6 +108,9 @@ export class PipeConnection<T> extends SMTPConnection {
       },
     );
     parser.onPartialLine = (partial) => deadline.update(partial);
+    // Upstream's handler_DATA passes the server's size; a Peer may set a smaller one.
+    const startDataMode = parser.startDataMode.bind(parser);
+    parser.startDataMode = (size) => startDataMode(this.sizeLimit ?? size);
     return parser;
   }
 

@@ -69,7 +69,9 @@ export function canReconfigure(current: ListenerConfig, next: ListenerConfig): b
 function sessionOptions(config: ListenerConfig) {
   return {
     name: config.bannerHostname,
-    size: config.maxMessageBytes,
+    // The largest of the Listen's and its Peers' limits: smtp-server checks this one for
+    // every session, the hooks each session's own (session-hooks.ts) and EHLO shows it.
+    size: Math.max(config.maxMessageBytes, ...config.peers.map((p) => p.overrides.maxMessageBytes ?? 0)),
     // AUTH only where SMTP_Extensions lists it (session-auth.ts); STARTTLS only where configured.
     disabledCommands: [...(config.auth === null ? ['AUTH'] : []), ...(config.tls?.mode === 'starttls' ? [] : ['STARTTLS'])],
     // Before TLS, AUTH is neither offered nor accepted (connection.ts) unless Auth_Allow_Plaintext.

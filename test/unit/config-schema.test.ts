@@ -68,7 +68,7 @@ test('schema: listener options at ESMTP_Listener scope, overridden per Listen', 
     label: ':2525', host: undefined, port: 2525, protocol: 'smtp',
     maxMessageBytes: 5000, maxSessions: 500, idleTimeoutMs: 7000, maxRecipientsPerMessage: 100,
     bannerHostname: 'mx.test', greetingPauseMs: 100, bareNewlines: 'normalize',
-    maxReceptionsPerConnection: 0, maxRecipientsPerConnection: 0, maxSessionsPerClient: 250, maxDataMs: 600_000, tls: null, smtputf8: false, proxy: null, connectionThrottle: null, messageThrottle: null, auth: null, requireAuth: false, position: undefined,
+    maxReceptionsPerConnection: 0, maxRecipientsPerConnection: 0, maxSessionsPerClient: 250, maxDataMs: 600_000, tls: null, smtputf8: false, proxy: null, connectionThrottle: null, messageThrottle: null, auth: null, requireAuth: false, requireTls: false, peers: [], position: undefined,
   });
   assert.deepEqual([b?.host, b?.port, b?.idleTimeoutMs, b?.bannerHostname], ['::1', 0, 20_000, 'mx1.example.net']);
   assert.deepEqual([other?.maxMessageBytes, other?.idleTimeoutMs, other?.maxSessions], [10_240_000, 300_000, 500]);
@@ -179,9 +179,9 @@ test('schema: Listen addresses', () => {
 
 test('schema: Momentum listener options warn, unknown ones are errors, nested stanzas warn', () => {
   const text = `ESMTP_Listener {
-  Relay_Hosts = ( 127.0.0.0/8 )
+  Accept_Queue_Backlog = 100
   TLS_Ciphers = "DEFAULT"
-  Peer "10.0.0.0/8" { Anything = goes }
+  Domain "example.com" { Anything = goes }
   Listen ":0" {
     TLS_Protocols = "TLSv1.2"
     Domain "example.com" { }
