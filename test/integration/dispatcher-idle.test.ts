@@ -33,6 +33,7 @@ test('idle() resolves at once with nothing in flight, and when the last delivery
       transport,
       sender: 'a@x.test',
       recipients: ['b@x.test'],
+      maxReceivedHeaders: 50,
       sessionId: 's',
       scope: {},
       clientAddress: '127.0.0.1',
