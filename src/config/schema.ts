@@ -93,6 +93,7 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
     listeners,
     transports: transports.map((t) => (t.exitCodesWritten ? t.config : { ...t.config, exitCodes: g.exitCodes })),
     exitCodes: g.exitCodes,
+    maxReceivedHeaders: g.maxReceivedHeaders,
     pool: {
       threads: g.threads ?? defaultPoolThreads(ctx.parallelism),
       tasksPerThread: g.tasksPerThread,

@@ -311,6 +311,8 @@ export interface ParsedConfig {
   readonly spool: SpoolConfig;
   /** Exit_Codes: the exit_codes of every transport that does not set its own. */
   readonly exitCodes: ExitCodePreset;
+  /** Max_Received_Headers: more Received: fields than this is a mail loop (554 5.4.6). */
+  readonly maxReceivedHeaders: number;
 }
 
 /** Where message bytes live between DATA and the end of their delivery (src/message). */
