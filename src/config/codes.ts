@@ -44,6 +44,10 @@ export const ConfigCode = {
   DIRECTORY: 'ERR_CONFIG_DIRECTORY',
   /** recipient_check names no regular file with an execute bit (program_name is not checked: a run says). */
   CHECK_PROGRAM: 'ERR_CONFIG_CHECK_PROGRAM',
+  /** Auth_Password_File unreadable, not a regular file, or a line that is not `user:$scrypt$...` (named at file:line). */
+  AUTH: 'ERR_CONFIG_AUTH',
+  /** A Momentum option smtpipe refuses rather than ignore, because ignoring it would widen access (Relay_Hosts). */
+  REFUSED_OPTION: 'ERR_CONFIG_REFUSED_OPTION',
 } as const;
 
 export type ConfigCodeValue = (typeof ConfigCode)[keyof typeof ConfigCode];

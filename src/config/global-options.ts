@@ -25,6 +25,7 @@ export interface GlobalOptions {
   /** null: the process's TMPDIR, else /var/tmp (schema.ts). */
   readonly spoolDirectory: WrittenValue | null;
   readonly exitCodes: ExitCodePreset;
+  readonly maxReceivedHeaders: number;
 }
 
 const SPAWNERS = ['auto', 'native', 'child_process'] as const;
@@ -107,6 +108,15 @@ export const GLOBAL_OPTIONS = defineOptions<GlobalOptions, ParsedConfig>({
     doc: 'the `exit_codes` of every pipe_transport that does not set its own; `"momentum"` keeps Momentum\'s behaviour (an unmapped non-zero exit is a permanent `504 5.5.0`)',
     read: readExitCodePreset,
     print: (c) => quote(c.exitCodes),
+  },
+  maxReceivedHeaders: {
+    name: 'Max_Received_Headers',
+    // Postfix's hopcount_limit and its default. RFC 5321 6.3 says a Received: count
+    // "SHOULD use a large rejection threshold, normally at least 100": raise it to follow that.
+    ...count({ min: 1 }),
+    default: '50',
+    doc: 'a message whose header section holds more `Received:` fields than this is refused with `554 5.4.6 mail loop detected` and no program runs (Postfix\'s `hopcount_limit`). See docs/operations.md, "Mail loops"',
+    print: (c) => whole(c.maxReceivedHeaders),
   },
 });
 

@@ -10,6 +10,7 @@ import type { DiagnosticSink } from './diagnostics.js';
 import { hostnameProblem } from './hostnames.js';
 import { readVerifyMode, type WrittenPath, type WrittenVerifyMode } from './listener-tls.js';
 import { count, defineOptions, flag, fractionalSeconds, quote, quotedList, seconds, whole, wholeSeconds } from './option-table.js';
+import { printThrottleRate, readThrottleRate, type ThrottleRate } from './throttle-rate.js';
 import type { BareNewlinePolicy, ParsedListener, SourcePosition } from './types.js';
 import { readScalarList, readText } from './values.js';
 
@@ -27,7 +28,7 @@ export interface ListenerOptions {
   /** null: half of Listener_Sessions (defaults.ts). */
   readonly maxSessionsPerClient: number | null;
   readonly maxDataMs: number;
-  /** SMTP_Extensions: STARTTLS (folded by listener-tls.ts with the TLS options) and SMTPUTF8. */
+  /** SMTP_Extensions: STARTTLS (folded by listener-tls.ts with the TLS options), SMTPUTF8 and AUTH (listener-auth.ts). */
   readonly extensions: ListedExtensions;
   readonly certificate: WrittenPath | null;
   readonly key: WrittenPath | null;
@@ -38,23 +39,45 @@ export interface ListenerOptions {
   readonly proxyHosts: readonly string[];
   /** Enable = false: the Listen is checked like any other, then not bound. */
   readonly enable: boolean;
+  readonly connectionThrottle: ThrottleRate | null;
+  readonly messageThrottle: ThrottleRate | null;
+  readonly authPasswordFile: WrittenPath | null;
+  readonly authAllowPlaintext: boolean;
+  readonly requireAuth: boolean;
+  /** Require_TLS: MAIL before TLS (STARTTLS or Use_SSL) gets 530 5.7.0. */
+  readonly requireTls: boolean;
 }
 
 /** Documented Momentum listener options accepted and ignored, with a warning each. */
 export const MOMENTUM_UNSUPPORTED_LISTENER_OPTIONS: readonly string[] = [
   'TLS_Ciphers',
   'TLS_Protocols',
-  'Relay_Hosts',
   'Accept_Queue_Backlog',
   'Concurrency',
   'Hostname',
 ];
+
+/**
+ * Momentum listener options refused at load, with what to write instead. Relay_Hosts names
+ * the hosts that may relay; smtpipe never relays (it accepts only its pipe domains), so
+ * the option has no faithful meaning here, and dropping it would leave the listener open
+ * to the hosts it was meant to keep out (docs/operations.md "Relay_Hosts").
+ */
+export const MOMENTUM_REFUSED_LISTENER_OPTIONS: ReadonlyMap<string, string> = new Map([
+  [
+    'relay_hosts',
+    'smtpipe does not relay, so Relay_Hosts cannot mean here what it means in Momentum; to say who may send, write Peer scopes: ' +
+      'Peer "0.0.0.0/0" { Enable = false } Peer "::/0" { Enable = false } Peer "10.1.2.0/24" { Enable = true }',
+  ],
+]);
 
 /** The SMTP_Extensions smtpipe offers only when they are listed. */
 export interface ListedExtensions {
   readonly starttls: boolean;
   /** RFC 6531: UTF-8 addresses (src/delivery/address.ts), only in MAIL FROM ... SMTPUTF8 transactions. */
   readonly smtputf8: boolean;
+  /** RFC 4954: AUTH PLAIN and LOGIN against Auth_Password_File (listener-auth.ts). */
+  readonly auth: boolean;
 }
 
 /** SMTP_Extensions names smtpipe always offers (STARTTLS and SMTPUTF8 only when listed). */
@@ -151,10 +174,10 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
     name: 'SMTP_Extensions',
     type: 'list',
     defaultDoc: 'PIPELINING, 8BITMIME and SIZE, always offered',
-    doc: 'add `"STARTTLS"` to offer STARTTLS (needs `TLS_Certificate` and `TLS_Key`); add `"SMTPUTF8"` to offer RFC 6531: in a `MAIL FROM:<...> SMTPUTF8` transaction, local parts and domains may be UTF-8 (valid UTF-8, no control or format characters), a domain is routed by its A-label form and programs get the address in UTF-8 with the domain in U-labels (`${domain}` too); without it, a UTF-8 local part gets `553 5.6.7`. `"ENHANCEDSTATUSCODES"`, `"PIPELINING"`, `"8BITMIME"`, `"SIZE"` are accepted silently; other names warn. A Listen\'s list replaces the `ESMTP_Listener`\'s',
+    doc: 'add `"STARTTLS"` to offer STARTTLS (needs `TLS_Certificate` and `TLS_Key`); add `"AUTH"` to offer RFC 4954 AUTH PLAIN and LOGIN (needs `Auth_Password_File`; see `Auth_Allow_Plaintext`, `Require_Auth`); add `"SMTPUTF8"` to offer RFC 6531: in a `MAIL FROM:<...> SMTPUTF8` transaction, local parts and domains may be UTF-8 (valid UTF-8, no control or format characters), a domain is routed by its A-label form and programs get the address in UTF-8 with the domain in U-labels (`${domain}` too); without it, a UTF-8 local part gets `553 5.6.7`. `"ENHANCEDSTATUSCODES"`, `"PIPELINING"`, `"8BITMIME"`, `"SIZE"` are accepted silently; other names warn. A Listen\'s list replaces the `ESMTP_Listener`\'s',
     read: readExtensions,
     print: (l) => {
-      const listed = [...(l.tls?.mode === 'starttls' ? ['STARTTLS'] : []), ...(l.smtputf8 ? ['SMTPUTF8'] : [])];
+      const listed = [...(l.tls?.mode === 'starttls' ? ['STARTTLS'] : []), ...(l.smtputf8 ? ['SMTPUTF8'] : []), ...(l.auth ? ['AUTH'] : [])];
       return listed.length > 0 ? quotedList(listed) : null;
     },
   },
@@ -218,11 +241,81 @@ export const LISTENER_OPTIONS = defineOptions<ListenerOptions, ParsedListener>({
     name: 'Enable',
     ...flag,
     default: 'true',
-    doc: '`false` leaves a Listen (or, at `ESMTP_Listener` scope, every Listen that does not say otherwise) unbound; it is still checked. Every Listen disabled is a config error',
+    doc: '`false` leaves a Listen (or, at `ESMTP_Listener` scope, every Listen that does not say otherwise) unbound; it is still checked. Every Listen disabled is a config error. In a `Peer`, `false` answers its clients `554 5.7.1 access denied` instead of the greeting',
     // A disabled Listen is not in the config at all.
     print: () => 'true',
   },
+  // Per client address (behind Proxy_Protocol, the header's), counted per Listen in
+  // bounded memory: src/smtp/rate-throttle.ts. Momentum's inbound_throttle_messages is
+  // one rate for the whole server; a per-client one is what an operator of a pipe needs.
+  connectionThrottle: {
+    name: 'Inbound_Throttle_Connections',
+    type: '"count/seconds"',
+    defaultDoc: 'none (no limit)',
+    doc: 'connections accepted from one client address (behind `Proxy_Protocol`, the header\'s) per window, counted per `Listen` (a bucket of `count`, refilled over `seconds`); past it `421 4.7.0 too many connections from your address, try again later` and the connection closes. `"count"` alone is per second; `"0"` turns it off. At most 65536 addresses are remembered per Listen, the least recently seen forgotten first',
+    read: readThrottleRate,
+    print: (l) => printThrottleRate(l.connectionThrottle),
+  },
+  messageThrottle: {
+    name: 'Inbound_Throttle_Messages',
+    type: '"count/seconds"',
+    defaultDoc: 'none (no limit)',
+    doc: '`MAIL FROM` commands from one client address per window, counted per `Listen` over all its sessions; past it `450 4.7.1 too many messages from your address, try again later` (the session stays open). Same form and memory bound as `Inbound_Throttle_Connections`',
+    read: readThrottleRate,
+    print: (l) => printThrottleRate(l.messageThrottle),
+  },
+  authPasswordFile: {
+    name: 'Auth_Password_File',
+    type: 'path',
+    defaultDoc: 'none',
+    doc: 'with `"AUTH"` in `SMTP_Extensions`: one `user:hash` per line (`#` comments), the hash as `smtpipe passwd` writes it (`$scrypt$N=16384,r=8,p=1$<salt>$<key>`); relative to the config file; read at start and on every SIGHUP (a broken file keeps the old one); a bad line is a config error at file:line',
+    read: readWrittenPath,
+    print: (l) => (l.auth === null ? null : quote(fromConfigDirectory(l.auth.passwordFile, l.auth.passwordFilePosition))),
+  },
+  authAllowPlaintext: {
+    name: 'Auth_Allow_Plaintext',
+    ...flag,
+    default: 'false',
+    doc: '`true` offers AUTH before TLS too (PLAIN and LOGIN then carry the password in clear); by default AUTH is offered only after STARTTLS or on a `Use_SSL` Listen',
+    print: (l) => String(l.auth?.allowPlaintext ?? false),
+  },
+  requireAuth: {
+    name: 'Require_Auth',
+    ...flag,
+    default: 'false',
+    doc: '`true`: MAIL before a successful AUTH gets `530 5.7.0 Authentication required`; needs `"AUTH"` in `SMTP_Extensions`',
+    print: (l) => String(l.requireAuth),
+  },
+  requireTls: {
+    name: 'Require_TLS',
+    ...flag,
+    default: 'false',
+    // RFC 3207 4: a server may require STARTTLS and answer 530 until it is issued.
+    doc: 'MAIL before TLS (after `STARTTLS`, or on a `Use_SSL` Listen) gets `530 5.7.0 Must issue a STARTTLS command first`. On a Listen without TLS it is a config error. Settable per `Peer`, e.g. `false` for a trusted network',
+    print: (l) => String(l.requireTls),
+  },
 });
+
+/**
+ * The listener options a `Peer "CIDR" { }` may set: those smtpipe reads per session or
+ * per command (peer-table.ts resolves them once per session). The others belong to the
+ * socket or the whole Listen (Listener_Sessions, TLS files, Idle_Time, Greeting_Pause,
+ * Banner_Hostname, PROXY) and are a config error in a Peer. A new per-session option
+ * (Require_Auth) joins by its field name here.
+ */
+export const PEER_FIELDS = [
+  'maxMessageBytes',
+  'maxRecipientsPerMessage',
+  'maxReceptionsPerConnection',
+  'maxRecipientsPerConnection',
+  'maxDataMs',
+  'bareNewlines',
+  'requireTls',
+  'requireAuth',
+  'enable',
+] as const satisfies ReadonlyArray<keyof ListenerOptions>;
+
+export type PeerField = (typeof PEER_FIELDS)[number];
 
 /**
  * A TLS file as loading reads it: a relative path starts from the directory of the file
@@ -238,15 +331,17 @@ function readExtensions(opt: OptionNode, sink: DiagnosticSink): ListedExtensions
   if (items === undefined) return undefined;
   let starttls = false;
   let smtputf8 = false;
+  let auth = false;
   for (const item of items) {
     const name = item.text.toUpperCase();
     if (name === 'STARTTLS') starttls = true;
     else if (name === 'SMTPUTF8') smtputf8 = true;
+    else if (name === 'AUTH') auth = true;
     else if (!EXTENSIONS_ALWAYS_ON.has(name)) {
       sink.warn(ConfigCode.UNSUPPORTED_OPTION, item.position, `${opt.name}: smtpipe does not offer ${item.text}; ignored`);
     }
   }
-  return { starttls, smtputf8 };
+  return { starttls, smtputf8, auth };
 }
 
 function readWrittenPath(opt: OptionNode, sink: DiagnosticSink): WrittenPath | undefined {

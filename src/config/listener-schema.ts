@@ -9,10 +9,13 @@ import { ConfigCode } from './codes.js';
 import type { DiagnosticSink } from './diagnostics.js';
 import { defaultSessionsPerClient } from './defaults.js';
 import { parseListenAddress } from './listen-address.js';
-import { LISTENER_OPTIONS, MOMENTUM_UNSUPPORTED_LISTENER_OPTIONS, type ListenerOptions } from './listener-options.js';
+import { LISTENER_OPTIONS, MOMENTUM_REFUSED_LISTENER_OPTIONS, MOMENTUM_UNSUPPORTED_LISTENER_OPTIONS, type ListenerOptions } from './listener-options.js';
+import { foldAuth } from './listener-auth.js';
 import { foldTls } from './listener-tls.js';
 import { readOptions, resolveOptions } from './option-table.js';
+import { orderPeers, readPeers } from './peer-scope.js';
 import { gatherOptions, type ScopeRules } from './scope-options.js';
+import type { PeerRule, SourcePosition } from './types.js';
 
 export interface ListenerHost {
   /** Default Banner_Hostname (os.hostname()). */
@@ -40,16 +43,22 @@ export function buildListeners(scope: ScopeNode, host: ListenerHost, sink: Diagn
   }
   const gathered = gatherOptions(scope.items, rules(scope.type), sink);
   const outer = readOptions(gathered.options, LISTENER_OPTIONS, sink);
+  const outerScope: OuterScope = {
+    options: outer,
+    peers: readPeers(gathered.scopes.filter((s) => s.key === 'peer'), rules(scope.type), sink),
+    requireTlsAt: gathered.options.get('require_tls')?.position,
+  };
   const listeners: ParsedListener[] = [];
   let listenScopes = 0;
   let disabled = 0;
   for (const sub of gathered.scopes) {
+    if (sub.key === 'peer') continue;
     if (sub.key !== 'listen') {
       ignoreNested(sub, scope.type, sink);
       continue;
     }
     listenScopes += 1;
-    const listener = buildListen(sub, outer, host, sink);
+    const listener = buildListen(sub, outerScope, host, sink);
     if (listener === 'disabled') disabled += 1;
     else if (listener !== undefined) listeners.push(listener);
   }
@@ -57,19 +66,29 @@ export function buildListeners(scope: ScopeNode, host: ListenerHost, sink: Diagn
 }
 
 function rules(label: string): ScopeRules {
-  return { label, known: LISTENER_OPTIONS.names, unsupported: MOMENTUM_UNSUPPORTED_LISTENER_OPTIONS };
+  return { label, known: LISTENER_OPTIONS.names, unsupported: MOMENTUM_UNSUPPORTED_LISTENER_OPTIONS, refused: MOMENTUM_REFUSED_LISTENER_OPTIONS };
+}
+
+/** What a Listen inherits from its ESMTP_Listener / LMTP_Listener. */
+interface OuterScope {
+  readonly options: Partial<ListenerOptions>;
+  readonly peers: readonly PeerRule[];
+  /** Where Require_TLS is written, if it is. */
+  readonly requireTlsAt: SourcePosition | undefined;
 }
 
 function buildListen(
   scope: ScopeNode,
-  outer: Partial<ListenerOptions>,
+  outerScope: OuterScope,
   host: ListenerHost,
   sink: DiagnosticSink,
 ): ParsedListener | 'disabled' | undefined {
+  const outer = outerScope.options;
   const label = describeScope(scope);
   const gathered = gatherOptions(scope.items, rules(label), sink);
-  for (const sub of gathered.scopes) ignoreNested(sub, label, sink);
+  for (const sub of gathered.scopes) if (sub.key !== 'peer') ignoreNested(sub, label, sink);
   const inner = readOptions(gathered.options, LISTENER_OPTIONS, sink);
+  const ownPeers = readPeers(gathered.scopes.filter((s) => s.key === 'peer'), rules(label), sink);
   if (scope.name === undefined) {
     sink.error(
       ConfigCode.MISSING_OPTION,
@@ -86,6 +105,9 @@ function buildListen(
   const resolved = resolveOptions(LISTENER_OPTIONS, [inner, outer]);
   // The TLS and PROXY pieces are folded from both scopes; the rest is one value each.
   const plain = omit(resolved, FOLDED);
+  const tls = foldTls(inner, outer, label, scope.position, sink);
+  const auth = foldAuth(inner, outer, resolved, tls, { label, position: scope.position }, sink);
+  if (auth === undefined) return undefined;
   const listener: ParsedListener = {
     label: scope.name.text,
     host: address.host,
@@ -95,16 +117,35 @@ function buildListen(
     bannerHostname: plain.bannerHostname ?? host.hostname,
     maxSessionsPerClient: plain.maxSessionsPerClient ?? defaultSessionsPerClient(plain.maxSessions),
     smtputf8: (inner.extensions ?? outer.extensions)?.smtputf8 ?? false,
-    tls: foldTls(inner, outer, label, scope.position, sink),
+    tls,
+    ...auth,
     proxy: resolved.proxyProtocol ? ({ trustedHosts: resolved.proxyHosts } satisfies ListenerProxy) : null,
+    peers: orderPeers(ownPeers, outerScope.peers),
     position: scope.position,
   };
+  if (listener.tls === null) refuseRequireTlsWithoutTls(listener, gathered.options.get('require_tls')?.position ?? outerScope.requireTlsAt, sink);
   // Momentum's Enable: a staged Listen is still checked, so enabling it later is safe.
   return resolved.enable ? listener : 'disabled';
 }
 
+/**
+ * RFC 3207 4: Require_TLS on a Listen that cannot do TLS would refuse every MAIL; say so at
+ * load, where it is written (the Listen's option, the listener's, or a Peer's).
+ */
+function refuseRequireTlsWithoutTls(listener: ParsedListener, requireTlsAt: SourcePosition | undefined, sink: DiagnosticSink): void {
+  const why = `Listen "${listener.label}" has no TLS (add "STARTTLS" to SMTP_Extensions with TLS_Certificate and TLS_Key, or Use_SSL = true)`;
+  if (listener.requireTls && requireTlsAt !== undefined) {
+    sink.error(ConfigCode.INVALID_VALUE, requireTlsAt, `Require_TLS = true, but ${why}: every MAIL would get 530`);
+  }
+  for (const peer of listener.peers) {
+    if (peer.overrides.requireTls === true) {
+      sink.error(ConfigCode.INVALID_VALUE, peer.position, `Peer "${peer.label}" sets Require_TLS = true, but ${why}: its clients could never send`);
+    }
+  }
+}
+
 /** Options that make up tls, proxy or the Enable decision rather than a field of their own. */
-const FOLDED = ['extensions', 'certificate', 'key', 'clientCa', 'verifyMode', 'useSsl', 'proxyProtocol', 'proxyHosts', 'enable'] as const;
+const FOLDED = ['extensions', 'certificate', 'key', 'clientCa', 'verifyMode', 'useSsl', 'proxyProtocol', 'proxyHosts', 'enable', 'authPasswordFile', 'authAllowPlaintext', 'requireAuth'] as const;
 
 function omit<T extends object, K extends keyof T>(value: T, keys: readonly K[]): Omit<T, K> {
   const out: Partial<T> = { ...value };

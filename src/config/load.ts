@@ -14,6 +14,7 @@ import { deepFreeze } from './freeze.js';
 import { buildConfig } from './schema.js';
 import { checkSpoolDirectory } from './spool-directory.js';
 import { checkRecipientCheckPrograms } from './recipient-check.js';
+import { readPasswordFiles } from './password-file.js';
 import { readTlsFiles } from './tls-files.js';
 
 export type LoadResult<C = Config> =
@@ -61,7 +62,7 @@ export async function loadConfig(file: string, host: HostFacts = currentHostFact
   // What the schema cannot see: files and accounts the config names, as they are now.
   const sink = createDiagnosticSink();
   const transports = await resolveAccounts(result.config.transports, host, sink);
-  const listeners = await readTlsFiles(result.config.listeners, sink);
+  const listeners = await readPasswordFiles(await readTlsFiles(result.config.listeners, sink), sink);
   await checkSpoolDirectory(result.config.spool, sink);
   await checkRecipientCheckPrograms(result.config.transports, sink);
   const warnings = [...result.warnings, ...sink.warnings];

@@ -5,10 +5,10 @@
 // timeout of 1.5 s) is a caller bug and throws.
 
 import { GLOBAL_OPTIONS } from './global-options.js';
-import { LISTENER_OPTIONS } from './listener-options.js';
+import { LISTENER_OPTIONS, PEER_FIELDS } from './listener-options.js';
 import { fields, quote, type OptionScope } from './option-table.js';
 import { TRANSPORT_OPTIONS } from './transport-options.js';
-import type { ParsedConfig, TransportConfig } from './types.js';
+import type { ParsedConfig, ParsedListener, TransportConfig } from './types.js';
 
 export { quote } from './option-table.js';
 
@@ -18,7 +18,7 @@ export function printConfig(config: ParsedConfig): string {
   // folding them back into shared listener-scope options would gain nothing.
   for (const listener of config.listeners) {
     const stanza = listener.protocol === 'lmtp' ? 'LMTP_Listener' : 'ESMTP_Listener';
-    lines.push('', `${stanza} {`, `  Listen ${quote(listener.label)} {`, ...printScope(LISTENER_OPTIONS, listener, '    '), '  }', '}');
+    lines.push('', `${stanza} {`, `  Listen ${quote(listener.label)} {`, ...printScope(LISTENER_OPTIONS, listener, '    '), ...printPeers(listener), '  }', '}');
   }
   for (const transport of config.transports) {
     lines.push('', `pipe_transport ${quote(transport.name)} {`, ...printScope(TRANSPORT_OPTIONS, transport, '  '));
@@ -36,6 +36,17 @@ function printScope<W, R>(scope: OptionScope<W, R>, resolved: R, indent: string)
     if (value !== null) return `${indent}${spec.name} = ${value}`;
     // Markdown quotes are for docs/configuration.md, not for a config file.
     return `${indent}# ${spec.name}: ${(spec.defaultDoc ?? spec.default ?? 'not set').replaceAll('`', '')}`;
+  });
+}
+
+/** Each Peer inside its Listen, most specific first (the order they are matched in), with only what it sets. */
+function printPeers(listener: ParsedListener): string[] {
+  return listener.peers.flatMap((peer) => {
+    const set = PEER_FIELDS.filter((field) => peer.overrides[field] !== undefined).map((field) => {
+      const value = field === 'enable' ? String(peer.overrides.enable) : LISTENER_OPTIONS.rows[field].print({ ...listener, ...peer.overrides });
+      return `      ${LISTENER_OPTIONS.rows[field].name} = ${value}`;
+    });
+    return [`    Peer ${quote(peer.label)} {`, ...set, '    }'];
   });
 }
 

@@ -14,6 +14,7 @@ export const PROGRAM_MACROS = [
   'queue_id',
   'client_address',
   'client_helo',
+  'auth_user',
   'size',
   'transport',
 ] as const;

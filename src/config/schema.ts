@@ -10,6 +10,7 @@ import { ConfigCode } from './codes.js';
 import { createDiagnosticSink, formatPosition, sortDiagnostics, type DiagnosticSink } from './diagnostics.js';
 import { defaultPoolThreads } from './defaults.js';
 import { GLOBAL_OPTIONS } from './global-options.js';
+import { MOMENTUM_REFUSED_LISTENER_OPTIONS } from './listener-options.js';
 import { buildListeners } from './listener-schema.js';
 import { buildTransport, type BuiltTransport } from './transport-schema.js';
 import { readOptions, resolveOptions } from './option-table.js';
@@ -92,6 +93,7 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
     listeners,
     transports: transports.map((t) => (t.exitCodesWritten ? t.config : { ...t.config, exitCodes: g.exitCodes })),
     exitCodes: g.exitCodes,
+    maxReceivedHeaders: g.maxReceivedHeaders,
     pool: {
       threads: g.threads ?? defaultPoolThreads(ctx.parallelism),
       tasksPerThread: g.tasksPerThread,
@@ -128,6 +130,12 @@ function filesInReadingOrder(items: readonly ItemNode[], mainFile: string): stri
 }
 
 function collectGlobal(item: OptionNode, globals: Map<string, OptionNode>, sink: DiagnosticSink): void {
+  // Relay_Hosts is refused wherever it is written: ignoring it would open the listeners.
+  const refused = MOMENTUM_REFUSED_LISTENER_OPTIONS.get(item.key);
+  if (refused !== undefined) {
+    sink.error(ConfigCode.REFUSED_OPTION, item.position, `${item.name}: ${refused}`);
+    return;
+  }
   if (!GLOBAL_OPTIONS.names.some((n) => n.toLowerCase() === item.key)) {
     // Momentum core options (Spool_Base, Keep_Message_Dicts_In_Memory, ...): a shared
     // ecelerity.conf must still load, but say so once, and catch typos of ours.

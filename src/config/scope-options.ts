@@ -14,6 +14,8 @@ export interface ScopeRules {
   readonly known: readonly string[];
   /** Documented Momentum options accepted with a warning and then ignored. */
   readonly unsupported?: readonly string[];
+  /** Momentum options refused with an error that says what to write instead (lower-cased name -> advice). */
+  readonly refused?: ReadonlyMap<string, string>;
 }
 
 export interface GatheredScope {
@@ -31,6 +33,11 @@ export function gatherOptions(items: readonly ItemNode[], rules: ScopeRules, sin
     // include nodes are spliced away by include.ts before any schema runs.
     if (item.kind === 'scope') scopes.push(item);
     if (item.kind !== 'option') continue;
+    const advice = rules.refused?.get(item.key);
+    if (advice !== undefined) {
+      sink.error(ConfigCode.REFUSED_OPTION, item.position, `${item.name} in ${rules.label}: ${advice}`);
+      continue;
+    }
     if (unsupported.has(item.key)) {
       sink.warn(
         ConfigCode.UNSUPPORTED_OPTION,

@@ -135,7 +135,7 @@ export const TRANSPORT_OPTIONS = defineOptions<TransportOptions, ParsedTransport
     name: 'delivered_to_header',
     ...flag,
     default: 'false',
-    doc: 'prepend one `Delivered-To:` per recipient',
+    doc: 'prepend one `Delivered-To:` per recipient; a message that already holds one naming its recipient is a mail loop (`554 5.4.6`, see docs/operations.md, "Mail loops")',
     print: (t) => String(t.deliveredToHeader),
   },
   env: {

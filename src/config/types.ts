@@ -3,7 +3,9 @@
 // run as, the PEM text of TLS files). Built and frozen only by src/config/load.ts.
 
 import type { ProgramTemplate } from './program-argv.js';
+import type { ScryptHash } from './password-file.js';
 import type { RecipientCheck } from './recipient-check.js';
+import type { ThrottleRate } from './throttle-rate.js';
 
 /** Where a setting was written, for diagnostics that name file:line:col. */
 export interface SourcePosition {
@@ -93,7 +95,65 @@ export interface ParsedListener {
   readonly smtputf8: boolean;
   /** Proxy_Protocol = true: every session starts with a PROXY v1 header from a trusted proxy. */
   readonly proxy: ListenerProxy | null;
+  /** Inbound_Throttle_Connections: per client address and Listen; null = no limit. */
+  readonly connectionThrottle: ThrottleRate | null;
+  /** Inbound_Throttle_Messages: MAIL commands per client address and Listen; null = no limit. */
+  readonly messageThrottle: ThrottleRate | null;
+  /** SMTP AUTH (RFC 4954): SMTP_Extensions lists "AUTH"; null = not offered. */
+  readonly auth: ListenerAuth | null;
+  /** Require_Auth: MAIL before a successful AUTH gets 530 5.7.0. */
+  readonly requireAuth: boolean;
+  /** Require_TLS: MAIL before TLS gets 530 5.7.0 (RFC 3207 4). */
+  readonly requireTls: boolean;
+  /**
+   * The `Peer "CIDR" { }` scopes of this Listen and of its ESMTP_Listener/LMTP_Listener,
+   * most specific first (src/config/peer-scope.ts); empty: every client alike.
+   */
+  readonly peers: readonly PeerRule[];
   readonly position: SourcePosition;
+}
+
+/** AUTH PLAIN and LOGIN against Auth_Password_File (src/smtp/session-auth.ts). */
+export interface ListenerAuth {
+  /** Auth_Password_File as written, and where (a relative path starts from that file's directory). */
+  readonly passwordFile: string;
+  readonly passwordFilePosition: SourcePosition;
+  /** Auth_Allow_Plaintext: offer AUTH before TLS too (else only after STARTTLS, or with Use_SSL). */
+  readonly allowPlaintext: boolean;
+  /**
+   * The users and their hashes, read by the loader (src/config/password-file.ts): part of
+   * the snapshot, so SIGHUP re-reads the file and a broken one keeps the old. null until
+   * read (parseConfigText reads no file): every AUTH then fails.
+   */
+  readonly users: ReadonlyMap<string, ScryptHash> | null;
+}
+
+
+/** One `Peer "CIDR" { }`: the client block and the listener options it overrides. */
+export interface PeerRule {
+  /** As written, e.g. "10.0.0.0/8", "::1". */
+  readonly label: string;
+  readonly family: 'ipv4' | 'ipv6';
+  /** The network address (host bits as written; matching ignores them). */
+  readonly network: string;
+  /** Prefix length; an address without one is /32 or /128. */
+  readonly prefix: number;
+  /** Only the options the Peer sets (listener-options.ts PEER_FIELDS). */
+  readonly overrides: PeerOverrides;
+  readonly position: SourcePosition;
+}
+
+/** The per-session listener options a Peer may set; Enable = false refuses its clients. */
+export interface PeerOverrides {
+  readonly maxMessageBytes?: number;
+  readonly maxRecipientsPerMessage?: number;
+  readonly maxReceptionsPerConnection?: number;
+  readonly maxRecipientsPerConnection?: number;
+  readonly maxDataMs?: number;
+  readonly bareNewlines?: BareNewlinePolicy;
+  readonly requireTls?: boolean;
+  readonly requireAuth?: boolean;
+  readonly enable?: boolean;
 }
 
 export interface ListenerTls extends ParsedTls {
@@ -251,6 +311,8 @@ export interface ParsedConfig {
   readonly spool: SpoolConfig;
   /** Exit_Codes: the exit_codes of every transport that does not set its own. */
   readonly exitCodes: ExitCodePreset;
+  /** Max_Received_Headers: more Received: fields than this is a mail loop (554 5.4.6). */
+  readonly maxReceivedHeaders: number;
 }
 
 /** Where message bytes live between DATA and the end of their delivery (src/message). */

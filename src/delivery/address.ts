@@ -38,7 +38,7 @@ const MAX_ADDRESS = 254;
 function refuse(role: AddressRole, text: string): AddressCheck {
   // 5.1.7 bad sender's mailbox syntax, 5.1.3 bad destination mailbox syntax (RFC 3463).
   const detail = role === 'sender' ? '5.1.7' : '5.1.3';
-  return { ok: false, reply: { code: 553, text: `${detail} ${role} address rejected: ${text}` } };
+  return { ok: false, reply: { code: 553, text: `${detail} ${role} address rejected: ${text}`, reason: 'bad-address' } };
 }
 
 /**
@@ -60,7 +60,7 @@ export function checkAddress(address: string, role: AddressRole, smtputf8 = fals
   const { local, domain } = splitAt(address, at);
   if (NON_ASCII.test(local)) {
     // Outside a MAIL FROM ... SMTPUTF8 transaction (RFC 6531 3.4), or SMTPUTF8 not offered.
-    if (!smtputf8) return { ok: false, reply: { code: 553, text: '5.6.7 non-ASCII address without SMTPUTF8' } };
+    if (!smtputf8) return { ok: false, reply: { code: 553, text: '5.6.7 non-ASCII address without SMTPUTF8', reason: 'bad-address' } };
     if (UNSAFE_UNICODE.test(local)) return refuse(role, 'control or format character in local part');
   }
   if (role === 'recipient' && Buffer.byteLength(local) > MAX_LOCAL_PART) return refuse(role, `local part longer than ${MAX_LOCAL_PART} octets`);

@@ -14,6 +14,7 @@ import { classifyOutcome } from './outcome-class.js';
 import type { SessionInfo } from '../smtp/policy.js';
 import { formatReply, type SmtpReply } from '../smtp/reply.js';
 import { buildTraceHeaders } from './trace-headers.js';
+import { detectLoop } from './loop-check.js';
 import type { QueueIdGenerator } from './queue-id.js';
 
 /** What the session knows (client, HELO, TLS, listener settings) plus the transaction. */
@@ -21,6 +22,8 @@ export interface DeliveryRequest extends SessionInfo {
   readonly transport: TransportConfig;
   readonly sender: string;
   readonly recipients: readonly string[];
+  /** Max_Received_Headers (loop-check.ts). */
+  readonly maxReceivedHeaders: number;
 }
 
 /** A message about to be received: named, its trace headers written. */
@@ -138,6 +141,8 @@ export function createDispatcher(options: {
   ): Promise<{ outcome: DeliveryOutcome; task: DeliveryTask | null } | SmtpReply> {
     if (received.kind === 'content-rejected') return { outcome: { kind: 'content-rejected' }, task: null };
     if (received.kind === 'spool-failed') return { outcome: { kind: 'spool-failed', errorCode: received.errorCode }, task: null };
+    const loop = detectLoop(received.headers, request);
+    if (loop) return { outcome: loop, task: null };
     const { transport } = request;
     const expanded = expandArguments(transport.program, envelope);
     if (expanded.injectedOption) {
@@ -182,6 +187,7 @@ function envelopeOf(request: DeliveryRequest, queueId: string): Omit<Envelope, '
     recipients: request.recipients,
     clientAddress: request.clientAddress,
     clientHelo: request.clientHelo,
+    authUser: request.authUser,
     transport: request.transport.name,
   };
 }
@@ -209,6 +215,7 @@ function summarizeEnvelope(envelope: Envelope) {
     queueId: envelope.queueId,
     client: envelope.clientAddress,
     helo: envelope.clientHelo,
+    authUser: envelope.authUser,
     sender: envelope.sender,
     recipients: recipients.length > LOGGED_RECIPIENTS ? recipients.slice(0, LOGGED_RECIPIENTS) : recipients,
     recipientCount: recipients.length,
@@ -233,6 +240,8 @@ function logDelivery(
     client,
     helo,
     tls: request.tls,
+    // The Auth_Password_File user of the session (RFC 4954), null without AUTH.
+    authUser: request.authUser,
     // Verified or not (and why not); never in the program's argv or environment.
     clientCertificate: request.clientCertificate,
     sender,
@@ -250,6 +259,8 @@ function logDelivery(
     // The program's own last words on a failed run (not with error_file: they went there).
     stderrTail: 'stderrTail' in outcome ? outcome.stderrTail : null,
     error: 'message' in outcome ? outcome.message : outcome.kind === 'spool-failed' ? outcome.errorCode : null,
+    // What decided a loop: the Received: count, or the recipient a Delivered-To: named.
+    ...(outcome.kind === 'loop-detected' ? { receivedHeaders: outcome.receivedHeaders, deliveredTo: outcome.deliveredTo } : {}),
     reply: formatReply(reply),
     durationMs: Math.round(durationMs * 10) / 10,
   };

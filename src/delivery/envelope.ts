@@ -13,6 +13,8 @@ export interface Envelope {
   readonly recipients: readonly string[];
   readonly clientAddress: string;
   readonly clientHelo: string;
+  /** The user of a successful SMTP AUTH (RFC 4954), null without one: '' in ${auth_user} and AUTH_USER. */
+  readonly authUser?: string | null;
   /** Message size in bytes as received. */
   readonly size: number;
   readonly transport: string;
@@ -30,6 +32,7 @@ function macroValues(envelope: Envelope): Record<ValueMacro, string> {
     queue_id: envelope.queueId,
     client_address: envelope.clientAddress,
     client_helo: envelope.clientHelo,
+    auth_user: envelope.authUser ?? '',
     size: String(envelope.size),
     transport: envelope.transport,
   };

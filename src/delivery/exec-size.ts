@@ -40,7 +40,7 @@ export function execBytesOf(program: string, args: readonly string[], env: Reado
 }
 
 /** The session's part of an envelope: known at MAIL FROM, the same at delivery. */
-export type EnvelopeBase = Pick<Envelope, 'sender' | 'clientAddress' | 'clientHelo'>;
+export type EnvelopeBase = Pick<Envelope, 'sender' | 'clientAddress' | 'clientHelo' | 'authUser'>;
 
 export interface ExecBudget {
   /** Counts one more recipient if argv and env stay within EXEC_BUDGET_BYTES; false if not. */

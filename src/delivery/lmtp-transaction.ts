@@ -12,6 +12,7 @@ import type { Dispatcher } from './dispatcher.js';
 import { checkAddress, recipientKey, splitAddress } from './address.js';
 import { createExecBudget } from './exec-size.js';
 import { afterVerdict, type RecipientGate } from './recipient-check.js';
+import { deliveredToWatch } from './loop-check.js';
 
 const REPLY_RELAY_DENIED: SmtpReply = { code: 550, text: '5.7.1 relaying denied' };
 // The message is stored once, in one line ending: a transport that wants the other one
@@ -38,10 +39,12 @@ export interface LmtpParts {
   readonly store: MessageStore;
   /** recipient_check, as in SMTP transactions (mail-policy.ts). */
   readonly gate: RecipientGate;
+  /** Max_Received_Headers (loop-check.ts). */
+  readonly maxReceivedHeaders: number;
 }
 
 export function startLmtpTransaction(parts: LmtpParts, session: SessionInfo, sender: string): Transaction {
-  const { router, dispatcher, store, gate } = parts;
+  const { router, dispatcher, store, gate, maxReceivedHeaders } = parts;
   const recipients: Recipient[] = [];
   const byKey = new Map<string, number>();
   /**
@@ -64,7 +67,7 @@ export function startLmtpTransaction(parts: LmtpParts, session: SessionInfo, sen
       }
       if (recipients[0] && recipients[0].transport.eol !== transport.eol) return REPLY_OTHER_EOL;
       // Each run names one recipient: its own argv and environment must fit execve.
-      const budget = createExecBudget(transport, { sender, clientAddress: session.clientAddress, clientHelo: session.clientHelo });
+      const budget = createExecBudget(transport, { sender, clientAddress: session.clientAddress, clientHelo: session.clientHelo, authUser: session.authUser });
       if (!budget.tryAdd(address)) return REPLY_ARGS_TOO_BIG;
       return afterVerdict(gate(session, transport, sender, address, signal), (refusal) => {
         if (refusal) return refusal;
@@ -80,9 +83,17 @@ export function startLmtpTransaction(parts: LmtpParts, session: SessionInfo, sen
       // Named at DATA, one queue id and trace header per recipient: each names its recipient
       // (Delivered-To, Received ... for <x>), so none goes into the stored bytes.
       const deliveries = recipients.map(({ address, transport }) =>
-        dispatcher.open({ ...session, transport, sender, recipients: [address] }),
+        dispatcher.open({ ...session, transport, sender, recipients: [address], maxReceivedHeaders }),
       );
-      const receiver = store.receive({ eol: first.transport.eol, bareNewlines: session.bareNewlines, header: '', declaredBytes });
+      // Each delivery judges its own recipient (loop-check.ts): a Delivered-To: loop refuses
+      // only the recipient it names.
+      const receiver = store.receive({
+        eol: first.transport.eol,
+        bareNewlines: session.bareNewlines,
+        header: '',
+        declaredBytes,
+        deliveredTo: deliveredToWatch(recipients),
+      });
       return {
         write: (chunk) => receiver.write(chunk),
         writable: () => receiver.writable(),

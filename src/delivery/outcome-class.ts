@@ -34,6 +34,8 @@ export function classifyOutcome(outcome: DeliveryOutcome): OutcomeClass {
       return { ...setupFailure(outcome.errorCode), run: 'output_failed' };
     case 'content-rejected':
       return { level: 'info', message: 'delivery refused: bare CR or LF in content', run: null };
+    case 'loop-detected':
+      return { level: 'info', message: 'delivery refused: mail loop', run: null };
     case 'pool-busy':
       return { level: 'info', message: 'delivery', run: null };
     case 'pool-failed':

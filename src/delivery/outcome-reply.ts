@@ -7,12 +7,15 @@ import type { ExitCodePreset, MappedReply } from '../config/types.js';
 import { replyForExit } from './exit-presets.js';
 import type { PoolOutcome } from '../pool/task.js';
 import type { SmtpReply } from '../smtp/reply.js';
+import type { LoopDetected } from './loop-check.js';
 
 /** How a delivery ended: the pool's outcome, or one decided while the message was received. */
 export type DeliveryOutcome =
   | PoolOutcome
   /** A bare CR or LF in the content under Bare_Newlines = reject: no program started. */
   | { readonly kind: 'content-rejected' }
+  /** Too many Received: fields, or a Delivered-To: naming the recipient: no program started. */
+  | LoopDetected
   /** The spool file could not be created or written (errno code): no program started. */
   | { readonly kind: 'spool-failed'; readonly errorCode: string };
 
@@ -35,6 +38,9 @@ export function mapOutcomeToReply(
     case 'content-rejected':
       // RFC 5321 2.3.8: CR and LF only as CRLF. Permanent: resending the same bytes fails again.
       return { code: 550, text: '5.6.0 message contains a bare CR or LF (RFC 5321 2.3.8)' };
+    case 'loop-detected':
+      // RFC 3463 5.4.6, routing loop. Permanent, as Postfix bounces it: the next try loops too.
+      return { code: 554, text: '5.4.6 mail loop detected' };
     case 'output-failed':
       return { code: 451, text: '4.3.0 pipe transport output file unavailable' };
     case 'pool-busy':

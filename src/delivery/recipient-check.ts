@@ -94,6 +94,7 @@ export function createRecipientChecker(options: { pool: DeliveryPool; logger: Lo
         recipients: [request.recipient],
         clientAddress: request.clientAddress,
         clientHelo: request.clientHelo,
+        authUser: request.authUser,
         size: 0,
         transport: transport.name,
       };
@@ -191,8 +192,8 @@ export function createRecipientGate(checker: RecipientChecker): RecipientGate {
     if (check === null) return undefined;
     const cache = checkCache.get(session.scope) ?? new Map<string, SmtpReply | undefined>();
     checkCache.set(session.scope, cache);
-    // The check may name the sender or HELO, which change between transactions.
-    const cacheKey = JSON.stringify([route.name, check.text, sender, session.clientHelo, recipientKey(address)]);
+    // The check may name the sender, HELO or AUTH user, which change between transactions.
+    const cacheKey = JSON.stringify([route.name, check.text, sender, session.clientHelo, session.authUser, recipientKey(address)]);
     if (cache.has(cacheKey)) return cache.get(cacheKey);
     return checker.check({ ...session, transport: route, sender, recipient: address }, signal ?? new AbortController().signal).then(({ reply, cacheable }) => {
       const refusal = reply.code < 300 ? undefined : reply;

@@ -61,8 +61,10 @@ export function buildTraceHeaders(transport: TransportConfig, context: TraceCont
     const using = context.tls === null ? '' : `\t(using ${version} with cipher ${cipher})${eol}`;
     const client = verifiedClient(context.clientCertificate ?? null);
     const certified = client === null ? '' : `\t(${client})${eol}`;
+    // Postfix's smtpd_sasl_authenticated_header: the user of a successful AUTH (RFC 4954).
+    const user = envelope.authUser ? `\t(Authenticated sender: ${escapeClientText(envelope.authUser)})${eol}` : '';
     header +=
-      `Received: from ${helo} ([${literal}])${eol}${using}${certified}` +
+      `Received: from ${helo} ([${literal}])${eol}${using}${certified}${user}` +
       `\tby ${context.receivedBy} (smtpipe) with ${context.protocol} id ${envelope.queueId}${tail}${eol}`;
   }
   return header;

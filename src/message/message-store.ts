@@ -4,6 +4,7 @@
 // src/ops/daemon.ts; knows no SMTP, transport or program.
 
 import type { BareNewlinePolicy, LineEnding } from '../config/types.js';
+import { HeaderScan, type DeliveredToWatch, type HeaderFacts } from './header-scan.js';
 import { LineEndingStream } from './line-ending-stream.js';
 import type { LineEndingScans } from './line-endings.js';
 import { createMemoryBudget } from './memory-budget.js';
@@ -11,7 +12,7 @@ import { MessageSink, type StoredMessage } from './message-sink.js';
 import type { Spool } from './spool-file.js';
 import { createStagingPool } from './staging-pool.js';
 
-export type { StoredMessage };
+export type { StoredMessage, HeaderFacts, DeliveredToWatch };
 
 /** After a spool failure, /readyz says not ready for this long unless a spool write succeeds. */
 export const SPOOL_FAILING_MS = 10_000;
@@ -31,6 +32,8 @@ export interface MessageFormat {
   readonly header: string;
   /** SIZE= of MAIL FROM, 0 when none. */
   readonly declaredBytes: number;
+  /** Which Delivered-To: values of the header section to report (HeaderFacts); unset: none. */
+  readonly deliveredTo?: DeliveredToWatch;
 }
 
 export type Received =
@@ -38,6 +41,8 @@ export type Received =
       readonly kind: 'stored';
       readonly message: StoredMessage;
       readonly wireBytes: number;
+      /** The header section as received (the trace headers written before it not counted). */
+      readonly headers: HeaderFacts;
       /**
        * Set when several runs share the stored message (LMTP, one run per recipient): this
        * run's trace headers, to go before the stored bytes (which then hold none), and the
@@ -115,12 +120,15 @@ export function createMessageStore(options: {
 
   const receive = (format: MessageFormat): MessageReceiver => {
     const lines = new LineEndingStream(format.eol, format.bareNewlines, scans);
+    // Reads each chunk before the line-ending conversion rewrites it; only the client's bytes.
+    const headerScan = new HeaderScan(format.deliveredTo);
     const sink = new MessageSink({ budget, spool, staging, thresholdBytes, declaredBytes: format.declaredBytes });
     if (format.header.length > 0) sink.write([Buffer.from(format.header, 'utf8')]);
     let wireBytes = 0;
     return {
       write(chunk) {
         wireBytes += chunk.length;
+        headerScan.push(chunk);
         const converted = lines.push(chunk);
         if (lines.rejected) {
           sink.discard();
@@ -144,7 +152,8 @@ export function createMessageStore(options: {
           return { kind: 'spool-failed', errorCode: result.errorCode, wireBytes };
         }
         const { message } = result;
-        if (message.kind === 'bytes') return { kind: 'stored', message, wireBytes };
+        const headers = headerScan.finish();
+        if (message.kind === 'bytes') return { kind: 'stored', message, wireBytes, headers };
         failedAt = -Infinity;
         spooledBytes += message.size;
         observer.spooled(message.size);
@@ -155,7 +164,7 @@ export function createMessageStore(options: {
           spooledBytes -= message.size;
           message.release();
         };
-        return { kind: 'stored', message: { ...message, release }, wireBytes };
+        return { kind: 'stored', message: { ...message, release }, wireBytes, headers };
       },
     };
   };

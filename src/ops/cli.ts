@@ -11,6 +11,7 @@ import { createDaemon, type Daemon } from './daemon.js';
 import { hardenProcess } from './hardening.js';
 import { closeLeakingFds } from './inherited-fds.js';
 import { createLogger, LOG_LEVELS } from './logger.js';
+import { runPasswd } from './passwd.js';
 
 const EXIT_OK = 0;
 const EXIT_FORCED = 1;
@@ -19,6 +20,7 @@ const EXIT_SOFTWARE = 70;
 const EXIT_CONFIG = 78;
 
 const USAGE = `Usage: smtpipe [options]
+       smtpipe passwd [USER] < password   (a line for Auth_Password_File; passwd --help)
 
 Receives mail over SMTP and pipes each message into the program of the
 pipe_transport that serves its recipient's domain; the program's exit status
@@ -51,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
   // (nginx). Listening first thing means it never does; the signal is only logged.
   const onUsr1 = { log: (): void => {} };
   process.on('SIGUSR1', () => onUsr1.log());
+  if (argv[0] === 'passwd') return runPasswd(argv.slice(1), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
   let values;
   try {
     ({ values } = parseArgs({

@@ -71,7 +71,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
   metrics.observeStore(store.stats);
   const dispatcher = createDispatcher({ pool, logger, nextQueueId: createQueueIdGenerator(), observer: metrics });
   const checker = createRecipientChecker({ pool, logger });
-  let currentPolicy = createMailPolicy(createRouter(initialConfig.transports), dispatcher, store, checker);
+  let currentPolicy = createMailPolicy(createRouter(initialConfig.transports), dispatcher, store, checker, initialConfig.maxReceivedHeaders);
   // Listeners hold this one; it asks whichever policy is current when a transaction starts.
   const policy: MailPolicy = { startTransaction: (session, sender) => currentPolicy.startTransaction(session, sender) };
   // Resized in start(), once the worker threads hold their descriptors, and by reloads.
@@ -126,7 +126,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     apply(next) {
       pool.reconfigure(next);
       store.reconfigure(storeLimits(next));
-      currentPolicy = createMailPolicy(createRouter(next.transports), dispatcher, store, checker);
+      currentPolicy = createMailPolicy(createRouter(next.transports), dispatcher, store, checker, next.maxReceivedHeaders);
       sizeSessionBudget(next);
     },
   });

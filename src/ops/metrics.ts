@@ -6,8 +6,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { DeliveryMetric } from '../delivery/dispatcher.js';
 import { classifyOutcome } from '../delivery/outcome-class.js';
 import { isNoSpace, type StoreObserver, type StoreStats } from '../message/message-store.js';
+import type { RefusalObserver } from '../smtp/refusal-log.js';
+import { refusalLabelPairs } from '../smtp/refusal-reasons.js';
 
-export interface Metrics extends StoreObserver {
+export interface Metrics extends StoreObserver, RefusalObserver {
   readonly registry: Registry;
   sessionOpened(): void;
   sessionClosed(): void;
@@ -107,6 +109,9 @@ export function createMetrics(version: string): Metrics {
   const spooledBytes = counter('smtpipe_spooled_bytes_total', 'Bytes of messages stored in spool files');
   const spoolFailures = counter('smtpipe_spool_failures_total', 'Spool files that could not be created or written, by reason', ['reason']);
   for (const reason of ['no_space', 'error']) spoolFailures.labels(reason).inc(0);
+  // Every (stage, reason) pair of src/smtp/refusal-reasons.ts, at 0 from start-up.
+  const refusals = counter('smtpipe_refusals_total', 'Clients, commands and messages refused before a program ran, by stage and reason', ['stage', 'reason']);
+  for (const { stage, reason } of refusalLabelPairs()) refusals.labels(stage, reason).inc(0);
   const dropped = counter('smtpipe_deliveries_dropped_total', 'Deliveries dropped because the client left before its program started');
 
   return {
@@ -130,6 +135,9 @@ export function createMetrics(version: string): Metrics {
     },
     reply(code) {
       replies.labels(replyClass(code)).inc();
+    },
+    refusal(stage, reason) {
+      refusals.labels(stage, reason).inc();
     },
     delivery(metric) {
       if (metric.outcome.kind === 'client-gone') {

@@ -12,8 +12,8 @@ import type { ClientCertificate } from './policy.js';
 import { toRejection, type SmtpReply } from './reply.js';
 
 /** RFC 3207 section 4: a server that requires TLS answers commands before it with 530. */
-const REPLY_STARTTLS_FIRST: SmtpReply = { code: 530, text: '5.7.0 Must issue a STARTTLS command first' };
-const REPLY_CERTIFICATE_REQUIRED: SmtpReply = { code: 530, text: '5.7.0 a verified client certificate is required here' };
+const REPLY_STARTTLS_FIRST: SmtpReply = { code: 530, text: '5.7.0 Must issue a STARTTLS command first', reason: 'tls-required' };
+const REPLY_CERTIFICATE_REQUIRED: SmtpReply = { code: 530, text: '5.7.0 a verified client certificate is required here', reason: 'client-certificate' };
 /** Postfix's answer when smtpd_tls_req_ccert finds no trusted certificate after STARTTLS. */
 const REPLY_NO_CERTIFICATE: SmtpReply = { code: 421, text: '4.7.1 no client certificate presented, closing' };
 const REPLY_UNTRUSTED_CERTIFICATE: SmtpReply = { code: 421, text: '4.7.1 client certificate not trusted, closing' };

@@ -15,7 +15,9 @@
 // 7. MAIL FROM / RCPT TO accept quoted local parts (RFC 5321 4.1.2) that upstream's
 //    _parseAddressCommand refuses (`"foo bar"@x`, `"foo..bar"@x`, `"x@y"@z`), and refuse
 //    a line that is not valid UTF-8 (upstream decodes it with U+FFFD in place of the
-//    bad bytes, so an address would silently change).
+//    bad bytes, so an address would silently change);
+// 8. AUTH is listed in EHLO, and accepted, only over TLS unless Auth_Allow_Plaintext
+//    (upstream lists it in clear, and refuses it there only when STARTTLS is on).
 // All rely on smtp-server internals; assertUpstreamShape() (upstream-shape.ts) fails fast
 // if they move: every PipeServer runs it when it is built.
 
@@ -31,12 +33,14 @@ import { maskQuotedLocalPart } from './path-syntax.js';
 import { createLineDeadline } from './line-deadline.js';
 import { readProxyHeader, type ProxyRead } from './proxy-reader.js';
 import { formatReply, type SmtpReply } from './reply.js';
+import type { RefusalStage } from './refusal-reasons.js';
 import type { AdmissionTicket, Refusal, SessionAdmission } from './session-admission.js';
 import { assertUpstreamShape } from './upstream-shape.js';
 
 /** RFC 5321 4.5.3.1.4 lets a server refuse a long line; smtp-server's parser then stops, so we close. */
 const REPLY_LINE_TOO_LONG: SmtpReply = { code: 421, text: '4.5.2 command line too long, closing' };
 const REPLY_RECIPIENT_OK = '2.1.5 Ok';
+const REPLY_AUTH_NEEDS_TLS: SmtpReply = { code: 538, text: '5.7.11 Encryption required for requested authentication mechanism' };
 const REPLY_LINE_TOO_SLOW: SmtpReply = { code: 421, text: '4.4.2 command line took too long, closing' };
 
 /** Per-session state kept by src/smtp; the policy layer sees only `transaction`. */
@@ -54,8 +58,16 @@ export interface SessionState<T> {
 export class PipeConnection<T> extends SMTPConnection {
   readonly state: SessionState<T> = { transaction: undefined, delivering: false, receptions: 0, recipients: 0 };
   greetingPauseMs = 0;
+  /**
+   * This session's Max_Message_Size (its Peer's: session-hooks.ts), advertised as SIZE in
+   * EHLO and the DATA limit; null: the server's `size`, which is the largest of them.
+   */
+  sizeLimit: number | null = null;
   onReply: (code: number) => void = () => {};
+  /** A refusal smtp-server or this class sends itself (HELO syntax, SIZE at MAIL). */
+  onRefusal: (stage: RefusalStage, reply: SmtpReply) => void = () => {};
   readonly #closed = new AbortController();
+  #hideAuth = false;
 
   /** Aborts when the session's socket has closed (the client left, or we closed it). */
   get closedSignal(): AbortSignal {
@@ -74,6 +86,9 @@ export class PipeConnection<T> extends SMTPConnection {
     // Upstream's accepted RCPT says "Accepted": ours carries RFC 3463's 2.1.5 like every
     // other reply text (enhanced codes are ours to write, see reply.ts).
     if (context === 'RCPT_TO_OK') data = REPLY_RECIPIENT_OK;
+    // The EHLO reply is the one multi-line reply with a SIZE keyword (RFC 1870).
+    const size = this.sizeLimit;
+    if (size !== null && Array.isArray(data)) data = data.map((line) => (/^SIZE \d+$/.test(line) ? `SIZE ${size}` : line));
     super.send(code, data, context);
   }
 
@@ -93,6 +108,9 @@ export class PipeConnection<T> extends SMTPConnection {
       },
     );
     parser.onPartialLine = (partial) => deadline.update(partial);
+    // Upstream's handler_DATA passes the server's size; a Peer may set a smaller one.
+    const startDataMode = parser.startDataMode.bind(parser);
+    parser.startDataMode = (size) => startDataMode(this.sizeLimit ?? size);
     return parser;
   }
 
@@ -112,7 +130,32 @@ export class PipeConnection<T> extends SMTPConnection {
 
   override handler_EHLO(command: Buffer, callback: () => void): void {
     if (refuseHelo(this, command)) return callback();
-    super.handler_EHLO(command, callback);
+    // RFC 4954 4: PLAIN and LOGIN send the password as it is, so AUTH is listed only once
+    // the session is encrypted (upstream lists it in clear too) unless Auth_Allow_Plaintext.
+    this.#hideAuth = !this.secure && !this._server.options.allowInsecureAuth;
+    try {
+      super.handler_EHLO(command, callback);
+    } finally {
+      this.#hideAuth = false;
+    }
+  }
+
+  // Upstream answers AUTH in clear with 538 only when STARTTLS is on, and without RFC 4954's code.
+  override handler_AUTH(command: Buffer, callback: () => void): void {
+    if (this.secure || this._server.options.allowInsecureAuth) return super.handler_AUTH(command, callback);
+    this.send(REPLY_AUTH_NEEDS_TLS.code, REPLY_AUTH_NEEDS_TLS.text, false);
+    callback();
+  }
+
+  override _isDisabled(command: string): boolean {
+    return (command === 'AUTH' && this.#hideAuth) || super._isDisabled(command);
+  }
+
+  // Upstream refuses a declared SIZE over the limit itself (RFC 1870 6.1): counted as a refusal.
+  override _validateMailParams(parsed: Parameters<SMTPConnection['_validateMailParams']>[0]): ReturnType<SMTPConnection['_validateMailParams']> {
+    const invalid = super._validateMailParams(parsed);
+    if (invalid?.code === 552) this.onRefusal('mail', { code: 552, text: invalid.message, reason: 'size' });
+    return invalid;
   }
 
   // Upstream parses the rest (parameters, source route, domain, length) of a line whose
@@ -131,10 +174,11 @@ export class PipeConnection<T> extends SMTPConnection {
 const REPLY_BAD_HELO = '5.5.2 syntax error in HELO/EHLO argument: domain or address literal required';
 
 /** Sends 501 and returns true unless the command carries exactly one valid argument. */
-function refuseHelo(connection: SMTPConnection, command: Buffer): boolean {
+function refuseHelo(connection: PipeConnection<unknown>, command: Buffer): boolean {
   const parts = command.toString().trim().split(/\s+/);
   if (parts.length === 2 && isHeloArgument(parts[1] as string)) return false;
   connection.send(501, REPLY_BAD_HELO, false);
+  connection.onRefusal('helo', { code: 501, text: REPLY_BAD_HELO, reason: 'helo-syntax' });
   return true;
 }
 
@@ -149,6 +193,8 @@ export interface PipeServerOptions {
   readonly admission?: SessionAdmission;
   /** Told of each socket the admission refused, and for which client address. */
   readonly onRefused?: (refusal: Refusal, client: string) => void;
+  /** Told of each refusal a connection sends itself (PipeConnection.onRefusal). */
+  readonly onRefusal?: (stage: RefusalStage, reply: SmtpReply, client: string, session: string) => void;
   /** A PROXY header was malformed or did not come: the socket is closed, unanswered. */
   readonly onProxyFailure?: (socket: net.Socket, failure: Extract<ProxyRead, { ok: false }>) => void;
 }
@@ -291,6 +337,8 @@ export class PipeServer<T> extends SMTPServer {
     const connection = new PipeConnection<T>(this, socket, socketOptions);
     connection.greetingPauseMs = this.greetingPauseMs;
     if (this.#options.onReply) connection.onReply = this.#options.onReply;
+    const onRefusal = this.#options.onRefusal;
+    if (onRefusal) connection.onRefusal = (stage, reply) => onRefusal(stage, reply, connection.session.remoteAddress, connection.session.id);
     this.#bySession.set(connection.session, connection);
     const ticket = this.#tickets.get(socket);
     if (ticket) this.#ticketBySession.set(connection.session, ticket);

@@ -12,11 +12,15 @@ import type { Logger } from 'pino';
 import { sameListenAddress } from '../config/listen-address.js';
 import type { ListenerConfig } from '../config/types.js';
 import { clientCertificateOptions, createClientCertificates } from './client-certificates.js';
+import { canonicalIp } from './ip-address.js';
 import { PipeServer } from './connection.js';
 import type { MailPolicy, Transaction } from './policy.js';
 import { isTrusted, trustedProxies } from './proxy-trust.js';
+import { createRateThrottle } from './rate-throttle.js';
+import { createRefusals, type RefusalObserver } from './refusal-log.js';
 import type { SmtpReply } from './reply.js';
 import { createSessionAdmission, REPLY_SHUTTING_DOWN, type AdmissionObserver, type SessionSlots } from './session-admission.js';
+import { createAuthHook } from './session-auth.js';
 import { createSessionHooks, sendAndClose } from './session-hooks.js';
 
 export type { SessionSlots } from './session-admission.js';
@@ -35,6 +39,8 @@ export interface Listener {
   reconfigure(next: ListenerConfig): void;
   /** Open sessions, counted from accept (a TLS handshake, greeting pause or PROXY wait too). */
   readonly sessions: number;
+  /** Client addresses the Inbound_Throttle_* tables remember now (bounded: rate-throttle.ts). */
+  readonly throttled: { readonly connections: number; readonly messages: number };
   /** Stops accepting, closes idle sessions with 421; busy ones close after their reply. */
   drain(): void;
   /** 421 and close for every session, busy or not. */
@@ -46,7 +52,7 @@ export interface Listener {
 const REPLY_UNTRUSTED_PROXY: SmtpReply = { code: 421, text: '4.7.0 connections here must come through a trusted proxy' };
 
 /** What the listener reports for the metrics (src/ops/metrics.ts). */
-export interface SessionObserver extends AdmissionObserver {
+export interface SessionObserver extends AdmissionObserver, RefusalObserver {
   reply(code: number): void;
 }
 
@@ -63,9 +69,13 @@ export function canReconfigure(current: ListenerConfig, next: ListenerConfig): b
 function sessionOptions(config: ListenerConfig) {
   return {
     name: config.bannerHostname,
-    size: config.maxMessageBytes,
-    // No AUTH (a relay for local programs); STARTTLS only where configured.
-    disabledCommands: config.tls?.mode === 'starttls' ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    // The largest of the Listen's and its Peers' limits: smtp-server checks this one for
+    // every session, the hooks each session's own (session-hooks.ts) and EHLO shows it.
+    size: Math.max(config.maxMessageBytes, ...config.peers.map((p) => p.overrides.maxMessageBytes ?? 0)),
+    // AUTH only where SMTP_Extensions lists it (session-auth.ts); STARTTLS only where configured.
+    disabledCommands: [...(config.auth === null ? ['AUTH'] : []), ...(config.tls?.mode === 'starttls' ? [] : ['STARTTLS'])],
+    // Before TLS, AUTH is neither offered nor accepted (connection.ts) unless Auth_Allow_Plaintext.
+    allowInsecureAuth: config.auth?.allowPlaintext ?? false,
     socketTimeout: config.idleTimeoutMs,
     // Every peer must send the header; untrusted peers never get this far (refuseSocket).
     useProxy: config.proxy !== null,
@@ -92,28 +102,42 @@ export function createListener(
   let serverClosed = false;
   const waiters: Array<() => void> = [];
   const certificates = createClientCertificates(() => config, logger);
+  // Per Listen, kept across reloads (a reload changes the rates, not what was counted).
+  const connectionCounts = createRateThrottle(() => performance.now());
+  const messageCounts = createRateThrottle(() => performance.now());
+  const refusals = createRefusals(logger, observer, () => config.label);
 
   const settleIfClosed = () => {
     if (serverClosed && admission.open === 0) waiters.splice(0).forEach((resolve) => resolve());
   };
   const admission = createSessionAdmission(
-    () => ({ draining, maxSessions: config.maxSessions, maxSessionsPerClient: config.maxSessionsPerClient }),
+    () => ({ draining, maxSessions: config.maxSessions, maxSessionsPerClient: config.maxSessionsPerClient, connectionThrottle: config.connectionThrottle }),
     slots,
     observer,
     settleIfClosed,
+    connectionCounts,
   );
   const server: PipeServer<Transaction> = new PipeServer<Transaction>({
     greetingPauseMs: config.greetingPauseMs,
     onReply: (code) => observer.reply(code),
     refuseSocket(socket) {
       if (proxies === null || isTrusted(proxies, socket.remoteAddress)) return null;
-      logger.warn({ listener: config.label, peer: socket.remoteAddress }, 'connection refused: not a trusted proxy (Proxy_Hosts)');
+      refusals.record('connect', REPLY_UNTRUSTED_PROXY, socket.remoteAddress, {
+        reason: 'untrusted-proxy',
+        level: 'warn',
+        message: 'connection refused: not a trusted proxy (Proxy_Hosts)',
+        fields: { peer: socket.remoteAddress },
+      });
       return REPLY_UNTRUSTED_PROXY;
     },
     admission,
     onRefused(refusal, client) {
-      if (refusal.cause === 'fd-budget') logger.warn({ listener: config.label, client }, 'session refused: file descriptor budget exhausted');
+      const reason = refusal.cause === 'draining' ? 'shutting-down' : refusal.cause;
+      if (refusal.cause === 'fd-budget') {
+        refusals.record('connect', refusal.reply, client, { reason, level: 'warn', message: 'session refused: file descriptor budget exhausted' });
+      } else refusals.record('connect', refusal.reply, client, { reason });
     },
+    onRefusal: (stage, reply, client, session) => refusals.record(stage, reply, client, { session }),
     onProxyFailure(socket, failure) {
       // A drain closes the sockets still waiting for their header: that is no proxy's fault.
       if (draining) return;
@@ -130,7 +154,10 @@ export function createListener(
       // reply per recipient (session-hooks.ts).
       lmtp: config.protocol === 'lmtp',
       hideDSN: true,
+      // Require_Auth is ours (session-hooks.ts onMailFrom): per Listen, with our reply.
       authOptional: true,
+      authMethods: ['PLAIN', 'LOGIN'],
+      onAuth: createAuthHook({ config: () => config, logger, connectionOf: (session) => server.connectionOf(session) }),
       disableReverseLookup: true,
       // The drain deadline is ours (src/ops/shutdown.ts); smtp-server's own must not cut first.
       closeTimeout: 2 ** 31 - 1,
@@ -142,6 +169,8 @@ export function createListener(
         logger,
         certificates,
         connectionOf: (session) => server.connectionOf(session),
+        refusals,
+        throttleMessage: (client) => messageCounts.take(canonicalIp(client), config.messageThrottle),
       }),
     },
   });
@@ -165,6 +194,9 @@ export function createListener(
     },
     get sessions() {
       return admission.open;
+    },
+    get throttled() {
+      return { connections: connectionCounts.size, messages: messageCounts.size };
     },
     listen() {
       return new Promise((resolve, reject) => {

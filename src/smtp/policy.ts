@@ -23,6 +23,8 @@ export interface SessionInfo {
   readonly tls: string | null;
   /** The certificate the client presented (TLS_Verify_Mode optional/require), else null. */
   readonly clientCertificate: ClientCertificate | null;
+  /** The Auth_Password_File user this session authenticated as (RFC 4954), else null. */
+  readonly authUser: string | null;
   /**
    * One object for the whole session, the same at each MAIL: the policy may key what it
    * remembers across the session's transactions on it (a WeakMap), and forget it with it.

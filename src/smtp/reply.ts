@@ -4,10 +4,14 @@
 // doubled. formatReply is the one spelling of a reply line (logs, and the wire where we
 // write it ourselves).
 
+import type { RefusalReason } from './refusal-reasons.js';
+
 export interface SmtpReply {
   readonly code: number;
   /** Everything after the code, e.g. "4.3.0 pipe transport timed out". */
   readonly text: string;
+  /** Why a refusal refuses (refusal-reasons.ts): its log line and smtpipe_refusals_total say it. */
+  readonly reason?: RefusalReason;
 }
 
 export function formatReply(reply: SmtpReply): string {

@@ -5,9 +5,9 @@
 import type { ListenerConfig } from '../config/types.js';
 import type { SmtpReply } from './reply.js';
 
-export const REPLY_TOO_MANY_RECIPIENTS: SmtpReply = { code: 452, text: '4.5.3 too many recipients' };
-export const REPLY_SESSION_MESSAGES: SmtpReply = { code: 421, text: '4.7.0 too many messages in this session, reconnect' };
-export const REPLY_SESSION_RECIPIENTS: SmtpReply = { code: 452, text: '4.5.3 too many recipients in this session' };
+export const REPLY_TOO_MANY_RECIPIENTS: SmtpReply = { code: 452, text: '4.5.3 too many recipients', reason: 'too-many-recipients' };
+export const REPLY_SESSION_MESSAGES: SmtpReply = { code: 421, text: '4.7.0 too many messages in this session, reconnect', reason: 'session-messages' };
+export const REPLY_SESSION_RECIPIENTS: SmtpReply = { code: 452, text: '4.5.3 too many recipients in this session', reason: 'session-recipients' };
 
 export type SessionLimits = Pick<ListenerConfig, 'maxReceptionsPerConnection' | 'maxRecipientsPerMessage' | 'maxRecipientsPerConnection' | 'smtputf8'>;
 
@@ -23,7 +23,7 @@ type Parameters = Record<string, unknown> | false | undefined;
 function unknownParameter(args: Parameters, allowed: Set<string>): SmtpReply | null {
   if (!args) return null;
   const unknown = Object.keys(args).find((key) => !allowed.has(key));
-  return unknown === undefined ? null : { code: 555, text: `5.5.4 unsupported parameter ${unknown.slice(0, 32).replace(/[^\x21-\x7e]/g, '?')}` };
+  return unknown === undefined ? null : { code: 555, text: `5.5.4 unsupported parameter ${unknown.slice(0, 32).replace(/[^\x21-\x7e]/g, '?')}`, reason: 'bad-parameter' };
 }
 
 /** MAIL FROM, given the messages this session has received in full so far. */

@@ -25,7 +25,7 @@ export function assertUpstreamShape(): void {
   const stream = SMTPStream.prototype as unknown as Record<string, unknown>;
   const freshStream = new SMTPStream();
   const missing = [
-    ...['_setListeners', 'connectionReady', 'init', 'send', 'close', '_onClose', '_createParser', '_onCommand', 'handler_HELO', 'handler_EHLO', '_parseAddressCommand']
+    ...['_setListeners', 'connectionReady', 'init', 'send', 'close', '_onClose', '_createParser', '_onCommand', 'handler_HELO', 'handler_EHLO', 'handler_AUTH', '_isDisabled', '_parseAddressCommand', '_validateMailParams']
       .filter((m) => typeof connection[m] !== 'function')
       .map((m) => `SMTPConnection.${m}`),
     ...['_write', '_feedDataStream', '_endDataMode', '_countDataBytes'].filter((m) => typeof stream[m] !== 'function').map((m) => `SMTPStream.${m}`),

@@ -33,6 +33,7 @@ test('idle() resolves at once with nothing in flight, and when the last delivery
       transport,
       sender: 'a@x.test',
       recipients: ['b@x.test'],
+      maxReceivedHeaders: 50,
       sessionId: 's',
       scope: {},
       clientAddress: '127.0.0.1',
@@ -41,13 +42,19 @@ test('idle() resolves at once with nothing in flight, and when the last delivery
       receivedBy: 'mx.test',
       bareNewlines: 'reject',
       smtputf8: false,
+      authUser: null,
       tls: null,
       clientCertificate: null,
     });
     // What the message store hands over for a small message: its bytes, released once.
     const received = (): Received => {
       const bytes = new TextEncoder().encode('hi\r\n').buffer as ArrayBuffer;
-      return { kind: 'stored', wireBytes: bytes.byteLength, message: { kind: 'bytes', bytes, size: bytes.byteLength, release() {} } };
+      return {
+        kind: 'stored',
+        wireBytes: bytes.byteLength,
+        headers: { receivedHeaders: 0, deliveredTo: [] },
+        message: { kind: 'bytes', bytes, size: bytes.byteLength, release() {} },
+      };
     };
     const deliver = () => dispatcher.open(request()).deliver(received(), new AbortController().signal);
     const replies = Promise.all([deliver(), deliver()]);

@@ -71,6 +71,8 @@ test('environment: the contract variables, env entries, PATH; nothing of the dae
     CLIENT_HELO: 'helo.client.test',
     SIZE: '4',
     TRANSPORT: 'env',
+    // No AUTH in this session: the variable is there, empty (as ${auth_user}).
+    AUTH_USER: '',
   });
 });
 

@@ -11,7 +11,7 @@ import { parseConfigSource } from '../../src/config/parser.js';
 import { PROGRAM_MACROS } from '../../src/config/program-argv.js';
 import { argvWords, programTemplate } from '../helpers/transport.js';
 import { printConfig, quote } from '../../src/config/print.js';
-import type { Config, MappedReply, ParsedConfig, ParsedListener, ParsedTransport, SourcePosition } from '../../src/config/types.js';
+import type { Config, MappedReply, ParsedConfig, ParsedListener, ParsedTransport, PeerRule, SourcePosition } from '../../src/config/types.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
 
 const FILE = '/virtual/printed.conf';
@@ -76,6 +76,28 @@ const listenLabel = fc
   )
   .map(([host, port]) => ({ label: `${host}:${port}`, host: host === '' ? undefined : host.replace(/^\[|\]$/g, ''), port }));
 
+const throttleRate = fc.oneof(fc.constant(null), fc.record({ count: fc.integer({ min: 1, max: 999_999_999 }), seconds: fc.integer({ min: 1, max: 999_999_999 }) }));
+const peerRule: fc.Arbitrary<PeerRule> = fc
+  .record({
+    block: fc.oneof(
+      fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 32 })).map(([ip, prefix]) => ({ network: ip, prefix, family: 'ipv4' as const, label: `${ip}/${prefix}` })),
+      fc.constantFrom(
+        { network: '::1', prefix: 128, family: 'ipv6' as const, label: '::1' },
+        { network: '2001:db8::', prefix: 32, family: 'ipv6' as const, label: '2001:db8::/32' },
+      ),
+    ),
+    overrides: fc.record(
+      {
+        maxMessageBytes: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+        maxRecipientsPerMessage: fc.integer({ min: 1, max: 100_000 }),
+        bareNewlines: fc.constantFrom('reject' as const, 'normalize' as const),
+        enable: fc.boolean(),
+      },
+      { requiredKeys: [] },
+    ),
+  })
+  .map(({ block, overrides }) => ({ ...block, overrides, position: NOWHERE }));
+
 const listener: fc.Arbitrary<ParsedListener> = fc
   .record({
     address: listenLabel,
@@ -94,16 +116,25 @@ const listener: fc.Arbitrary<ParsedListener> = fc
     // TLS needs readable files, which a pure load cannot check: covered by integration tests.
     tls: fc.constant(null),
     smtputf8: fc.boolean(),
+    connectionThrottle: throttleRate,
+    messageThrottle: throttleRate,
+    // AUTH needs a readable password file too: covered by integration tests.
+    auth: fc.constant(null),
+    requireAuth: fc.constant(false),
+    peers: fc.uniqueArray(peerRule, { maxLength: 3, selector: (p) => p.label }).map((list) => [...list].sort((a, b) => b.prefix - a.prefix)),
     proxy: fc.oneof(
       fc.constant(null),
       fc.record({ trustedHosts: fc.uniqueArray(fc.oneof(fc.ipV4(), fc.ipV4().map((ip) => `${ip}/24`), fc.constant('::1')), { minLength: 1, maxLength: 3 }) }),
     ),
   })
-  .map(({ address, idleSeconds, dataSeconds, ...rest }) => ({
+  .map(({ address, idleSeconds, dataSeconds, peers, ...rest }) => ({
     ...address,
     ...rest,
     idleTimeoutMs: idleSeconds * 1000,
     maxDataMs: dataSeconds * 1000,
+    // Require_TLS needs TLS, which needs files (above).
+    requireTls: false,
+    peers,
     position: NOWHERE,
   }));
 
@@ -231,6 +262,7 @@ const config: fc.Arbitrary<ParsedConfig> = fc
     }),
     shutdownSeconds: fc.integer({ min: 0, max: MAX_DURATION_SECONDS }),
     exitCodes: fc.constantFrom('momentum' as const, 'sysexits' as const, 'qmail' as const),
+    maxReceivedHeaders: fc.integer({ min: 1, max: 100_000 }),
     metricsListen: fc.option(
       fc.record({ host: fc.constantFrom('127.0.0.1', undefined), port: fc.integer({ min: 0, max: 65535 }) }).map(({ host, port }) => ({
         label: `${host ?? ''}:${port}`,

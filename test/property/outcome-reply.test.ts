@@ -46,6 +46,7 @@ const otherOutcome: fc.Arbitrary<DeliveryOutcome> = fc.oneof(
   fc.constantFrom('ENOENT', 'EACCES', 'EMFILE').map((e): PoolOutcome => ({ kind: 'spawn-failed', errorCode: e, message: e })),
   fc.constant<PoolOutcome>({ kind: 'output-failed', errorCode: 'EACCES', message: 'EACCES' }),
   fc.constant<DeliveryOutcome>({ kind: 'content-rejected' }),
+  fc.constant<DeliveryOutcome>({ kind: 'loop-detected', receivedHeaders: 51, deliveredTo: null }),
   fc.constantFrom('ENOSPC', 'EDQUOT', 'EIO', 'EACCES').map((e): DeliveryOutcome => ({ kind: 'spool-failed', errorCode: e })),
   fc.constant<PoolOutcome>({ kind: 'pool-busy' }),
   fc.constant<PoolOutcome>({ kind: 'pool-failed', message: 'worker exited' }),
@@ -96,13 +97,13 @@ test('an unmapped non-zero exit status is a permanent failure that names the sta
   );
 });
 
-test('signals, timeouts, start and pool failures tempfail (4xx), whatever the code map; bare newlines are 5xx', () => {
+test('signals, timeouts, start and pool failures tempfail (4xx), whatever the code map; bare newlines and loops are 5xx', () => {
   fc.assert(
     fc.property(codeMap, otherOutcome, queueId, timeoutMs, (codes, outcome, qid, ms) => {
       const reply = mapOutcomeToReply(outcome, codes, qid, ms);
       // The code map applies to exit statuses only: the same reply without it.
       assert.deepEqual(reply, mapOutcomeToReply(outcome, new Map(), qid, ms));
-      const expectedClass = outcome.kind === 'content-rejected' ? 5 : 4;
+      const expectedClass = outcome.kind === 'content-rejected' || outcome.kind === 'loop-detected' ? 5 : 4;
       assert.equal(Math.floor(reply.code / 100), expectedClass, `${outcome.kind}: ${formatReply(reply)}`);
       if (outcome.kind === 'signaled') assert.ok(reply.text.includes(outcome.signal), reply.text);
       if (outcome.kind === 'timed-out') assert.ok(reply.text.includes(`${ms / 1000} s`), reply.text);

@@ -68,7 +68,7 @@ test('schema: listener options at ESMTP_Listener scope, overridden per Listen', 
     label: ':2525', host: undefined, port: 2525, protocol: 'smtp',
     maxMessageBytes: 5000, maxSessions: 500, idleTimeoutMs: 7000, maxRecipientsPerMessage: 100,
     bannerHostname: 'mx.test', greetingPauseMs: 100, bareNewlines: 'normalize',
-    maxReceptionsPerConnection: 0, maxRecipientsPerConnection: 0, maxSessionsPerClient: 250, maxDataMs: 600_000, tls: null, smtputf8: false, proxy: null, position: undefined,
+    maxReceptionsPerConnection: 0, maxRecipientsPerConnection: 0, maxSessionsPerClient: 250, maxDataMs: 600_000, tls: null, smtputf8: false, proxy: null, connectionThrottle: null, messageThrottle: null, auth: null, requireAuth: false, requireTls: false, peers: [], position: undefined,
   });
   assert.deepEqual([b?.host, b?.port, b?.idleTimeoutMs, b?.bannerHostname], ['::1', 0, 20_000, 'mx1.example.net']);
   assert.deepEqual([other?.maxMessageBytes, other?.idleTimeoutMs, other?.maxSessions], [10_240_000, 300_000, 500]);
@@ -124,7 +124,7 @@ test('schema: STARTTLS, Use_SSL and their certificate files', () => {
   assert.deepEqual(errors('ESMTP_Listener {\n  Listen ":465" { Use_SSL = true TLS_Key = "k" }\n}\n' + TRANSPORT), [
     '2:3 ERR_CONFIG_MISSING_OPTION Listen ":465": Use_SSL needs both TLS_Certificate and TLS_Key (there is no built-in certificate)',
   ]);
-  const unused = load('ESMTP_Listener {\n  Listen ":25" { SMTP_Extensions = ( "AUTH" ) TLS_Key = "k" }\n}\n' + TRANSPORT);
+  const unused = load('ESMTP_Listener {\n  Listen ":25" { SMTP_Extensions = ( "ETRN" ) TLS_Key = "k" }\n}\n' + TRANSPORT);
   assert.ok(unused.ok);
   assert.deepEqual(unused.warnings.map((w) => `${w.line}:${w.column} ${w.code}`), ['2:38 WARN_CONFIG_UNSUPPORTED_OPTION', '2:57 WARN_CONFIG_UNUSED_OPTION']);
 });
@@ -179,9 +179,9 @@ test('schema: Listen addresses', () => {
 
 test('schema: Momentum listener options warn, unknown ones are errors, nested stanzas warn', () => {
   const text = `ESMTP_Listener {
-  Relay_Hosts = ( 127.0.0.0/8 )
+  Accept_Queue_Backlog = 100
   TLS_Ciphers = "DEFAULT"
-  Peer "10.0.0.0/8" { Anything = goes }
+  Domain "example.com" { Anything = goes }
   Listen ":0" {
     TLS_Protocols = "TLSv1.2"
     Domain "example.com" { }

@@ -188,7 +188,7 @@ test('transport: program_name macros and program path are checked', () => {
     [['bin/x'], ['the program must be an absolute path (no shell, no PATH search), got "bin/x"']],
     [['${sender}'], ['the program "${sender}" may not hold macros: only its arguments may']],
     [['/bin/x', '${recipent}'], ['unknown macro ${recipent} in argument 1; did you mean ${recipient}?']],
-    [['/bin/x', '${nexthop}'], ['unknown macro ${nexthop} in argument 1; known macros: ${sender} ${recipient} ${recipients} ${domain} ${local} ${queue_id} ${client_address} ${client_helo} ${size} ${transport}']],
+    [['/bin/x', '${nexthop}'], ['unknown macro ${nexthop} in argument 1; known macros: ${sender} ${recipient} ${recipients} ${domain} ${local} ${queue_id} ${client_address} ${client_helo} ${auth_user} ${size} ${transport}']],
     [['/bin/x', '--to=${recipients}'], ['${recipients} must be a whole argument on its own, got "--to=${recipients}"']],
     [['/bin/x', '${sender'], ['"${" without a closing "}" in argument 1 "${sender"']],
   ];

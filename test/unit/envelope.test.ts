@@ -87,6 +87,8 @@ test('programEnvironment is the contract, nothing inherited', () => {
     QUEUE_ID: 'Q1',
     CLIENT_ADDRESS: '127.0.0.1',
     CLIENT_HELO: 'client.test',
+    // No AUTH in this session: empty, never absent (RFC 4954 user otherwise).
+    AUTH_USER: '',
     SIZE: '1234',
     TRANSPORT: 'tickets',
   });

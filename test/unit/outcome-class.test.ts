@@ -22,6 +22,7 @@ const cases: Array<[string, DeliveryOutcome, OutcomeClass]> = [
   ['output EACCES', failed('output-failed', 'EACCES'), { level: 'error', message: 'delivery failed: configuration fault', run: 'output_failed' }],
   ['output ENOSPC', failed('output-failed', 'ENOSPC'), { level: 'warn', message: 'delivery failed: resource shortage', run: 'output_failed' }],
   ['bare LF', { kind: 'content-rejected' }, { level: 'info', message: 'delivery refused: bare CR or LF in content', run: null }],
+  ['mail loop', { kind: 'loop-detected', receivedHeaders: 51, deliveredTo: null }, { level: 'info', message: 'delivery refused: mail loop', run: null }],
   ['pool busy', { kind: 'pool-busy' }, { level: 'info', message: 'delivery', run: null }],
   ['disk full', { kind: 'spool-failed', errorCode: 'ENOSPC' }, { level: 'warn', message: 'delivery refused: spool file failed', run: null }],
   ['client gone', { kind: 'client-gone' }, { level: 'info', message: 'delivery dropped: client left before the program started', run: null }],

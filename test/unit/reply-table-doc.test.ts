@@ -58,6 +58,10 @@ const SAMPLES: Record<DeliveryOutcome['kind'], readonly Sample[]> = {
   'spawn-failed': [fixed({ kind: 'spawn-failed', errorCode: 'ENOENT', message: 'spawn ENOENT' })],
   'output-failed': [fixed({ kind: 'output-failed', errorCode: 'EACCES', message: 'EACCES' })],
   'content-rejected': [fixed({ kind: 'content-rejected' })],
+  'loop-detected': [
+    fixed({ kind: 'loop-detected', receivedHeaders: 51, deliveredTo: null }),
+    fixed({ kind: 'loop-detected', receivedHeaders: 2, deliveredTo: 'a@x.test' }),
+  ],
   'pool-busy': [fixed({ kind: 'pool-busy' })],
   'pool-failed': [fixed({ kind: 'pool-failed', message: 'worker exited' })],
   'spool-failed': [fixed({ kind: 'spool-failed', errorCode: 'ENOSPC' }), fixed({ kind: 'spool-failed', errorCode: 'EIO' })],
