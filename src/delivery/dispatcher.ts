@@ -167,17 +167,24 @@ export function createDispatcher(options: {
       message: taskMessage(received),
       timeoutMs: transport.timeoutMs,
       killGraceMs: KILL_GRACE_MS,
+      ...runSettings(transport),
       outputFile: transport.outputFile,
-      outputMode: transport.outputMode,
-      errorFile: transport.errorFile,
-      errorMode: transport.errorMode,
-      runAs: transport.runAs,
-      cwd: transport.directory?.text ?? null,
-      umask: transport.umask,
       replyFromOutput: transport.replyFromOutput,
     };
     return { outcome: await pool.run(transport, task, signal), task };
   }
+}
+
+/** Who and where a transport's programs run, deliveries and recipient checks alike. */
+export function runSettings(transport: TransportConfig): Pick<DeliveryTask, 'outputMode' | 'errorFile' | 'errorMode' | 'runAs' | 'cwd' | 'umask'> {
+  return {
+    outputMode: transport.outputMode,
+    errorFile: transport.errorFile,
+    errorMode: transport.errorMode,
+    runAs: transport.runAs,
+    cwd: transport.directory?.text ?? null,
+    umask: transport.umask,
+  };
 }
 
 function envelopeOf(request: DeliveryRequest, queueId: string): Omit<Envelope, 'size'> {

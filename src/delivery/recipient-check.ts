@@ -9,7 +9,7 @@ import type { DeliveryPool } from '../pool/pool.js';
 import type { DeliveryTask, PoolOutcome } from '../pool/task.js';
 import type { SessionInfo } from '../smtp/policy.js';
 import { formatReply, type SmtpReply } from '../smtp/reply.js';
-import { KILL_GRACE_MS } from './dispatcher.js';
+import { KILL_GRACE_MS, runSettings } from './dispatcher.js';
 import { expandArguments, programEnvironment, type Envelope } from './envelope.js';
 import { replyForExit, type ExitReplyPolicy } from './exit-presets.js';
 import { classifyOutcome } from './outcome-class.js';
@@ -114,14 +114,9 @@ export function createRecipientChecker(options: { pool: DeliveryPool; logger: Lo
         message: NO_MESSAGE(),
         timeoutMs: transport.recipientCheckTimeoutMs,
         killGraceMs: KILL_GRACE_MS,
+        ...runSettings(transport),
         // Its answer is the exit status; what it says on stderr goes where the deliveries' does.
         outputFile: null,
-        outputMode: transport.outputMode,
-        errorFile: transport.errorFile,
-        errorMode: transport.errorMode,
-        runAs: transport.runAs,
-        cwd: transport.directory?.text ?? null,
-        umask: transport.umask,
         // Only the exit status answers a check.
         replyFromOutput: 'none',
       };

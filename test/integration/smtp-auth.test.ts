@@ -4,13 +4,14 @@
 // hostile input; the user in the log line, Received:, ${auth_user} and AUTH_USER. The
 // password file is written by the built CLI's `smtpipe passwd` (its round trip).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { CLI } from '../helpers/cli.js';
 import { scratchDir, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { fixture } from '../helpers/paths.js';
+import { queueIdOf, runPython } from '../helpers/python.js';
 import { openSession, type SmtpClient } from '../helpers/smtp-client.js';
 
 let daemon: TestDaemon;
@@ -77,19 +78,9 @@ async function pythonSend(login: string, rcpt: string): Promise<string> {
     'print(text.decode())',
     's.quit()',
   ].join('\n');
-  const child = spawn('python3', ['-c', script, String(ports.tls), fixture('tls', 'mx-a.crt')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  assert.equal(status, 0, 'the python script succeeded');
-  return out;
+  return runPython(script, ports.tls, fixture('tls', 'mx-a.crt'));
 }
 
-const queueIdOf = (line: string) => {
-  const id = /queued as ([0-9A-Z]+)/.exec(line)?.[1];
-  assert.ok(id, line);
-  return id;
-};
 
 test('before TLS: EHLO does not offer AUTH, AUTH gets 538 5.7.11, MAIL gets 530 5.7.0 (Require_Auth)', async () => {
   const client = await openSession(ports.tls);

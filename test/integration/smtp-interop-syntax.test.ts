@@ -2,12 +2,13 @@
 // Python's smtplib with bare LFs (Bare_Newlines = "normalize", the default) and long
 // return paths (SRS, VERP, BATV senders over 64 octets, up to the RFC 5321 path limit).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { fixture } from '../helpers/paths.js';
+import { runPython } from '../helpers/python.js';
 import { openSession } from '../helpers/smtp-client.js';
 
 let daemon: TestDaemon;
@@ -26,17 +27,6 @@ before(async () => {
 after(() => daemon.stop());
 
 const python = spawnSync('python3', ['-c', 'import smtplib'], { stdio: 'ignore' }).status === 0;
-
-/** Runs a python3 smtplib script (the daemon port is sys.argv[1]); resolves with its stdout. */
-async function runPython(script: string): Promise<string> {
-  // Asynchronous: the daemon runs in this process and must answer meanwhile.
-  const child = spawn('python3', ['-c', script, String(daemon.port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  assert.equal(status, 0, 'the python script succeeded');
-  return out;
-}
 
 /** The file the last delivery of the program wrote, by the queue ID the log line names. */
 function lastQueueId(logged: number): string {
@@ -63,7 +53,7 @@ for (const eol of ['lf', 'crlf'] as const) {
       's.quit()',
     ].join('\n');
     const logged = daemon.logs.length;
-    await runPython(script);
+    await runPython(script, daemon.port);
     const body = await readFile(path.join(daemon.dir, `${eol}-${lastQueueId(logged)}.eml`), 'latin1');
     const end = eol === 'lf' ? '\n' : '\r\n';
     // smtplib dot-stuffed the "." line; it arrives as a content line, not an end of DATA.

@@ -3,12 +3,13 @@
 // argv and env; and where it is not listed (or not asked for), 8-bit addresses refused
 // as before. Invalid UTF-8 is refused everywhere.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { fixture } from '../helpers/paths.js';
+import { queueIdOf, runPython } from '../helpers/python.js';
 import { openSession, SmtpClient } from '../helpers/smtp-client.js';
 
 let daemon: TestDaemon;
@@ -35,22 +36,6 @@ after(() => daemon.stop());
 
 const python = spawnSync('python3', ['-c', 'import smtplib'], { stdio: 'ignore' }).status === 0;
 
-/** Runs a python3 smtplib script with the port as sys.argv[1]; resolves with its stdout. */
-async function runPython(script: string, port: number): Promise<string> {
-  // Asynchronous: the daemon runs in this process and must answer meanwhile.
-  const child = spawn('python3', ['-c', script, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  assert.equal(status, 0, 'the python script succeeded');
-  return out;
-}
-
-const queueIdOf = (line: string) => {
-  const id = /queued as ([0-9A-Z]+)/.exec(line)?.[1];
-  assert.ok(id, line);
-  return id;
-};
 
 test('EHLO offers SMTPUTF8 only where SMTP_Extensions lists it', async () => {
   for (const [port, offered] of [
