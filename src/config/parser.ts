@@ -149,6 +149,13 @@ class Parser {
         this.index += 1;
         return { kind: 'list', items, position: this.at(open) };
       }
+      // ecelerity.conf lists are space-separated; a comma left in a bare word would
+      // otherwise surface later as an odd value ("," is not a domain).
+      if (t.kind === 'word' && t.text.includes(',')) {
+        this.fail(t, `lists are space-separated: remove the comma in ${JSON.stringify(t.text)} (write ( "a" "b" ), not ( "a", "b" ))`);
+        this.recover(t.line);
+        return undefined;
+      }
       if (t.kind === 'word' || t.kind === 'string' || t.kind === '(' || t.kind === '[') {
         const item = this.parseValue('"("');
         if (item === undefined) return undefined;

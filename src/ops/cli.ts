@@ -105,6 +105,9 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
 
+  // As ps, top and the journal (_COMM) name it: "smtpipe", not "node" (uv_set_process_title
+  // also sets the thread name the kernel reports in /proc/PID/comm).
+  process.title = 'smtpipe';
   const { logger, flush } = createLogger(level);
   process.on('exit', flush);
   process.on('uncaughtException', (error) => {

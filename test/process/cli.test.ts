@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -330,4 +330,20 @@ test('a delivery whose client left still holds the drain; a second signal forces
   assert.equal(code, 1);
   assert.ok(logs.some((l) => l.msg === 'forcing shutdown' && l.reason === 'signal'));
   assert.ok(logs.some((l) => l.msg === 'delivery' && l.signal === 'SIGKILL'));
+});
+
+test('the daemon names itself smtpipe: ps (cmdline) and the kernel (comm, the journal\'s _COMM)', async () => {
+  const file = await writeConf(`
+    ESMTP_Listener { Listen "127.0.0.1:0" { } }
+    pipe_transport "t" { allow_root = true program_name = "${fixture('programs', 'exit-with.sh')} 0" domain = ( "example.com" ) }
+  `);
+  const { child } = await startCli(file);
+  try {
+    const pid = child.pid as number;
+    assert.equal(readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), 'smtpipe');
+    assert.match(readFileSync(`/proc/${pid}/cmdline`, 'latin1'), /^smtpipe/);
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
 });

@@ -152,3 +152,14 @@ test('parser: recovery skips a whole { } block begun on a bad line', () => {
   assert.deepEqual(errorsOf(text), ['1:16 expected "=" or "{" after "pipe_transport", got string "a"']);
   assert.deepEqual(shape(parsed.items), [{ y: '2' }]);
 });
+
+test('parser: a list written with commas says lists are space-separated, at the comma', () => {
+  assert.deepEqual(errorsOf('domain = ( "a.test", "b.test" )'), [
+    '1:20 lists are space-separated: remove the comma in "," (write ( "a" "b" ), not ( "a", "b" ))',
+  ]);
+  assert.deepEqual(errorsOf('domain = ( a.test, b.test )'), [
+    '1:12 lists are space-separated: remove the comma in "a.test," (write ( "a" "b" ), not ( "a", "b" ))',
+  ]);
+  // A comma inside a quoted string is that string's business.
+  assert.deepEqual(errorsOf('env = [ LIST = "a,b" ]  x = ( "a,b" )'), []);
+});
