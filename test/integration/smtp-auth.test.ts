@@ -145,19 +145,27 @@ async function timed(client: SmtpClient, command: string) {
 }
 
 test('wrong password and unknown user: 535 5.7.8 after about 1 s each, within 300 ms of each other', async () => {
-  const wrong = await openSession(ports.plain);
-  const a = await timed(wrong, `AUTH PLAIN ${plainToken('alice', 'wrong')}`);
-  const unknown = await openSession(ports.plain);
-  const b = await timed(unknown, `AUTH PLAIN ${plainToken('mallory', 'correct horse')}`);
-  for (const { reply, ms } of [a, b]) {
-    assert.equal(reply.line, '535 5.7.8 Authentication credentials invalid');
-    assert.ok(ms >= 950 && ms < 2000, `${ms} ms`);
-  }
-  assert.ok(Math.abs(a.ms - b.ms) < 300, `wrong ${a.ms} ms, unknown ${b.ms} ms`);
+  // The fastest of three tries each: a loaded machine (CI runs test files in parallel) only
+  // ever adds time, so the minimum is what the daemon itself spent.
+  const tries = async (user: string, password: string) => {
+    const results = [];
+    for (let i = 0; i < 3; i += 1) {
+      const client = await openSession(ports.plain);
+      results.push(await timed(client, `AUTH PLAIN ${plainToken(user, password)}`));
+      await client.quit();
+    }
+    for (const { reply, ms } of results) {
+      assert.equal(reply.line, '535 5.7.8 Authentication credentials invalid');
+      assert.ok(ms >= 950, `${ms} ms`);
+    }
+    return Math.min(...results.map((r) => r.ms));
+  };
+  const wrong = await tries('alice', 'wrong');
+  const unknown = await tries('mallory', 'correct horse');
+  assert.ok(wrong < 2000 && unknown < 2000, `wrong ${wrong} ms, unknown ${unknown} ms`);
+  assert.ok(Math.abs(wrong - unknown) < 300, `wrong ${wrong} ms, unknown ${unknown} ms`);
   // The failure is logged, with whether the user exists (never the password).
   assert.ok(daemon.logs.some((l) => l.msg === 'authentication failed' && l.user === 'mallory' && l.known === false));
-  await wrong.quit();
-  await unknown.quit();
 });
 
 test('failures in one session: 1 s, 2 s, then 421 4.7.0 after 4 s and the session closes', async () => {
