@@ -88,7 +88,6 @@ async function reloadOnce(parts: ReloadParts): Promise<ReloadResult> {
 async function swapIn(loaded: Config, parts: ReloadParts): Promise<SwapResult> {
   const { serving, logger, newListener } = parts;
   const current = serving.config;
-  warnAboutRestartOnlyChanges(current, loaded, logger);
   // What runs keeps the settings only a restart can change, so `config` tells the truth.
   const { threads, tasksPerThread, spawner } = current.pool;
   const next: Config = {
@@ -117,7 +116,8 @@ async function swapIn(loaded: Config, parts: ReloadParts): Promise<SwapResult> {
     }
     fresh.push(listener);
   }
-  // The swap: from here on nothing is refused.
+  // The swap: from here on nothing is refused. Only a reload that applies says what it did not.
+  warnAboutRestartOnlyChanges(current, loaded, logger);
   serving.config = next;
   parts.apply(next);
   for (const [listener, listenerConfig] of kept) listener.reconfigure(listenerConfig);
