@@ -1,6 +1,7 @@
 // The `prepare` step of a clone (`npm ci`, `npm ci --omit=dev`, `npm pack`): compiles the
-// daemon (tsconfig.build.json) into dist/. Never runs for a tarball install: the tarball
-// carries dist/, and npm runs `prepare` only for a local folder, a git dependency or a pack.
+// package npm runs it for (the daemon, or the smtp-load workspace) with its
+// tsconfig.build.json into dist/. Never runs for a tarball install: the tarball carries
+// dist/, and npm runs `prepare` only for a local folder, a git dependency or a pack.
 //
 // With dev dependencies the project's own tsc does it. Without them (`npm ci --omit=dev`)
 // the exact TypeScript version of package-lock.json runs once through `npm exec`, from
@@ -13,7 +14,9 @@ import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, URL } from 'node:url';
 
+// The lock file is the repository's; the package compiled is the one npm runs us in.
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const packageDir = process.cwd();
 const TSC_ARGS = ['-p', 'tsconfig.build.json'];
 
 function say(message) {
@@ -23,7 +26,7 @@ function say(message) {
 /** node_modules/typescript's tsc when dev dependencies are installed, else undefined. */
 function localTsc() {
   try {
-    return createRequire(path.join(repoRoot, 'package.json')).resolve('typescript/bin/tsc');
+    return createRequire(path.join(packageDir, 'package.json')).resolve('typescript/bin/tsc');
   } catch {
     return undefined;
   }
@@ -38,7 +41,7 @@ function lockedTypescript() {
 }
 
 function run(command, args) {
-  const result = spawnSync(command, args, { cwd: repoRoot, stdio: 'inherit' });
+  const result = spawnSync(command, args, { cwd: packageDir, stdio: 'inherit' });
   if (result.error) {
     say(`${command}: ${result.error.message}`);
     return 1;
