@@ -4,12 +4,15 @@
 // dist/, and npm runs `prepare` only for a local folder, a git dependency or a pack.
 //
 // With dev dependencies the project's own tsc does it. Without them (`npm ci --omit=dev`)
-// the exact TypeScript version of package-lock.json runs once through `npm exec`, from
-// npm's cache, so a production node_modules never holds a compiler it does not run.
+// the exact typescript and @types/node of package-lock.json are installed into a temporary
+// prefix, used once and removed, so a production node_modules never holds a compiler it
+// does not run. (`npm exec --package=typescript` alone would not do: tsc also needs the
+// Node types, and finds them only under node_modules/@types or --typeRoots.)
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, URL } from 'node:url';
@@ -18,6 +21,7 @@ import { fileURLToPath, URL } from 'node:url';
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const packageDir = process.cwd();
 const TSC_ARGS = ['-p', 'tsconfig.build.json'];
+const COMPILER = ['typescript', '@types/node'];
 
 function say(message) {
   process.stderr.write(`smtpipe prepare: ${message}\n`);
@@ -32,12 +36,13 @@ function localTsc() {
   }
 }
 
-/** The TypeScript version the lock file pins (dev dependency), so both ways compile alike. */
-function lockedTypescript() {
+/** The versions package-lock.json pins for the compiler and Node's types (dev dependencies). */
+function lockedVersions() {
   const lockFile = path.join(repoRoot, 'package-lock.json');
   if (!existsSync(lockFile)) return undefined;
-  const lock = JSON.parse(readFileSync(lockFile, 'utf8'));
-  return lock.packages?.['node_modules/typescript']?.version;
+  const { packages } = JSON.parse(readFileSync(lockFile, 'utf8'));
+  const pinned = COMPILER.map((name) => packages?.[`node_modules/${name}`]?.version);
+  return pinned.every((v) => typeof v === 'string') ? COMPILER.map((name, i) => `${name}@${pinned[i]}`) : undefined;
 }
 
 function run(command, args) {
@@ -49,19 +54,29 @@ function run(command, args) {
   return result.status ?? 1;
 }
 
-function prepare() {
-  const tsc = localTsc();
-  if (tsc !== undefined) return run(process.execPath, [tsc, ...TSC_ARGS]);
-  const version = lockedTypescript();
-  if (version === undefined) {
+/** Without dev dependencies: the pinned compiler in a temporary prefix, removed after. */
+function compileWithoutDevDependencies() {
+  const specs = lockedVersions();
+  if (specs === undefined) {
     say('no TypeScript installed and no package-lock.json to pin one: run `npm ci` (with dev dependencies)');
     return 1;
   }
-  say(`no dev dependencies: compiling with typescript@${version} from npm's cache (npm exec)`);
-  // npm_execpath is the npm that runs this script; by hand, the npm on PATH.
-  const npmCli = process.env['npm_execpath'];
-  const [command, prefix] = npmCli ? [process.execPath, [npmCli]] : ['npm', []];
-  return run(command, [...prefix, 'exec', '--yes', `--package=typescript@${version}`, '--', 'tsc', ...TSC_ARGS]);
+  say(`no dev dependencies: compiling with ${specs.join(' ')} from a temporary prefix`);
+  const prefix = mkdtempSync(path.join(tmpdir(), 'smtpipe-tsc-'));
+  try {
+    // npm_execpath is the npm that runs this script; by hand, the npm on PATH. --include=dev
+    // undoes the --omit=dev this script inherits (npm_config_omit).
+    const npmCli = process.env['npm_execpath'];
+    const [command, npmArgs] = npmCli ? [process.execPath, [npmCli]] : ['npm', []];
+    const installed = run(command, [...npmArgs, 'install', '--prefix', prefix, '--no-save', '--no-package-lock',
+      '--ignore-scripts', '--no-audit', '--no-fund', '--include=dev', '--loglevel=warn', ...specs]);
+    if (installed !== 0) return installed;
+    const modules = path.join(prefix, 'node_modules');
+    return run(process.execPath, [path.join(modules, 'typescript', 'bin', 'tsc'), ...TSC_ARGS, '--typeRoots', path.join(modules, '@types')]);
+  } finally {
+    rmSync(prefix, { recursive: true, force: true });
+  }
 }
 
-process.exitCode = prepare();
+const tsc = localTsc();
+process.exitCode = tsc === undefined ? compileWithoutDevDependencies() : run(process.execPath, [tsc, ...TSC_ARGS]);
