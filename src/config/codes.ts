@@ -8,6 +8,8 @@ export const ConfigCode = {
   SYNTAX: 'ERR_CONFIG_SYNTAX',
   /** An `include` / `readonly_include` is missing, unreadable, not a regular file, a cycle, or malformed. */
   INCLUDE: 'ERR_CONFIG_INCLUDE',
+  /** A directory include skipped an editor backup or package leftover (`*~`, `*.rpmsave`, `*.dpkg-old`, ...). */
+  INCLUDE_SKIPPED: 'WARN_CONFIG_INCLUDE_SKIPPED',
   /** An option smtpipe does not know: inside a scope smtpipe validates, or at top level and not in the Momentum catalogue. */
   UNKNOWN_OPTION: 'ERR_CONFIG_UNKNOWN_OPTION',
   /** A known option with a value of the wrong shape or out of range. */
