@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseConfigText, type ParseResult } from '../../src/config/load.js';
 import type { ParsedConfig } from '../../src/config/types.js';
 import { parseListenAddress } from '../../src/config/listen-address.js';
+import { runCheck } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/daemon.js';
 
 const host = { hostname: 'mx.test', parallelism: 8 };
 const LISTEN = 'ESMTP_Listener { Listen "127.0.0.1:0" { } }\n';
@@ -316,4 +320,14 @@ test('schema: duplicates: options, Listen addresses (port 0 exempt)', () => {
   assert.deepEqual(errors('ESMTP_Listener { Listen { } }\n' + TRANSPORT), [
     '1:18 ERR_CONFIG_MISSING_OPTION Listen needs an address: Listen "127.0.0.1:2525" { }',
   ]);
+});
+
+test('schema: smtpipe --check exits 78 on a misspelt pipe_transport, naming the right one (it passed with a warning before)', async () => {
+  const dir = await scratchDir();
+  const file = path.join(dir, 'smtpipe.conf');
+  await writeFile(file, `${LISTEN}${TRANSPORT}pipe_transprot "lists" { program_name = /bin/cat domain = lists.example }\n`);
+  const result = await runCheck(file);
+  assert.equal(result.code, 78, result.stderr);
+  assert.match(result.stderr, /smtpipe\.conf:3:1: error: unknown stanza pipe_transprot "lists"; did you mean pipe_transport\? \[ERR_CONFIG_UNKNOWN_STANZA\]/);
+  assert.equal(result.stdout, '');
 });
