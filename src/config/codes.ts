@@ -8,7 +8,9 @@ export const ConfigCode = {
   SYNTAX: 'ERR_CONFIG_SYNTAX',
   /** An `include` / `readonly_include` is missing, unreadable, not a regular file, a cycle, or malformed. */
   INCLUDE: 'ERR_CONFIG_INCLUDE',
-  /** An option smtpipe does not know, inside a scope smtpipe validates. */
+  /** A directory include skipped an editor backup or package leftover (`*~`, `*.rpmsave`, `*.dpkg-old`, ...). */
+  INCLUDE_SKIPPED: 'WARN_CONFIG_INCLUDE_SKIPPED',
+  /** An option smtpipe does not know: inside a scope smtpipe validates, or at top level and not in the Momentum catalogue. */
   UNKNOWN_OPTION: 'ERR_CONFIG_UNKNOWN_OPTION',
   /** A known option with a value of the wrong shape or out of range. */
   INVALID_VALUE: 'ERR_CONFIG_INVALID_VALUE',
@@ -18,9 +20,11 @@ export const ConfigCode = {
   MISSING_STANZA: 'ERR_CONFIG_MISSING_STANZA',
   /** Something set twice where once is the rule (option, transport name, domain, Listen). */
   DUPLICATE: 'ERR_CONFIG_DUPLICATE',
-  /** A top-level Momentum core option smtpipe does not use. */
+  /** A top-level stanza that is neither smtpipe's nor in the Momentum catalogue (src/config/momentum-names.ts): a typo, most likely. */
+  UNKNOWN_STANZA: 'ERR_CONFIG_UNKNOWN_STANZA',
+  /** A top-level Momentum core option smtpipe does not use (one in src/config/momentum-names.ts). */
   IGNORED_OPTION: 'WARN_CONFIG_IGNORED_OPTION',
-  /** A Momentum stanza (module, Domain, Peer, ...) smtpipe does not use; contents unchecked. */
+  /** A Momentum stanza (module, Domain, Binding, ...) smtpipe does not use; contents unchecked. */
   IGNORED_STANZA: 'WARN_CONFIG_IGNORED_STANZA',
   /** A documented Momentum listener option smtpipe does not implement yet. */
   UNSUPPORTED_OPTION: 'WARN_CONFIG_UNSUPPORTED_OPTION',

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Config, ConfigDiagnostic, ParsedConfig } from './types.js';
 import type { ItemNode } from './ast.js';
 import { resolveAccounts } from './accounts.js';
-import { readSourceTree, rejectIncludes } from './include.js';
+import { readSourceTree, rejectIncludes, withIncludeTrail } from './include.js';
 import { parseConfigSource } from './parser.js';
 import { createDiagnosticSink } from './diagnostics.js';
 import { deepFreeze } from './freeze.js';
@@ -57,16 +57,18 @@ export function defaultSpoolDirectory(env: NodeJS.ProcessEnv): string {
  */
 export async function loadConfig(file: string, host: HostFacts = currentHostFacts()): Promise<LoadResult> {
   const tree = await readSourceTree(file);
+  // Every diagnostic about an included file also says which include pulled it in.
+  const trail = (list: readonly ConfigDiagnostic[]): ConfigDiagnostic[] => list.map((d) => withIncludeTrail(d, tree.includedFrom));
   const result = finish(tree.items, [...tree.errors], file, host);
-  if (!result.ok) return result;
+  if (!result.ok) return { ok: false, errors: trail(result.errors), warnings: trail([...tree.warnings, ...result.warnings]) };
   // What the schema cannot see: files and accounts the config names, as they are now.
   const sink = createDiagnosticSink();
   const transports = await resolveAccounts(result.config.transports, host, sink);
   const listeners = await readPasswordFiles(await readTlsFiles(result.config.listeners, sink), sink);
   await checkSpoolDirectory(result.config.spool, sink);
   await checkRecipientCheckPrograms(result.config.transports, sink);
-  const warnings = [...result.warnings, ...sink.warnings];
-  if (sink.errors.length > 0) return { ok: false, errors: sink.errors, warnings };
+  const warnings = trail([...tree.warnings, ...result.warnings, ...sink.warnings]);
+  if (sink.errors.length > 0) return { ok: false, errors: trail(sink.errors), warnings };
   const config: Config = { ...result.config, listeners, transports };
   return { ok: true, config: deepFreeze(config), warnings };
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { loadConfig, parseConfigText } from '../../src/config/load.js';
 import { MAX_DURATION_SECONDS } from '../../src/config/defaults.js';
+import { bindConflict } from '../../src/config/listen-conflicts.js';
 import { parseConfigSource } from '../../src/config/parser.js';
 import { PROGRAM_MACROS } from '../../src/config/program-argv.js';
 import { argvWords, programTemplate } from '../helpers/transport.js';
@@ -277,7 +278,13 @@ const config: fc.Arbitrary<ParsedConfig> = fc
       directory: fc.constantFrom('/var/tmp', '/tmp', '/srv/spool dir', '/x"y').map((text) => ({ text, position: NOWHERE })),
     }),
   })
-  .map(({ shutdownSeconds, ...rest }) => ({ file: FILE, ...rest, shutdownTimeoutMs: shutdownSeconds * 1000 }));
+  .map(({ shutdownSeconds, ...rest }) => ({ file: FILE, ...rest, shutdownTimeoutMs: shutdownSeconds * 1000 }))
+  // Addresses that could not all be bound (":25" with "127.0.0.1:25", Metrics_Listen on a
+  // Listen's port) are a config error, not a config to print.
+  .filter(({ listeners, metricsListen }) => {
+    const all = metricsListen === null ? listeners : [...listeners, metricsListen];
+    return all.every((a, i) => all.slice(0, i).every((b) => bindConflict(a, b) === undefined));
+  });
 
 // ---- properties --------------------------------------------------------------------
 

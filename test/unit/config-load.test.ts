@@ -19,7 +19,7 @@ test('load: a realistic Momentum ecelerity.conf loads, one warning per foreign i
     result.warnings.map((w) => `${w.line}:${w.column} ${w.code} ${w.message.split(' ').slice(0, 2).join(' ')}`),
     [
       '4:1 WARN_CONFIG_IGNORED_OPTION Keep_Message_Dicts_In_Memory is',
-      '5:1 WARN_CONFIG_IGNORED_OPTION Spool_Base is',
+      '5:1 WARN_CONFIG_IGNORED_OPTION Spoolbase is',
       '6:1 WARN_CONFIG_IGNORED_OPTION Generate_Delay_DSN is',
       '9:1 WARN_CONFIG_IGNORED_STANZA Security is',
       '14:1 WARN_CONFIG_IGNORED_STANZA ec_logger "ec_logger"',
