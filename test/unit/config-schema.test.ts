@@ -281,6 +281,27 @@ ${LISTEN}${TRANSPORT}`),
   );
 });
 
+test('schema: a misspelt scope inside a listener is an error; a Momentum scope there stays a warning', () => {
+  // A misspelt Listen used to be a warning: its address was silently never bound.
+  assert.deepEqual(
+    errors(`ESMTP_Listener {
+  Lisen "127.0.0.1:2600" { }
+  Listen "127.0.0.1:0" { Per "10.0.0.0/8" { } }
+  Widget { }
+}
+${TRANSPORT}`),
+    [
+      '2:3 ERR_CONFIG_UNKNOWN_STANZA unknown stanza Lisen "127.0.0.1:2600" inside ESMTP_Listener; did you mean Listen?',
+      '3:26 ERR_CONFIG_UNKNOWN_STANZA unknown stanza Per "10.0.0.0/8" inside Listen "127.0.0.1:0"; did you mean Peer?',
+      '4:3 ERR_CONFIG_UNKNOWN_STANZA unknown stanza Widget inside ESMTP_Listener; ESMTP_Listener holds only Listen and Peer scopes',
+    ],
+  );
+  const shared = load(`ESMTP_Listener { Listen "127.0.0.1:0" { Pathway "p" { } } Domain "example.com" { } }
+${TRANSPORT}`);
+  assert.ok(shared.ok, JSON.stringify(shared));
+  assert.deepEqual(shared.warnings.map((w) => `${w.line}:${w.column} ${w.code}`), ['1:41 WARN_CONFIG_IGNORED_STANZA', '1:59 WARN_CONFIG_IGNORED_STANZA']);
+});
+
 test('schema: a catalogue name stays a warning even when it is a letter away from a name of ours', () => {
   // pipe_io is a real Momentum module, Host a real scope, Hostname a real global option.
   const result = load(`pipe_io { }
