@@ -46,8 +46,14 @@ export const ConfigCode = {
   NEEDS_ROOT: 'ERR_CONFIG_NEEDS_ROOT',
   /** `directory` or Spool_Directory does not exist, is not a directory, cannot be examined (or, Spool_Directory, written). */
   DIRECTORY: 'ERR_CONFIG_DIRECTORY',
-  /** recipient_check names no regular file with an execute bit (program_name is not checked: a run says). */
-  CHECK_PROGRAM: 'ERR_CONFIG_CHECK_PROGRAM',
+  /** program_name's or recipient_check's program, or a directory on its way, does not exist. */
+  PROGRAM_MISSING: 'ERR_CONFIG_PROGRAM_MISSING',
+  /** program_name's or recipient_check's program is not a regular file (a directory, a device...). */
+  PROGRAM_NOT_FILE: 'ERR_CONFIG_PROGRAM_NOT_FILE',
+  /** The transport's user may not execute the program, or not search a directory on its way. */
+  PROGRAM_ACCESS: 'ERR_CONFIG_PROGRAM_ACCESS',
+  /** output_file / error_file: no such directory, not a regular file there, or not writable (creatable) by the transport's user. */
+  OUTPUT_FILE: 'ERR_CONFIG_OUTPUT_FILE',
   /** Auth_Password_File unreadable, not a regular file, or a line that is not `user:$scrypt$...` (named at file:line). */
   AUTH: 'ERR_CONFIG_AUTH',
   /** A Momentum option smtpipe refuses rather than ignore, because ignoring it would widen access (Relay_Hosts). */

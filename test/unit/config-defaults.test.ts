@@ -1,7 +1,7 @@
 // config/smtpipe.conf states the real defaults: uncommenting every `#Name = value` line
 // loads the same config as the file as shipped, and every option of the tables is in it.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -12,25 +12,35 @@ import { TRANSPORT_OPTIONS } from '../../src/config/transport-options.js';
 import { repoRoot } from '../helpers/paths.js';
 
 const SHIPPED = path.join(repoRoot, 'config', 'smtpipe.conf');
+// The demo's output file in a scratch directory: the shipped /tmp one is shared by every run
+// on the host, and one left by another user would fail the load's output_file check.
+const DEMO_OUTPUT = '"/tmp/smtpipe-demo.out"';
+/** One for every load, so that the loaded configs compare equal; HOST's uid 1000 may create files there. */
+const outputDir = mkdtemp(path.join(os.tmpdir(), 'smtpipe-defaults-out-')).then(async (dir) => {
+  await chmod(dir, 0o1777);
+  return dir;
+});
 // Pool_Threads = 4 is the default on a host with 4 CPUs or more; an unprivileged daemon
 // resolves no default user, so runAs does not depend on who runs the test.
 const HOST = { hostname: 'mx.test', parallelism: 8, uid: 1000, gid: 1000 };
 /** `#Name = value`, the "#" right before the name: an option at its default. */
 const DEFAULT_LINE = /^(\s*)#([A-Za-z_]+)(\s*=)/gm;
 
-/** Plain data without positions or the file's path: Maps become entry arrays. */
+/** Plain data without positions (a transport's places too) or the file's path: Maps become entry arrays. */
 function strip(value: unknown): unknown {
   if (value instanceof Map) return [...value.entries()].map(([k, v]) => [strip(k), strip(v)]);
   if (Array.isArray(value)) return value.map(strip);
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'position' && k !== 'file').map(([k, v]) => [k, strip(v)]));
+    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'position' && k !== 'places' && k !== 'file').map(([k, v]) => [k, strip(v)]));
   }
   return value;
 }
 
 async function load(text: string) {
-  const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'smtpipe-defaults-')), 'smtpipe.conf');
-  await writeFile(file, text);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpipe-defaults-'));
+  const file = path.join(dir, 'smtpipe.conf');
+  assert.ok(text.includes(DEMO_OUTPUT));
+  await writeFile(file, text.replace(DEMO_OUTPUT, JSON.stringify(path.join(await outputDir, 'demo.out'))));
   const result = await loadConfig(file, HOST);
   assert.ok(result.ok, JSON.stringify(result, null, 1));
   assert.deepEqual(result.warnings, []);
