@@ -61,6 +61,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
   const pool = createDeliveryPool(initialConfig);
   const metrics = createMetrics(options.version ?? 'unknown');
   metrics.observePool(() => ({ waiting: pool.waiting, running: pool.running }));
+  metrics.transports(initialConfig.transports.map((t) => t.name));
   const lineEndings = lineEndingScans();
   const store = createMessageStore({
     limits: storeLimits(initialConfig),
@@ -125,6 +126,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     stopping: () => shutdown.stopping,
     apply(next) {
       pool.reconfigure(next);
+      metrics.transports(next.transports.map((t) => t.name));
       store.reconfigure(storeLimits(next));
       currentPolicy = createMailPolicy(createRouter(next.transports), dispatcher, store, checker, next.maxReceivedHeaders);
       sizeSessionBudget(next);
