@@ -160,6 +160,10 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       const bound = await Promise.allSettled([...listeners.map((listener) => listener.listen()), metricsServer ? metricsServer.listen() : null]);
       const failure = bound.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failure) {
+        // Each address that failed, "cannot listen on ADDR: EADDRINUSE ..." (listener.ts).
+        for (const result of bound) {
+          if (result.status === 'rejected') logger.error({ err: result.reason }, String((result.reason as Error).message));
+        }
         for (const listener of listeners) if (listener.address) listener.closeAll();
         if (metricsServer && bound.at(-1)?.status === 'fulfilled') await metricsServer.close();
         await pool.close();
