@@ -28,9 +28,9 @@ export async function hostedCopy(source: string, replacements: ReadonlyArray<rea
   return { file, dir };
 }
 
-/** config/smtpipe.conf writing its demo output to {dir}/smtpipe-demo.out, not the shared /tmp file. */
+/** config/smtpipe.conf as shipped (its demo writes under the working directory, nothing to replace). */
 export function hostedBundledConfig(): Promise<HostedConfig> {
-  return hostedCopy(path.join(repoRoot, 'config', 'smtpipe.conf'), [['"/tmp/smtpipe-demo.out"', '"{dir}/smtpipe-demo.out"']]);
+  return hostedCopy(path.join(repoRoot, 'config', 'smtpipe.conf'), []);
 }
 
 /** test/fixtures/config/ecelerity-full.conf with its mailman and archive programs and log directory on this host. */

@@ -238,6 +238,13 @@ test('a Listen that cannot bind: nothing is left serving, exit 70', async () => 
     assert.ok(Date.now() - started < 10_000, 'it exits instead of serving the Listen that bound');
     assert.match(result.stdout, /"msg":"could not start"/);
     assert.match(result.stdout, /EADDRINUSE/);
+    // The bind failure says so, at error; it is not a session's "smtp connection error".
+    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
+    const bind = lines.find((l) => l.msg.startsWith('cannot listen on '));
+    assert.ok(bind, result.stdout);
+    assert.equal(bind.level, 50);
+    assert.equal(bind.msg, `cannot listen on 127.0.0.1:${port}: EADDRINUSE: address already in use 127.0.0.1:${port}`);
+    assert.ok(!lines.some((l) => l.msg === 'smtp connection error'), result.stdout);
   } finally {
     busy.close();
   }
