@@ -15,9 +15,11 @@ const CLI = path.join(repoRoot, 'dist', 'src', 'ops', 'cli.js');
 
 test('the bundled demo transport appends to demo/smtpipe-demo.out in the working directory', async () => {
   const dir = await scratchDir();
-  // As root (tests here), the demo runs as the default transport user (nobody): it must
-  // be able to create demo/ where it runs, as a user can in their own checkout.
-  await chmod(dir, 0o777);
+  // A checkout as root has it (tests run as root): 0755, so the demo's user (nobody) could
+  // not create demo/ itself; npm start's prestart step (scripts/demo-dir.mjs) makes it.
+  await chmod(dir, 0o755);
+  const prestart = spawn(process.execPath, [path.join(repoRoot, 'scripts', 'demo-dir.mjs')], { cwd: dir, stdio: 'inherit' });
+  assert.equal((await once(prestart, 'exit'))[0], 0);
   const shipped = await readFile(path.join(repoRoot, 'config', 'smtpipe.conf'), 'utf8');
   assert.match(shipped, /Listen "127\.0\.0\.1:2525"/);
   const file = path.join(dir, 'smtpipe.conf');
