@@ -61,7 +61,7 @@ test('load: a realistic Momentum ecelerity.conf loads, one warning per foreign i
 });
 
 test('load: the bundled config/smtpipe.conf loads with no error and no warning', async () => {
-  const { file, dir } = await hostedBundledConfig();
+  const { file } = await hostedBundledConfig();
   const result = await loadConfig(file, host);
   assert.ok(result.ok, JSON.stringify(result, null, 1));
   assert.deepEqual(result.warnings, []);
