@@ -23,6 +23,13 @@ export function createDeliver(data: Partial<PoolWorkerData> | null): Deliver {
   const spawner = createSpawner(data?.spawner ?? 'child_process');
   const killSignal = createKillSwitch(data?.killChannel);
   return async (task) => {
+    // Here, not in the pool: the task may wait in Piscina's queue for a thread too.
+    const startedAt = performance.now();
+    const outcome = await runTask(task);
+    return { ...outcome, runMs: performance.now() - startedAt };
+  };
+
+  function runTask(task: DeliveryTask): Promise<ProgramOutcome> {
     const spec: Omit<RunSpec, 'stdinFile' | 'body' | 'head' | 'tail'> = {
       file: task.program,
       args: task.args,
@@ -53,7 +60,7 @@ export function createDeliver(data: Partial<PoolWorkerData> | null): Deliver {
     return runWithSpoolStdin(spawner, message.fd, (closing, stdinFile) =>
       runProgram(closing, { ...spec, stdinFile, body: null }),
     );
-  };
+  }
 }
 
 // This thread's state: created once, when Piscina loads the worker (piscina's model).

@@ -8,7 +8,9 @@ export const ConfigCode = {
   SYNTAX: 'ERR_CONFIG_SYNTAX',
   /** An `include` / `readonly_include` is missing, unreadable, not a regular file, a cycle, or malformed. */
   INCLUDE: 'ERR_CONFIG_INCLUDE',
-  /** An option smtpipe does not know, inside a scope smtpipe validates. */
+  /** A directory include skipped an editor backup or package leftover (`*~`, `*.rpmsave`, `*.dpkg-old`, ...). */
+  INCLUDE_SKIPPED: 'WARN_CONFIG_INCLUDE_SKIPPED',
+  /** An option smtpipe does not know: inside a scope smtpipe validates, or at top level and not in the Momentum catalogue. */
   UNKNOWN_OPTION: 'ERR_CONFIG_UNKNOWN_OPTION',
   /** A known option with a value of the wrong shape or out of range. */
   INVALID_VALUE: 'ERR_CONFIG_INVALID_VALUE',
@@ -18,9 +20,11 @@ export const ConfigCode = {
   MISSING_STANZA: 'ERR_CONFIG_MISSING_STANZA',
   /** Something set twice where once is the rule (option, transport name, domain, Listen). */
   DUPLICATE: 'ERR_CONFIG_DUPLICATE',
-  /** A top-level Momentum core option smtpipe does not use. */
+  /** A top-level stanza that is neither smtpipe's nor in the Momentum catalogue (src/config/momentum-names.ts): a typo, most likely. */
+  UNKNOWN_STANZA: 'ERR_CONFIG_UNKNOWN_STANZA',
+  /** A top-level Momentum core option smtpipe does not use (one in src/config/momentum-names.ts). */
   IGNORED_OPTION: 'WARN_CONFIG_IGNORED_OPTION',
-  /** A Momentum stanza (module, Domain, Peer, ...) smtpipe does not use; contents unchecked. */
+  /** A Momentum stanza (module, Domain, Binding, ...) smtpipe does not use; contents unchecked. */
   IGNORED_STANZA: 'WARN_CONFIG_IGNORED_STANZA',
   /** A documented Momentum listener option smtpipe does not implement yet. */
   UNSUPPORTED_OPTION: 'WARN_CONFIG_UNSUPPORTED_OPTION',
@@ -42,8 +46,14 @@ export const ConfigCode = {
   NEEDS_ROOT: 'ERR_CONFIG_NEEDS_ROOT',
   /** `directory` or Spool_Directory does not exist, is not a directory, cannot be examined (or, Spool_Directory, written). */
   DIRECTORY: 'ERR_CONFIG_DIRECTORY',
-  /** recipient_check names no regular file with an execute bit (program_name is not checked: a run says). */
-  CHECK_PROGRAM: 'ERR_CONFIG_CHECK_PROGRAM',
+  /** program_name's or recipient_check's program, or a directory on its way, does not exist. */
+  PROGRAM_MISSING: 'ERR_CONFIG_PROGRAM_MISSING',
+  /** program_name's or recipient_check's program is not a regular file (a directory, a device...). */
+  PROGRAM_NOT_FILE: 'ERR_CONFIG_PROGRAM_NOT_FILE',
+  /** The transport's user may not execute the program, or not search a directory on its way. */
+  PROGRAM_ACCESS: 'ERR_CONFIG_PROGRAM_ACCESS',
+  /** output_file / error_file: no such directory, not a regular file there, or not writable (creatable) by the transport's user. */
+  OUTPUT_FILE: 'ERR_CONFIG_OUTPUT_FILE',
   /** Auth_Password_File unreadable, not a regular file, or a line that is not `user:$scrypt$...` (named at file:line). */
   AUTH: 'ERR_CONFIG_AUTH',
   /** A Momentum option smtpipe refuses rather than ignore, because ignoring it would widen access (Relay_Hosts). */

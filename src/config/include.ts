@@ -1,7 +1,8 @@
 // The only config module that does I/O: reads the main file and every `include` /
 // `readonly_include` (any scope, relative to the including file, a directory gives its
-// files in lexical order, dotfiles skipped, no recursion), splicing their items in place.
-// Only regular files are read (src/config/regular-file.ts): a FIFO would hang the load.
+// files in lexical order, dotfiles skipped silently, editor backups and package leftovers
+// skipped with a warning, no recursion), splicing their items in place, and remembers
+// which include pulled each file in. Only regular files are read (regular-file.ts).
 
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import type { ConfigDiagnostic, SourcePosition } from './types.js';
 import type { IncludeNode, ItemNode } from './ast.js';
 import { ConfigCode } from './codes.js';
 import { parseConfigSource } from './parser.js';
-import { sortDiagnostics } from './diagnostics.js';
+import { formatPosition, sortDiagnostics } from './diagnostics.js';
 import { describeFsError, readRegularFile } from './regular-file.js';
 
 export interface SourceTree {
@@ -17,6 +18,38 @@ export interface SourceTree {
   readonly items: readonly ItemNode[];
   /** Read, syntax and include errors, all of them, in reading order. */
   readonly errors: readonly ConfigDiagnostic[];
+  /** Files a directory include skipped (WARN_CONFIG_INCLUDE_SKIPPED). */
+  readonly warnings: readonly ConfigDiagnostic[];
+  /** Display name of each included file -> the `include` that first pulled it in. */
+  readonly includedFrom: ReadonlyMap<string, SourcePosition>;
+}
+
+/**
+ * Editor backups and package managers' leftovers: `*~`, `#*#` (Emacs), Vim's `.swp`/`.swo`,
+ * `.bak`, `.orig`/`.rej` (patch), `.dpkg-old`/`.dpkg-dist`/..., `.rpmnew`/`.rpmsave`,
+ * `.ucf-old`/... Reading them would revive a transport just deleted from the real file.
+ * Momentum reads every file but dotfiles; skipping these is smtpipe's own rule.
+ */
+const LEFTOVER = /(?:~|\.swp|\.swo|\.bak|\.orig|\.rej|\.rpmnew|\.rpmsave|\.dpkg-[a-z]+|\.ucf-[a-z]+)$|^#.*#$/i;
+
+export function isLeftoverFile(name: string): boolean {
+  return LEFTOVER.test(name);
+}
+
+/**
+ * Appends `(included from main.conf:12:1)` to a diagnostic whose file was reached by an
+ * include, with the whole chain for nested includes (`... via main.conf:12:1`).
+ */
+export function withIncludeTrail(d: ConfigDiagnostic, includedFrom: ReadonlyMap<string, SourcePosition>): ConfigDiagnostic {
+  const trail: string[] = [];
+  let at = includedFrom.get(d.file);
+  // Cycles are refused while reading, but a bound keeps a bad map from looping here.
+  while (at !== undefined && trail.length < 64) {
+    trail.push(formatPosition(at));
+    at = includedFrom.get(at.file);
+  }
+  if (trail.length === 0) return d;
+  return Object.freeze({ ...d, message: `${d.message} (included from ${trail.join(' via ')})` });
 }
 
 interface FileRef {
@@ -31,20 +64,26 @@ export async function readSourceTree(mainFile: string): Promise<SourceTree> {
   const errors: ConfigDiagnostic[] = [];
   const at = { file: mainFile, line: 1, column: 1 };
   const read = await readRegularFile(mainFile);
+  const none = { items: [], errors, warnings: [], includedFrom: new Map() };
   if (!read.ok) {
     errors.push(diagnostic(ConfigCode.READ, at, `cannot read config file: ${read.reason}`));
-    return { items: [], errors };
+    return none;
   }
   let real: string;
   try {
     real = await realpath(mainFile);
   } catch (err) {
     errors.push(diagnostic(ConfigCode.READ, at, `cannot read config file: ${describeFsError(err)}`));
-    return { items: [], errors };
+    return none;
   }
   const expander = new IncludeExpander(errors);
   const items = await expander.expandFile({ display: mainFile, real }, read.text, []);
-  return { items, errors: sortDiagnostics(errors, expander.files) };
+  return {
+    items,
+    errors: sortDiagnostics(errors, expander.files),
+    warnings: sortDiagnostics(expander.warnings, expander.files),
+    includedFrom: expander.includedFrom,
+  };
 }
 
 /** Same tree as readSourceTree but from text: any include is an error (no I/O here). */
@@ -64,6 +103,8 @@ class IncludeExpander {
   private readonly seen = new Set<string>();
   /** Display names in the order files were read. */
   readonly files: string[] = [];
+  readonly warnings: ConfigDiagnostic[] = [];
+  readonly includedFrom = new Map<string, SourcePosition>();
 
   constructor(private readonly errors: ConfigDiagnostic[]) {}
 
@@ -130,7 +171,13 @@ class IncludeExpander {
       // or socket there is an error (includeFile refuses it), not silently skipped. An
       // entry that vanished since readdir (or a dangling symlink) is skipped as before.
       const skip = await stat(entry.absolute).then((s) => s.isDirectory(), () => true);
-      if (!skip) out.push(...(await this.includeFile(node, entry, stack)));
+      if (skip) continue;
+      if (isLeftoverFile(name)) {
+        const why = 'an editor backup or package leftover; rename it to have it read';
+        this.warnings.push(diagnostic(ConfigCode.INCLUDE_SKIPPED, node.position, `${node.keyword} ${JSON.stringify(target)}: skipped ${entry.display} (${why})`, 'warning'));
+        continue;
+      }
+      out.push(...(await this.includeFile(node, entry, stack)));
     }
     return out;
   }
@@ -157,6 +204,7 @@ class IncludeExpander {
       this.fail(node.position, `cannot read ${JSON.stringify(file.display)}: ${read.reason}`);
       return [];
     }
+    if (!this.includedFrom.has(file.display)) this.includedFrom.set(file.display, node.position);
     return this.expandFile({ display: file.display, real }, read.text, stack);
   }
 
@@ -165,6 +213,6 @@ class IncludeExpander {
   }
 }
 
-function diagnostic(code: string, at: SourcePosition, message: string): ConfigDiagnostic {
-  return Object.freeze({ severity: 'error', code, message, file: at.file, line: at.line, column: at.column });
+function diagnostic(code: string, at: SourcePosition, message: string, severity: ConfigDiagnostic['severity'] = 'error'): ConfigDiagnostic {
+  return Object.freeze({ severity, code, message, file: at.file, line: at.line, column: at.column });
 }

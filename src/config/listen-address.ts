@@ -40,9 +40,9 @@ export function parseListenAddress(label: string): ListenAddress {
 
 /**
  * What makes two Listens the same address: the host as written (":25" and "0.0.0.0:25"
- * stay apart, as they bind differently) and the port. The one rule for duplicates in a
- * file (schema.ts), for pairing Listens across a reload (src/ops/listener-plan.ts) and
- * for reconfiguring one in place (src/smtp/listener.ts).
+ * stay apart, as they bind differently) and the port. The rule for pairing Listens across
+ * a reload (src/ops/listener-plan.ts) and for reconfiguring one in place
+ * (src/smtp/listener.ts); which addresses cannot be bound together is listen-conflicts.ts.
  */
 export function listenKey(listen: { readonly host: string | undefined; readonly port: number }): string {
   return `${listen.host ?? '*'}|${listen.port}`;

@@ -12,9 +12,11 @@ import { parseListenAddress } from './listen-address.js';
 import { LISTENER_OPTIONS, MOMENTUM_REFUSED_LISTENER_OPTIONS, MOMENTUM_UNSUPPORTED_LISTENER_OPTIONS, type ListenerOptions } from './listener-options.js';
 import { foldAuth } from './listener-auth.js';
 import { foldTls } from './listener-tls.js';
+import { isMomentumStanza } from './momentum-names.js';
 import { readOptions, resolveOptions } from './option-table.js';
 import { orderPeers, readPeers } from './peer-scope.js';
 import { gatherOptions, type ScopeRules } from './scope-options.js';
+import { didYouMean } from './suggest.js';
 import type { PeerRule, SourcePosition } from './types.js';
 
 export interface ListenerHost {
@@ -54,7 +56,7 @@ export function buildListeners(scope: ScopeNode, host: ListenerHost, sink: Diagn
   for (const sub of gathered.scopes) {
     if (sub.key === 'peer') continue;
     if (sub.key !== 'listen') {
-      ignoreNested(sub, scope.type, sink);
+      ignoreNested(sub, scope.type, sink, ['Listen', 'Peer']);
       continue;
     }
     listenScopes += 1;
@@ -86,7 +88,7 @@ function buildListen(
   const outer = outerScope.options;
   const label = describeScope(scope);
   const gathered = gatherOptions(scope.items, rules(label), sink);
-  for (const sub of gathered.scopes) if (sub.key !== 'peer') ignoreNested(sub, label, sink);
+  for (const sub of gathered.scopes) if (sub.key !== 'peer') ignoreNested(sub, label, sink, ['Peer']);
   const inner = readOptions(gathered.options, LISTENER_OPTIONS, sink);
   const ownPeers = readPeers(gathered.scopes.filter((s) => s.key === 'peer'), rules(label), sink);
   if (scope.name === undefined) {
@@ -153,10 +155,20 @@ function omit<T extends object, K extends keyof T>(value: T, keys: readonly K[])
   return out as Omit<T, K>;
 }
 
-function ignoreNested(scope: ScopeNode, parent: string, sink: DiagnosticSink): void {
-  sink.warn(
-    ConfigCode.IGNORED_STANZA,
-    scope.position,
-    `${describeScope(scope)} inside ${parent} is not used by smtpipe; ignored with its contents`,
-  );
+/**
+ * A scope inside a listener that smtpipe does not read: a real Momentum scope (a shared
+ * ecelerity.conf) is ignored with a warning; anything else is a typo, an error, because
+ * ignoring a misspelt Listen would silently drop its address.
+ */
+function ignoreNested(scope: ScopeNode, parent: string, sink: DiagnosticSink, valid: readonly string[]): void {
+  if (isMomentumStanza(scope.key)) {
+    sink.warn(
+      ConfigCode.IGNORED_STANZA,
+      scope.position,
+      `${describeScope(scope)} inside ${parent} is not used by smtpipe; ignored with its contents`,
+    );
+    return;
+  }
+  const hint = didYouMean(scope.type, valid) || `; ${parent} holds only ${valid.join(' and ')} scopes`;
+  sink.error(ConfigCode.UNKNOWN_STANZA, scope.position, `unknown stanza ${describeScope(scope)} inside ${parent}${hint}`);
 }

@@ -7,13 +7,13 @@ import path from 'node:path';
 import type { Config, ConfigDiagnostic, ParsedConfig } from './types.js';
 import type { ItemNode } from './ast.js';
 import { resolveAccounts } from './accounts.js';
-import { readSourceTree, rejectIncludes } from './include.js';
+import { readSourceTree, rejectIncludes, withIncludeTrail } from './include.js';
 import { parseConfigSource } from './parser.js';
 import { createDiagnosticSink } from './diagnostics.js';
 import { deepFreeze } from './freeze.js';
 import { buildConfig } from './schema.js';
 import { checkSpoolDirectory } from './spool-directory.js';
-import { checkRecipientCheckPrograms } from './recipient-check.js';
+import { checkProgramAccess } from './program-access.js';
 import { readPasswordFiles } from './password-file.js';
 import { readTlsFiles } from './tls-files.js';
 
@@ -31,6 +31,8 @@ export interface HostFacts {
   /** smtpipe's own uid and gid: who programs may run as (src/config/accounts.ts). */
   readonly uid: number;
   readonly gid: number;
+  /** smtpipe's supplementary groups, which a program run without user/group keeps; absent: none. */
+  readonly groups?: readonly number[];
   /** The default Spool_Directory; absent: from this process's TMPDIR (defaultSpoolDirectory). */
   readonly tmpdir?: string;
 }
@@ -42,7 +44,8 @@ export function currentHostFacts(): HostFacts {
   // -1 where the platform has no uids: never root, so no switch is allowed.
   const uid = process.getuid?.() ?? -1;
   const gid = process.getgid?.() ?? -1;
-  return { hostname: os.hostname(), parallelism: os.availableParallelism(), uid, gid, tmpdir: defaultSpoolDirectory(process.env) };
+  const groups = process.getgroups?.() ?? [];
+  return { hostname: os.hostname(), parallelism: os.availableParallelism(), uid, gid, groups, tmpdir: defaultSpoolDirectory(process.env) };
 }
 
 /** Postfix and sort(1) read TMPDIR the same way: only an absolute path counts. */
@@ -57,16 +60,21 @@ export function defaultSpoolDirectory(env: NodeJS.ProcessEnv): string {
  */
 export async function loadConfig(file: string, host: HostFacts = currentHostFacts()): Promise<LoadResult> {
   const tree = await readSourceTree(file);
+  // Every diagnostic about an included file also says which include pulled it in.
+  const trail = (list: readonly ConfigDiagnostic[]): ConfigDiagnostic[] => list.map((d) => withIncludeTrail(d, tree.includedFrom));
   const result = finish(tree.items, [...tree.errors], file, host);
-  if (!result.ok) return result;
+  if (!result.ok) return { ok: false, errors: trail(result.errors), warnings: trail([...tree.warnings, ...result.warnings]) };
   // What the schema cannot see: files and accounts the config names, as they are now.
   const sink = createDiagnosticSink();
   const transports = await resolveAccounts(result.config.transports, host, sink);
+  // After the accounts: each program and output file is checked as the identity that runs it.
+  const checker = { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 };
+  const own = { uid: host.uid, gid: host.gid, groups: host.groups ?? [] };
+  await checkProgramAccess(transports, own, checker, sink.errors.length === 0, sink);
   const listeners = await readPasswordFiles(await readTlsFiles(result.config.listeners, sink), sink);
   await checkSpoolDirectory(result.config.spool, sink);
-  await checkRecipientCheckPrograms(result.config.transports, sink);
-  const warnings = [...result.warnings, ...sink.warnings];
-  if (sink.errors.length > 0) return { ok: false, errors: sink.errors, warnings };
+  const warnings = trail([...tree.warnings, ...result.warnings, ...sink.warnings]);
+  if (sink.errors.length > 0) return { ok: false, errors: trail(sink.errors), warnings };
   const config: Config = { ...result.config, listeners, transports };
   return { ok: true, config: deepFreeze(config), warnings };
 }

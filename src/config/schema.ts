@@ -1,10 +1,10 @@
 // Gives the syntax tree its meaning: global options, ESMTP_Listener, LMTP_Listener and pipe_transport
-// become the ParsedConfig; Momentum's other options and stanzas are warned about and
-// skipped. Pure: host facts (hostname, CPU count) come in as arguments.
+// become the ParsedConfig; Momentum's other options and stanzas (momentum-names.ts) are
+// warned about and skipped, any other name is an error. Pure: host facts come in as arguments.
 
 import type { ConfigDiagnostic, ParsedConfig, ParsedListener, ParsedTransport, SourcePosition } from './types.js';
 import type { ItemNode, OptionNode, ScopeNode } from './ast.js';
-import { listenKey } from './listen-address.js';
+import { bindConflict } from './listen-conflicts.js';
 import { describeScope } from './ast.js';
 import { ConfigCode } from './codes.js';
 import { createDiagnosticSink, formatPosition, sortDiagnostics, type DiagnosticSink } from './diagnostics.js';
@@ -14,7 +14,11 @@ import { MOMENTUM_REFUSED_LISTENER_OPTIONS } from './listener-options.js';
 import { buildListeners } from './listener-schema.js';
 import { buildTransport, type BuiltTransport } from './transport-schema.js';
 import { readOptions, resolveOptions } from './option-table.js';
+import { isMomentumGlobalOption, isMomentumStanza } from './momentum-names.js';
 import { didYouMean } from './suggest.js';
+
+/** The stanzas smtpipe reads at top level, for "did you mean". */
+const SMTPIPE_STANZAS = ['ESMTP_Listener', 'LMTP_Listener', 'pipe_transport'] as const;
 
 export interface SchemaContext {
   /** Absolute path of the main file: Config.file. */
@@ -84,10 +88,10 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
       'no pipe_transport configured: add pipe_transport "name" { program_name = ... domain = ... }',
     );
   }
-  checkListenDuplicates(listeners, sink);
   checkTransportDuplicates(transports, sink);
 
   const g = resolveOptions(GLOBAL_OPTIONS, [readOptions(globals, GLOBAL_OPTIONS, sink)]);
+  checkAddressConflicts(listeners, g.metricsListen, globals.get('metrics_listen')?.position, sink);
   const config: ParsedConfig = {
     file: ctx.file,
     listeners,
@@ -137,10 +141,15 @@ function collectGlobal(item: OptionNode, globals: Map<string, OptionNode>, sink:
     return;
   }
   if (!GLOBAL_OPTIONS.names.some((n) => n.toLowerCase() === item.key)) {
-    // Momentum core options (Spool_Base, Keep_Message_Dicts_In_Memory, ...): a shared
-    // ecelerity.conf must still load, but say so once, and catch typos of ours.
+    // Momentum core options (Keep_Message_Dicts_In_Memory, ...): a shared ecelerity.conf
+    // must still load, so they only warn. Anything else is a typo, and a typo ignored is a
+    // setting silently lost (issue 16): an error, with the nearest name of ours.
     const hint = didYouMean(item.name, GLOBAL_OPTIONS.names);
-    sink.warn(ConfigCode.IGNORED_OPTION, item.position, `${item.name} is not used by smtpipe; ignored${hint}`);
+    if (isMomentumGlobalOption(item.key)) {
+      sink.warn(ConfigCode.IGNORED_OPTION, item.position, `${item.name} is not used by smtpipe; ignored${hint}`);
+    } else {
+      sink.error(ConfigCode.UNKNOWN_OPTION, item.position, `unknown option "${item.name}"${hint || '; not an smtpipe option nor a Momentum global option'}`);
+    }
     return;
   }
   const first = globals.get(item.key);
@@ -156,32 +165,55 @@ function collectGlobal(item: OptionNode, globals: Map<string, OptionNode>, sink:
 }
 
 function ignoreStanza(scope: ScopeNode, sink: DiagnosticSink): void {
-  // A Listen outside any ESMTP_Listener is a mistake of ours, not a Momentum stanza.
-  const hint = scope.key === 'listen' ? ' (Listen belongs inside ESMTP_Listener { } or LMTP_Listener { })' : '';
-  sink.warn(
-    ConfigCode.IGNORED_STANZA,
-    scope.position,
-    `${describeScope(scope)} is not used by smtpipe; ignored with its contents${hint}`,
-  );
+  if (isMomentumStanza(scope.key)) {
+    // A real Momentum module or scope in a shared ecelerity.conf, even one a letter away
+    // from a name of ours (the catalogue decides, not the distance).
+    sink.warn(ConfigCode.IGNORED_STANZA, scope.position, `${describeScope(scope)} is not used by smtpipe; ignored with its contents`);
+    return;
+  }
+  // Ignoring a misspelt pipe_transport would drop its domains: their mail would get 550.
+  const hint =
+    scope.key === 'listen' || scope.key === 'peer'
+      ? ` (${scope.type} belongs inside ESMTP_Listener { } or LMTP_Listener { })`
+      : didYouMean(scope.type, SMTPIPE_STANZAS) || '; not an smtpipe stanza nor a Momentum module or global scope';
+  sink.error(ConfigCode.UNKNOWN_STANZA, scope.position, `unknown stanza ${describeScope(scope)}${hint}`);
 }
 
-/** Two Listen on the same fixed address would fail at bind time: say so now. Port 0 is exempt. */
-function checkListenDuplicates(listeners: readonly ParsedListener[], sink: DiagnosticSink): void {
-  const seen = new Map<string, ParsedListener>();
-  for (const l of listeners) {
-    if (l.port === 0) continue;
-    const key = listenKey(l);
-    const first = seen.get(key);
-    if (first === undefined) {
-      seen.set(key, l);
-    } else {
+/**
+ * Addresses that cannot all be bound (listen-conflicts.ts): two Listens, or Metrics_Listen
+ * and a Listen. Said now, not as EADDRINUSE and exit 70 at start (which systemd retries
+ * every 2 s) or a refused reload. Port 0 is exempt.
+ */
+function checkAddressConflicts(
+  listeners: readonly ParsedListener[],
+  metrics: { readonly label: string; readonly host: string | undefined; readonly port: number } | null,
+  metricsAt: SourcePosition | undefined,
+  sink: DiagnosticSink,
+): void {
+  listeners.forEach((l, i) => {
+    for (const first of listeners.slice(0, i)) {
+      const conflict = bindConflict(first, l);
+      if (conflict === undefined) continue;
       sink.error(
         ConfigCode.DUPLICATE,
         l.position,
-        `Listen "${l.label}" is already configured at ${formatPosition(first.position)}`,
+        conflict === 'same'
+          ? `Listen "${l.label}" is already configured at ${formatPosition(first.position)}`
+          : `Listen "${l.label}" overlaps Listen "${first.label}" (${formatPosition(first.position)}): ` +
+              'a wildcard address holds the port on every address, so the second bind would fail (EADDRINUSE)',
       );
+      return;
     }
-  }
+  });
+  if (metrics === null || metricsAt === undefined) return;
+  const taken = listeners.find((l) => bindConflict(l, metrics) !== undefined);
+  if (taken === undefined) return;
+  sink.error(
+    ConfigCode.DUPLICATE,
+    metricsAt,
+    `Metrics_Listen "${metrics.label}" would bind the port of Listen "${taken.label}" (${formatPosition(taken.position)}): ` +
+      'give the metrics their own port (EADDRINUSE at start otherwise)',
+  );
 }
 
 function checkTransportDuplicates(transports: readonly BuiltTransport[], sink: DiagnosticSink): void {
@@ -197,6 +229,10 @@ function checkTransportDuplicates(transports: readonly BuiltTransport[], sink: D
       );
     }
     names.set(config.name, first ?? config);
+    // A second copy of a transport (an editor backup in an included directory) or one
+    // without a name already has its error: its domains would only repeat it, naming the
+    // same transport twice or a transport "" (peer-interop G8).
+    if (first !== undefined || config.name === '') continue;
     config.domains.forEach((domain, i) => {
       const owner = domains.get(domain);
       if (owner === undefined) {

@@ -27,7 +27,7 @@ import { readOctalMode } from './values.js';
  * ParsedTransport fields as they are, except program and domains, which are read as
  * written and compiled after (transport-schema.ts).
  */
-export interface TransportOptions extends Omit<ParsedTransport, 'name' | 'programName' | 'program' | 'domains' | 'position' | 'exitCodes'> {
+export interface TransportOptions extends Omit<ParsedTransport, 'name' | 'programName' | 'program' | 'domains' | 'position' | 'exitCodes' | 'places'> {
   readonly program: WrittenProgram | null;
   /** null: not written, the global Exit_Codes applies (schema.ts). */
   readonly exitCodes: ExitCodePreset | null;

@@ -2,7 +2,7 @@
 // rows of transport-options.ts, with their defaults. It never runs or expands anything,
 // nor looks at the host: accounts.ts resolves user/group and checks directory.
 
-import type { ParsedTransport, SourcePosition } from './types.js';
+import type { ParsedTransport, SourcePosition, TransportPlaces } from './types.js';
 import type { OptionNode, ScopeNode } from './ast.js';
 import { describeScope } from './ast.js';
 import { ConfigCode } from './codes.js';
@@ -57,9 +57,19 @@ export function buildTransport(scope: ScopeNode, sink: DiagnosticSink): BuiltTra
     // Filled in from the global Exit_Codes by schema.ts when the transport does not say.
     exitCodes: exitCodes ?? 'momentum',
     domains: (domains ?? []).map((x) => x.domain),
+    places: placesOf(options),
     position: scope.position,
   };
   return { config, domainPositions: (domains ?? []).map((x) => x.position), exitCodesWritten: exitCodes !== null };
+}
+
+function placesOf(options: ReadonlyMap<string, OptionNode>): TransportPlaces {
+  const places: { -readonly [K in keyof TransportPlaces]: TransportPlaces[K] } = {};
+  for (const [field, option] of [['programName', 'program_name'], ['outputFile', 'output_file'], ['errorFile', 'error_file']] as const) {
+    const at = options.get(option)?.value.position;
+    if (at !== undefined) places[field] = at;
+  }
+  return places;
 }
 
 /**

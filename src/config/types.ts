@@ -252,7 +252,15 @@ export interface ParsedTransport {
   readonly recipientCheckTimeoutMs: number;
   /** `recipient_check_concurrency`: checks of this transport running at once, apart from deliveries. */
   readonly recipientCheckConcurrency: number;
+  /** Where program_name, output_file and error_file were written, for the host checks at load; absent: not written. */
+  readonly places: TransportPlaces;
   readonly position: SourcePosition;
+}
+
+export interface TransportPlaces {
+  readonly programName?: SourcePosition;
+  readonly outputFile?: SourcePosition;
+  readonly errorFile?: SourcePosition;
 }
 
 /** A text option kept as written, with its place, for the checks made after the schema. */

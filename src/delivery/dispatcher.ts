@@ -55,7 +55,13 @@ export interface DeliveryMetric {
   readonly transport: string;
   readonly outcome: DeliveryOutcome;
   readonly replyCode: number;
+  /** From the end of DATA to the reply. */
   readonly durationMs: number;
+  /**
+   * The program's run (spawn to reap, workers/deliver.ts) and the wait before it, from the
+   * end of DATA to its start; null when no program was started by a worker.
+   */
+  readonly program: { readonly runMs: number; readonly waitMs: number } | null;
   readonly sizeBytes: number;
   readonly recipients: number;
 }
@@ -116,6 +122,7 @@ export function createDispatcher(options: {
               outcome,
               replyCode: reply.code,
               durationMs,
+              program: programTimes(outcome, durationMs),
               sizeBytes: envelope.size,
               recipients: envelope.recipients.length,
             });
@@ -185,6 +192,17 @@ export function runSettings(transport: TransportConfig): Pick<DeliveryTask, 'out
     cwd: transport.directory?.text ?? null,
     umask: transport.umask,
   };
+}
+
+/**
+ * The wait is what the delivery took beyond the run: the slot, the thread, the hand-over
+ * (and the result's way back, well under a millisecond). Differences of one clock each,
+ * so no time crosses between threads.
+ */
+function programTimes(outcome: DeliveryOutcome, durationMs: number): DeliveryMetric['program'] {
+  const runMs = 'runMs' in outcome ? outcome.runMs : undefined;
+  if (runMs === undefined) return null;
+  return { runMs, waitMs: Math.max(0, durationMs - runMs) };
 }
 
 function envelopeOf(request: DeliveryRequest, queueId: string): Omit<Envelope, 'size'> {

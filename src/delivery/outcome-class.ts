@@ -5,7 +5,8 @@
 import type { DeliveryOutcome } from './outcome-reply.js';
 
 /** smtpipe_program_runs_total's outcome label: low cardinality, stable for alerts. */
-export type RunLabel = 'ok' | 'exit_nonzero' | 'signal' | 'timeout' | 'spawn_error' | 'output_failed' | 'pool_failed';
+export const RUN_LABELS = ['ok', 'exit_nonzero', 'signal', 'timeout', 'spawn_error', 'output_failed', 'pool_failed'] as const;
+export type RunLabel = (typeof RUN_LABELS)[number];
 
 export interface OutcomeClass {
   readonly level: 'info' | 'warn' | 'error';

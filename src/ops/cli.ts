@@ -3,6 +3,7 @@
 // foreground and maps signals to its two-stage stop. Exit codes follow sysexits.h.
 
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { formatDiagnostic, loadConfig } from '../config/load.js';
@@ -10,7 +11,7 @@ import { printConfig } from '../config/print.js';
 import { createDaemon, type Daemon } from './daemon.js';
 import { hardenProcess } from './hardening.js';
 import { closeLeakingFds } from './inherited-fds.js';
-import { createLogger, LOG_LEVELS } from './logger.js';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from './logger.js';
 import { runPasswd } from './passwd.js';
 
 const EXIT_OK = 0;
@@ -18,6 +19,10 @@ const EXIT_FORCED = 1;
 const EXIT_USAGE = 64;
 const EXIT_SOFTWARE = 70;
 const EXIT_CONFIG = 78;
+
+/** The package's root (dist/src/ops/ -> ../../../): where README.md and docs/ are. */
+const PACKAGE_URL = new URL('../../../', import.meta.url);
+const PACKAGE_DIR = fileURLToPath(PACKAGE_URL).replace(/\/$/, '');
 
 const USAGE = `Usage: smtpipe [options]
        smtpipe passwd [USER] < password   (a line for Auth_Password_File; passwd --help)
@@ -32,6 +37,9 @@ Options:
       --print           with --check (implied): print the effective configuration, every
                         option with its value or default, in the file's own syntax
       --log-level LEVEL ${LOG_LEVELS.join(', ')} (default: info)
+      --log-format FMT  json: one JSON object a line on stdout (default);
+                        journal: each line after its syslog priority (<3> error,
+                        <6> info, ...) for journald, as the systemd unit runs it
   -v, --version         print the version and exit
   -h, --help            print this help and exit
 
@@ -39,10 +47,15 @@ Signals: SIGTERM/SIGINT drain (deliveries in flight finish); a second one forces
          SIGHUP reloads the configuration (and certificates); an invalid file is
          logged with file:line:col and the running configuration is kept.
          SIGUSR1 is logged and ignored (it never opens Node's inspector).
+
+Documentation, in ${PACKAGE_DIR} (where smtpipe is installed):
+  README.md               quick start, programs, replies
+  docs/operations.md      logs, metrics, reload, drain, troubleshooting
+  docs/configuration.md   every option, with its unit and default
 `;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('package.json', PACKAGE_URL), 'utf8')) as { version: string };
   return pkg.version;
 }
 
@@ -63,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
         check: { type: 'boolean', default: false },
         print: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'info' },
+        'log-format': { type: 'string', default: 'json' },
         version: { type: 'boolean', short: 'v', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -84,6 +98,11 @@ async function main(argv: string[]): Promise<number> {
   const level = values['log-level'] as LevelWithSilent;
   if (!LOG_LEVELS.includes(level)) {
     process.stderr.write(`smtpipe: --log-level must be one of ${LOG_LEVELS.join(', ')}\n`);
+    return EXIT_USAGE;
+  }
+  const format = values['log-format'] as LogFormat;
+  if (!LOG_FORMATS.includes(format)) {
+    process.stderr.write(`smtpipe: --log-format must be one of ${LOG_FORMATS.join(', ')}\n`);
     return EXIT_USAGE;
   }
 
@@ -108,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
   // As ps, top and the journal (_COMM) name it: "smtpipe", not "node" (uv_set_process_title
   // also sets the thread name the kernel reports in /proc/PID/comm).
   process.title = 'smtpipe';
-  const { logger, flush } = createLogger(level);
+  const { logger, flush } = createLogger(level, 1, format);
   process.on('exit', flush);
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception');

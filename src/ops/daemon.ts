@@ -61,6 +61,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
   const pool = createDeliveryPool(initialConfig);
   const metrics = createMetrics(options.version ?? 'unknown');
   metrics.observePool(() => ({ waiting: pool.waiting, running: pool.running }));
+  metrics.transports(initialConfig.transports.map((t) => t.name));
   const lineEndings = lineEndingScans();
   const store = createMessageStore({
     limits: storeLimits(initialConfig),
@@ -125,6 +126,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     stopping: () => shutdown.stopping,
     apply(next) {
       pool.reconfigure(next);
+      metrics.transports(next.transports.map((t) => t.name));
       store.reconfigure(storeLimits(next));
       currentPolicy = createMailPolicy(createRouter(next.transports), dispatcher, store, checker, next.maxReceivedHeaders);
       sizeSessionBudget(next);
@@ -158,6 +160,10 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
       const bound = await Promise.allSettled([...listeners.map((listener) => listener.listen()), metricsServer ? metricsServer.listen() : null]);
       const failure = bound.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failure) {
+        // Each address that failed, "cannot listen on ADDR: EADDRINUSE ..." (listener.ts).
+        for (const result of bound) {
+          if (result.status === 'rejected') logger.error({ err: result.reason }, String((result.reason as Error).message));
+        }
         for (const listener of listeners) if (listener.address) listener.closeAll();
         if (metricsServer && bound.at(-1)?.status === 'fulfilled') await metricsServer.close();
         await pool.close();

@@ -1,9 +1,27 @@
 // The one pino logger of the process: JSON lines on stdout, created at start-up and
 // passed down. Writes are asynchronous; flush() empties the buffer before exit.
+// Formats lines and nothing else: where stdout goes (a file, the journal) is the operator's.
 
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type DestinationStream, type Level, type Logger, type LevelWithSilent } from 'pino';
 
 export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** json: one JSON object a line. journal: the same line after an sd-daemon(3) priority prefix. */
+export const LOG_FORMATS = ['json', 'journal'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/**
+ * sd-daemon(3) / syslog(3) priorities: journald (SyslogLevelPrefix=yes, its default) strips
+ * "<N>" and stores the line at priority N, so `journalctl -p err` finds errors.
+ */
+const JOURNAL_PRIORITIES: ReadonlyArray<readonly [Level, number]> = [
+  ['trace', 7],
+  ['debug', 7],
+  ['info', 6],
+  ['warn', 4],
+  ['error', 3],
+  ['fatal', 2],
+];
 
 export interface ProcessLogger {
   readonly logger: Logger;
@@ -11,9 +29,12 @@ export interface ProcessLogger {
   flush(): void;
 }
 
-export function createLogger(level: LevelWithSilent, fd = 1): ProcessLogger {
+export function createLogger(level: LevelWithSilent, fd = 1, format: LogFormat = 'json'): ProcessLogger {
   const destination = pino.destination({ dest: fd, sync: false });
-  const logger = pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  const options = { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
+  // pino knows each line's level when it writes it: one stream per level, each adding its
+  // prefix, so no line is parsed again. The json format writes to the destination itself.
+  const logger = format === 'json' ? pino(options, destination) : pino(options, journalStreams(destination));
   return {
     logger,
     flush() {
@@ -24,4 +45,13 @@ export function createLogger(level: LevelWithSilent, fd = 1): ProcessLogger {
       }
     },
   };
+}
+
+function journalStreams(destination: DestinationStream) {
+  const streams = JOURNAL_PRIORITIES.map(([streamLevel, priority]) => {
+    const prefix = `<${priority}>`;
+    return { level: streamLevel, stream: { write: (line: string) => destination.write(prefix + line) } };
+  });
+  // dedupe: a line goes only to the stream of the highest level it reaches, its own.
+  return pino.multistream(streams, { dedupe: true });
 }

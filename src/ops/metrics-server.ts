@@ -7,6 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MetricsListen } from '../config/types.js';
+import { bindError } from '../smtp/listener.js';
 import type { Metrics } from './metrics.js';
 
 export interface MetricsServer {
@@ -53,9 +54,10 @@ export function createMetricsServer(address: MetricsListen, metrics: Metrics, is
   return {
     listen() {
       return new Promise((resolve, reject) => {
-        server.once('error', reject);
+        const onError = (err: NodeJS.ErrnoException) => reject(bindError(`Metrics_Listen ${address.label}`, err));
+        server.once('error', onError);
         server.listen(address.port, address.host, () => {
-          server.off('error', reject);
+          server.off('error', onError);
           resolve(server.address() as AddressInfo);
         });
       });

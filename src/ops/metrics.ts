@@ -4,7 +4,7 @@
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DeliveryMetric } from '../delivery/dispatcher.js';
-import { classifyOutcome } from '../delivery/outcome-class.js';
+import { classifyOutcome, RUN_LABELS } from '../delivery/outcome-class.js';
 import { isNoSpace, type StoreObserver, type StoreStats } from '../message/message-store.js';
 import type { RefusalObserver } from '../smtp/refusal-log.js';
 import { refusalLabelPairs } from '../smtp/refusal-reasons.js';
@@ -16,6 +16,11 @@ export interface Metrics extends StoreObserver, RefusalObserver {
   /** Every reply line the SMTP layer sends. */
   reply(code: number): void;
   delivery(metric: DeliveryMetric): void;
+  /**
+   * The transports configured now (start-up, then each applied reload): their series exist
+   * at 0 before their first delivery, so rate() and ratios have data from the start.
+   */
+  transports(names: readonly string[]): void;
   /** A SIGHUP reload ended: swapped in (true) or refused, old config kept (false). */
   reload(success: boolean): void;
   /** Read at scrape time, so the hot path pays nothing for them. */
@@ -24,6 +29,11 @@ export interface Metrics extends StoreObserver, RefusalObserver {
 }
 
 const replyClass = (code: number) => `${Math.floor(code / 100)}xx`;
+/** Every label value a counter can take that is known before anything happened. */
+const TRANSACTION_RESULTS = ['delivered', 'deferred', 'rejected'];
+const REPLY_CLASSES = ['2xx', '3xx', '4xx', '5xx'];
+const RELOAD_RESULTS = ['success', 'failure'];
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export function createMetrics(version: string): Metrics {
   const registry = new Registry();
@@ -33,7 +43,9 @@ export function createMetrics(version: string): Metrics {
   const connections = counter('smtpipe_connections_total', 'SMTP sessions accepted');
   const active = new Gauge({ name: 'smtpipe_connections_active', help: 'SMTP sessions open now', registers: [registry] });
   const transactions = counter('smtpipe_transactions_total', 'Messages received in full, by result', ['result']);
+  for (const result of TRANSACTION_RESULTS) transactions.labels(result).inc(0);
   const replies = counter('smtpipe_replies_total', 'SMTP replies sent, by class', ['class']);
+  for (const replyClassLabel of REPLY_CLASSES) replies.labels(replyClassLabel).inc(0);
   const runs = counter('smtpipe_program_runs_total', 'Program runs, by transport and outcome', ['transport', 'outcome']);
   const size = new Histogram({
     name: 'smtpipe_message_size_bytes',
@@ -49,15 +61,23 @@ export function createMetrics(version: string): Metrics {
   });
   const duration = new Histogram({
     name: 'smtpipe_program_duration_seconds',
-    help: 'From the end of DATA to the reply, by transport',
+    help: 'How long programs ran, from spawn to exit, by transport (the wait for a slot is smtpipe_queue_wait_seconds)',
     labelNames: ['transport'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const queueWait = new Histogram({
+    name: 'smtpipe_queue_wait_seconds',
+    help: 'From the end of DATA to the start of its program: the wait for a slot (concurrency), by transport',
+    labelNames: ['transport'],
+    buckets: DURATION_BUCKETS,
     registers: [registry],
   });
   new Gauge({ name: 'smtpipe_build_info', help: 'smtpipe version', labelNames: ['version'], registers: [registry] })
     .labels(version)
     .set(1);
   const reloads = counter('smtpipe_config_reloads_total', 'Configuration reloads (SIGHUP), by result', ['result']);
+  for (const result of RELOAD_RESULTS) reloads.labels(result).inc(0);
   const lastReloadOk = new Gauge({
     name: 'smtpipe_config_last_reload_successful',
     help: '1 if the last reload was applied (or none was tried), 0 if it was refused',
@@ -80,7 +100,7 @@ export function createMetrics(version: string): Metrics {
     },
   });
   new Gauge({
-    name: 'smtpipe_pool_busy',
+    name: 'smtpipe_programs_running',
     help: 'Programs running now',
     registers: [registry],
     collect() {
@@ -149,9 +169,18 @@ export function createMetrics(version: string): Metrics {
       size.observe(metric.sizeBytes);
       recipients.observe(metric.recipients);
       const { run } = classifyOutcome(metric.outcome);
-      if (run !== null) {
-        runs.labels(metric.transport, run).inc();
-        duration.labels(metric.transport).observe(metric.durationMs / 1000);
+      if (run !== null) runs.labels(metric.transport, run).inc();
+      if (metric.program !== null) {
+        duration.labels(metric.transport).observe(metric.program.runMs / 1000);
+        queueWait.labels(metric.transport).observe(metric.program.waitMs / 1000);
+      }
+    },
+    transports(names) {
+      // A removed transport keeps its series (Prometheus counters never go back).
+      for (const transport of names) {
+        for (const run of RUN_LABELS) runs.labels(transport, run).inc(0);
+        duration.zero({ transport });
+        queueWait.zero({ transport });
       }
     },
     reload(success) {

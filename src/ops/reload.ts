@@ -11,6 +11,7 @@ import { formatDiagnostic, type LoadResult } from '../config/load.js';
 import type { Config, ListenerConfig } from '../config/types.js';
 import { canReconfigure, type Listener } from '../smtp/listener.js';
 import { planListeners } from './listener-plan.js';
+import { summarizeReload } from './reload-summary.js';
 import type { Metrics } from './metrics.js';
 
 export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -110,9 +111,11 @@ async function swapIn(loaded: Config, parts: ReloadParts): Promise<SwapResult> {
         );
       }
     } catch (error) {
-      logger.error({ err: error, listener: listenerConfig.label }, 'reload failed: cannot listen, still serving the previous configuration');
+      // The error says "cannot listen on ADDR: EADDRINUSE ..." (listener.ts).
+      const reason = error instanceof Error ? error.message : `cannot listen on ${listenerConfig.label}`;
+      logger.error({ err: error, listener: listenerConfig.label }, `reload failed: ${reason}; still serving the previous configuration`);
       for (const started of fresh) started.closeAll();
-      return { ok: false, reason: `cannot listen on ${listenerConfig.label}` };
+      return { ok: false, reason };
     }
     fresh.push(listener);
   }
@@ -141,8 +144,8 @@ async function swapIn(loaded: Config, parts: ReloadParts): Promise<SwapResult> {
     ok: true,
     summary: {
       listeners: serving.listeners.map((l) => l.config.label),
-      removed: removed.map((l) => l.config.label),
       transports: next.transports.map((t) => t.name),
+      ...summarizeReload(current, next),
     },
   };
 }
@@ -174,6 +177,6 @@ function warnAboutRestartOnlyChanges(current: Config, next: Config, logger: Logg
     ['Spool_Directory', current.spool.directory.text, next.spool.directory.text],
   ];
   for (const [option, was, now] of fixed) {
-    if (was !== now) logger.warn({ option, running: was, file: now }, 'reload: this option takes effect only after a restart');
+    if (was !== now) logger.warn({ option, running: was, configured: now }, 'reload: this option takes effect only after a restart');
   }
 }

@@ -85,8 +85,18 @@ export type TaskMessage =
  */
 export type KillFailures = readonly string[];
 
+/**
+ * How long the worker spent on the run, from before the spawn to the reap (and the group
+ * kill): the program's own time, without the wait for a slot. Set by workers/deliver.ts
+ * on every outcome it returns; absent on outcomes made elsewhere (tests, tools).
+ */
+export interface RunTime {
+  readonly runMs?: number;
+}
+
 /** How one program run ended. Operational outcomes are values, never thrown. */
-export type ProgramOutcome =
+export type ProgramOutcome = RunTime &
+  (
   | {
       readonly kind: 'exited';
       readonly pid: number;
@@ -131,7 +141,8 @@ export type ProgramOutcome =
       readonly errorCode: string;
       /** Names the option and the path: "output_file /x: is a symbolic link". */
       readonly message: string;
-    };
+    }
+  );
 
 /**
  * What DeliveryPool.run() resolves with: a program run's outcome, or the pool's own two.

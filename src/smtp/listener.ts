@@ -51,6 +51,15 @@ export interface Listener {
 
 const REPLY_UNTRUSTED_PROXY: SmtpReply = { code: 421, text: '4.7.0 connections here must come through a trusted proxy' };
 
+/**
+ * A failed bind as the operator reads it: "cannot listen on 127.0.0.1:25: EADDRINUSE:
+ * address already in use 127.0.0.1:25"; `code` kept (reload retries on EADDRINUSE).
+ */
+export function bindError(label: string, err: NodeJS.ErrnoException): Error {
+  const error = new Error(`cannot listen on ${label}: ${err.message.replace(/^listen /, '')}`, { cause: err });
+  return Object.assign(error, { code: err.code });
+}
+
 /** What the listener reports for the metrics (src/ops/metrics.ts). */
 export interface SessionObserver extends AdmissionObserver, RefusalObserver {
   reply(code: number): void;
@@ -174,7 +183,11 @@ export function createListener(
       }),
     },
   });
-  server.on('error', (err) => logger.warn({ err, listener: config.label }, 'smtp connection error'));
+  // smtp-server re-emits its socket's errors here, a failed bind too: listen() rejects with
+  // that one ("cannot listen on ..."), and whoever called it logs it once, at error.
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.syscall !== 'listen') logger.warn({ err, listener: config.label }, 'smtp connection error');
+  });
 
   return {
     get config() {
@@ -200,7 +213,7 @@ export function createListener(
     },
     listen() {
       return new Promise((resolve, reject) => {
-        const onError = (err: Error) => reject(err);
+        const onError = (err: NodeJS.ErrnoException) => reject(bindError(config.label, err));
         server.server.once('error', onError);
         server.listen(config.port, config.host, () => {
           server.server.off('error', onError);

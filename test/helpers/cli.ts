@@ -105,3 +105,20 @@ export async function startCli(conf: string, options: CliOptions = {}): Promise<
     },
   };
 }
+
+export interface CheckResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `smtpipe --check -c file` run to its end: exit code, stdout (the ok line), stderr (diagnostics). */
+export async function runCheck(file: string, options: { readonly cwd?: string } = {}): Promise<CheckResult> {
+  const child = spawn(process.execPath, [CLI, '--check', '-c', file], { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd, timeout: 30_000 });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}

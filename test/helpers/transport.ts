@@ -43,6 +43,7 @@ export function makeTransport(overrides: Partial<TransportConfig> = {}): Transpo
     recipientCheckTimeoutMs: 10000,
     recipientCheckConcurrency: 4,
     runAs: null,
+    places: {},
     position: { file: 'test.conf', line: 1, column: 1 },
     ...overrides,
   };

@@ -114,7 +114,7 @@ test('/readyz turns 503 during a drain, /healthz stays 200', async () => {
   const fifo = makeFifo(path.join(daemon.dir, 'held.fifo'));
   const client = await openSession(daemon.port);
   const reply = client.sendMail('a@origin.test', ['x@held.test'], 'held');
-  await eventually(async () => (await scrape())('smtpipe_pool_busy') === 1);
+  await eventually(async () => (await scrape())('smtpipe_programs_running') === 1);
   assert.equal((await fetch(`${base}/readyz`)).status, 200, 'ready before the drain');
   const draining = daemon.nextLog((line) => line['msg'] === 'draining');
   const stopped = daemon.daemon.stop();

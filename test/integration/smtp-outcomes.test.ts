@@ -1,9 +1,9 @@
 // One test per row of the outcome table, over real SMTP into real programs.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { scratchDir, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { fixture } from '../helpers/paths.js';
 import { openSession } from '../helpers/smtp-client.js';
 
@@ -11,7 +11,24 @@ const program = (name: string, args = '') => `"${fixture('programs', name)} ${ar
 
 let daemon: TestDaemon;
 
+/**
+ * The load refuses a missing program, one without an execute bit and an output directory
+ * that does not exist (program-access.ts): these are made so after the load, as when a
+ * package is removed or a directory cleaned up under a running daemon.
+ */
+async function breakAfterLoad(dir: string): Promise<void> {
+  await unlink(path.join(dir, 'gone.sh'));
+  await chmod(path.join(dir, 'noexec.sh'), 0o644);
+  await rmdir(path.join(dir, 'out-dir'));
+}
+
 before(async () => {
+  const dir = await scratchDir();
+  await copyFile(fixture('programs', 'exit-with.sh'), path.join(dir, 'gone.sh'));
+  await copyFile(fixture('programs', 'exit-with.sh'), path.join(dir, 'noexec.sh'));
+  await chmod(path.join(dir, 'gone.sh'), 0o755);
+  await chmod(path.join(dir, 'noexec.sh'), 0o755);
+  await mkdir(path.join(dir, 'out-dir'));
   daemon = await startDaemon(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
     pipe_transport "copy" { allow_root = true program_name = ${program('cat-to-file.sh', '{{dir}}/${queue_id}.eml')} domain = ( "copy.test" ) }
@@ -25,11 +42,12 @@ before(async () => {
     }
     pipe_transport "signal" { allow_root = true program_name = ${program('kill-self.sh', 'KILL')} domain = ( "signal.test" ) }
     pipe_transport "slow" { allow_root = true program_name = ${program('sleep.sh', '30')} domain = ( "slow.test" ) timeout = 1 }
-    pipe_transport "missing" { allow_root = true program_name = "/nonexistent/program" domain = ( "missing.test" ) }
-    pipe_transport "noexec" { allow_root = true program_name = ${program('not-executable.sh')} domain = ( "noexec.test" ) }
+    pipe_transport "missing" { allow_root = true program_name = "{{dir}}/gone.sh" domain = ( "missing.test" ) }
+    pipe_transport "noexec" { allow_root = true program_name = "{{dir}}/noexec.sh" domain = ( "noexec.test" ) }
     pipe_transport "deaf" { allow_root = true program_name = ${program('ignore-stdin-exit.sh', '${local}')} domain = ( "deaf.test" ) }
-    pipe_transport "unwritable" { allow_root = true program_name = ${program('exit-with.sh', '0')} domain = ( "unwritable.test" ) output_file = "/nonexistent/dir/out" }
-  `);
+    pipe_transport "unwritable" { allow_root = true program_name = ${program('exit-with.sh', '0')} domain = ( "unwritable.test" ) output_file = "{{dir}}/out-dir/out" }
+  `, dir);
+  await breakAfterLoad(dir);
 });
 after(() => daemon.stop());
 

@@ -23,6 +23,8 @@ describe('output files at planted paths, daemon as root', ROOT_ONLY, () => {
   /** Stands in for /root/.ssh: a root-only file in a root-only directory. */
   const victim = path.join(base, 'victim', 'authorized_keys');
   const fifo = path.join(base, 'fifo.log');
+  /** A directory at load (which refuses a device as output_file); a link to /dev when its test runs. */
+  const devices = path.join(base, 'devices');
 
   before(async () => {
     chmodSync(base, 0o755);
@@ -30,6 +32,7 @@ describe('output files at planted paths, daemon as root', ROOT_ONLY, () => {
     chownSync(spool, nobody.uid, nobody.gid);
     mkdirSync(path.dirname(victim), { mode: 0o700 });
     writeFileSync(victim, 'root only\n', { mode: 0o600 });
+    mkdirSync(devices, { mode: 0o755 });
     daemon = await startDaemon(`
       ESMTP_Listener { Listen "127.0.0.1:0" { } }
       pipe_transport "app" {
@@ -39,7 +42,7 @@ describe('output files at planted paths, daemon as root', ROOT_ONLY, () => {
       pipe_transport "fifo" { allow_root = true program_name = "/bin/cat" domain = ( "fifo.test" ) output_file = "${fifo}" timeout = 30 concurrency = 8 }
       pipe_transport "other" { allow_root = true program_name = "/bin/cat" domain = ( "other.test" ) output_file = "${base}/other.log" timeout = 30 }
       pipe_transport "linked" { allow_root = true program_name = "/bin/cat" domain = ( "linked.test" ) output_file = "${base}/linked.log" }
-      pipe_transport "device" { allow_root = true program_name = "/bin/cat" domain = ( "device.test" ) output_file = "/dev/zero" }
+      pipe_transport "device" { allow_root = true program_name = "/bin/cat" domain = ( "device.test" ) output_file = "${devices}/zero" }
       pipe_transport "devnull" { allow_root = true program_name = "/bin/cat" domain = ( "devnull.test" ) output_file = "/dev/null" }
     `);
   });
@@ -126,9 +129,11 @@ describe('output files at planted paths, daemon as root', ROOT_ONLY, () => {
     assert.match(String(refusalLog('linked')?.error), /: is a file with more than one hard link \(ERR_OUTPUT_HARDLINKED\)$/);
   });
 
-  test('a device as output_file (/dev/zero): refused, 451', async () => {
+  test('a device as output_file (/dev/zero, through a directory swapped for a link to /dev after the load): refused, 451', async () => {
+    rmSync(devices, { recursive: true });
+    symlinkSync('/dev', devices);
     assert.equal(await deliver('x@device.test'), REFUSED);
-    assert.match(String(refusalLog('device')?.error), /^output_file \/dev\/zero: is not a regular file/);
+    assert.match(String(refusalLog('device')?.error), /^output_file \S+\/devices\/zero: is not a regular file/);
   });
 
   test('output_file = "/dev/null" means no file (as when absent), not a device to refuse', async () => {

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
@@ -122,6 +122,36 @@ test('--check on a bad config: exit 78, every error as file:line:col', async () 
   assert.equal(result.stdout, '');
 });
 
+test('--check on a program that is not there or that nobody may run, and an output directory that does not exist: exit 78 at each', async () => {
+  const file = await writeConf(
+    [
+      'ESMTP_Listener { Listen "127.0.0.1:2525" { } }',
+      'pipe_transport "procmail" {',
+      '  program_name = "/usr/bin/procmail-smtpipe-test -d ${local}"',
+      '  domain = ( "a.example" )',
+      '}',
+      'pipe_transport "logged" {',
+      '  program_name = "/bin/cat"',
+      '  output_file = "{{dir}}/no-such-dir/out"',
+      '  domain = ( "b.example" )',
+      '}',
+      // As root, a transport without user runs as nobody, who may not enter the 0700 scratch directory.
+      'pipe_transport "private" { program_name = "{{dir}}/deliver.sh" domain = ( "c.example" ) }',
+    ].join('\n'),
+  );
+  await copyFile(fixture('programs', 'exit-with.sh'), path.join(path.dirname(file), 'deliver.sh'));
+  await chmod(path.join(path.dirname(file), 'deliver.sh'), 0o755);
+  const result = await run(['--check', '-c', file]);
+  assert.equal(result.code, 78, result.stderr);
+  const at = file.replace(/[.]/g, '\\.');
+  assert.match(result.stderr, new RegExp(`${at}:3:18: error: program_name: no such file: /usr/bin/procmail-smtpipe-test \\(is procmail-smtpipe-test installed\\?\\) \\[ERR_CONFIG_PROGRAM_MISSING\\]`));
+  assert.match(result.stderr, new RegExp(`${at}:8:17: error: output_file: no such directory: .*/no-such-dir \\[ERR_CONFIG_OUTPUT_FILE\\]`));
+  if (process.getuid?.() === 0) {
+    assert.match(result.stderr, new RegExp(`${at}:11:43: error: program_name: user nobody \\(uid \\d+, gid \\d+\\) may not search the directory .* \\(mode 0700, owner 0:0\\) \\[ERR_CONFIG_PROGRAM_ACCESS\\]`));
+  }
+  assert.equal(result.stdout, '');
+});
+
 test('--check on a key that does not match its certificate: exit 78, the error at TLS_Key', async () => {
   const file = await writeConf(
     [
@@ -208,6 +238,13 @@ test('a Listen that cannot bind: nothing is left serving, exit 70', async () => 
     assert.ok(Date.now() - started < 10_000, 'it exits instead of serving the Listen that bound');
     assert.match(result.stdout, /"msg":"could not start"/);
     assert.match(result.stdout, /EADDRINUSE/);
+    // The bind failure says so, at error; it is not a session's "smtp connection error".
+    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
+    const bind = lines.find((l) => l.msg.startsWith('cannot listen on '));
+    assert.ok(bind, result.stdout);
+    assert.equal(bind.level, 50);
+    assert.equal(bind.msg, `cannot listen on 127.0.0.1:${port}: EADDRINUSE: address already in use 127.0.0.1:${port}`);
+    assert.ok(!lines.some((l) => l.msg === 'smtp connection error'), result.stdout);
   } finally {
     busy.close();
   }

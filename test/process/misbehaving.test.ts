@@ -4,9 +4,11 @@
 // status; running out of file descriptors refuses new sessions, not existing ones.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { startCli } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/daemon.js';
 import { allProcesses } from '../helpers/processes.js';
 import { fixture } from '../helpers/paths.js';
 import { openSession, SmtpClient, type Reply } from '../helpers/smtp-client.js';
@@ -124,12 +126,20 @@ test('1,000 misbehaving runs: no zombie child of the daemon, no process group of
 });
 
 test('output_file = "/dev/full", a device: refused (451, program not run), logged with the path, the daemon serves on', async (t) => {
+  // The load refuses a device as output_file (program-access.ts): {{dir}}/devices is a
+  // directory then, and a link to /dev once the daemon runs, so the runs meet /dev/full.
+  const dir = await scratchDir();
+  const devices = path.join(dir, 'devices');
+  mkdirSync(devices);
+  const device = path.join(devices, 'full');
   const cli = await startCli(`
     ESMTP_Listener { Listen "127.0.0.1:0" { } }
-    pipe_transport "full" { allow_root = true program_name = "/bin/cat" domain = ( "full.test" ) output_file = "/dev/full" error_file = "/dev/full" }
-    pipe_transport "silent" { allow_root = true program_name = "${fixture('programs', 'exit-with.sh')} 0" domain = ( "silent.test" ) error_file = "/dev/full" }
+    pipe_transport "full" { allow_root = true program_name = "/bin/cat" domain = ( "full.test" ) output_file = "${device}" error_file = "${device}" }
+    pipe_transport "silent" { allow_root = true program_name = "${fixture('programs', 'exit-with.sh')} 0" domain = ( "silent.test" ) error_file = "${device}" }
     pipe_transport "copy" { allow_root = true program_name = "${fixture('programs', 'cat-to-file.sh')} {{dir}}/\${queue_id}.eml" domain = ( "copy.test" ) }
-  `);
+  `, { dir });
+  rmdirSync(devices);
+  symlinkSync('/dev', devices);
   try {
     const client = await openSession(cli.port);
     const replies: string[] = [];
@@ -145,9 +155,9 @@ test('output_file = "/dev/full", a device: refused (451, program not run), logge
     const full = cli.logs.filter((l) => l.transport === 'full');
     assert.deepEqual(
       full.map((l) => [l.level, l.outcome, l.programPid, l.error]),
-      Array.from({ length: 2 }, () => [50, 'output-failed', null, 'output_file /dev/full: is not a regular file (a FIFO, socket or device) (ERR_OUTPUT_NOT_REGULAR)']),
+      Array.from({ length: 2 }, () => [50, 'output-failed', null, `output_file ${device}: is not a regular file (a FIFO, socket or device) (ERR_OUTPUT_NOT_REGULAR)`]),
     );
-    assert.match(String(cli.logs.find((l) => l.transport === 'silent')?.error), /^error_file \/dev\/full: is not a regular file/);
+    assert.ok(String(cli.logs.find((l) => l.transport === 'silent')?.error).startsWith(`error_file ${device}: is not a regular file`));
   } finally {
     assert.equal(await cli.stop(), 0);
   }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type HostFacts, type LoadResult } from '../../src/config/load.js';
 import type { TransportConfig } from '../../src/config/types.js';
-import { repoRoot } from '../helpers/paths.js';
+import { hostedBundledConfig } from '../helpers/hosted-config.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'smtpipe-accounts-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -121,7 +121,7 @@ test('accounts: schema errors come first: no lookups for a config the schema ref
 });
 
 test('accounts: the bundled config/smtpipe.conf loads as root (its program as nobody) and as a user', async () => {
-  const file = path.join(repoRoot, 'config', 'smtpipe.conf');
+  const { file } = await hostedBundledConfig();
   const asRoot = await loadConfig(file, AS_ROOT);
   const asUser = await loadConfig(file, AS_USER);
   assert.ok(asRoot.ok && asUser.ok);

@@ -18,18 +18,19 @@ const HOST = { hostname: 'mx.test', parallelism: 8, uid: 1000, gid: 1000 };
 /** `#Name = value`, the "#" right before the name: an option at its default. */
 const DEFAULT_LINE = /^(\s*)#([A-Za-z_]+)(\s*=)/gm;
 
-/** Plain data without positions or the file's path: Maps become entry arrays. */
+/** Plain data without positions (a transport's places too) or the file's path: Maps become entry arrays. */
 function strip(value: unknown): unknown {
   if (value instanceof Map) return [...value.entries()].map(([k, v]) => [strip(k), strip(v)]);
   if (Array.isArray(value)) return value.map(strip);
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'position' && k !== 'file').map(([k, v]) => [k, strip(v)]));
+    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'position' && k !== 'places' && k !== 'file').map(([k, v]) => [k, strip(v)]));
   }
   return value;
 }
 
 async function load(text: string) {
-  const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'smtpipe-defaults-')), 'smtpipe.conf');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpipe-defaults-'));
+  const file = path.join(dir, 'smtpipe.conf');
   await writeFile(file, text);
   const result = await loadConfig(file, HOST);
   assert.ok(result.ok, JSON.stringify(result, null, 1));

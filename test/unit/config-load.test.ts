@@ -1,25 +1,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { formatDiagnostic, loadConfig, parseConfigText } from '../../src/config/load.js';
 import { ConfigCode } from '../../src/config/codes.js';
-import { fixture, repoRoot } from '../helpers/paths.js';
+import { fixture } from '../helpers/paths.js';
 import { argvWords } from '../helpers/transport.js';
+import { hostedBundledConfig, hostedFullConfig } from '../helpers/hosted-config.js';
 
 // An unprivileged smtpipe: transports without user keep its ids, nothing is looked up.
 const host = { hostname: 'mx.test', parallelism: 8, uid: 1000, gid: 1000 };
 
 test('load: a realistic Momentum ecelerity.conf loads, one warning per foreign item', async () => {
-  const file = fixture('config', 'ecelerity-full.conf');
+  const { file, dir } = await hostedFullConfig();
+  const program = fixture('programs', 'exit-with.sh');
   const result = await loadConfig(file, host);
   assert.ok(result.ok, JSON.stringify(result, null, 1));
   assert.deepEqual(
     result.warnings.map((w) => `${w.line}:${w.column} ${w.code} ${w.message.split(' ').slice(0, 2).join(' ')}`),
     [
       '4:1 WARN_CONFIG_IGNORED_OPTION Keep_Message_Dicts_In_Memory is',
-      '5:1 WARN_CONFIG_IGNORED_OPTION Spool_Base is',
+      '5:1 WARN_CONFIG_IGNORED_OPTION Spoolbase is',
       '6:1 WARN_CONFIG_IGNORED_OPTION Generate_Delay_DSN is',
       '9:1 WARN_CONFIG_IGNORED_STANZA Security is',
       '14:1 WARN_CONFIG_IGNORED_STANZA ec_logger "ec_logger"',
@@ -44,12 +46,12 @@ test('load: a realistic Momentum ecelerity.conf loads, one warning per foreign i
   );
   const [mailman, archive] = config.transports;
   assert.ok(mailman !== undefined && archive !== undefined);
-  assert.deepEqual(argvWords(mailman.program), ['/usr/lib/mailman/mail/mailman', 'post', '${local}']);
+  assert.deepEqual(argvWords(mailman.program), [program, 'post', '${local}']);
   assert.deepEqual([...mailman.codes.keys()], [0, 1, 75]);
   assert.deepEqual(mailman.codes.get(75), { code: 451, text: '4.3.0 try again later' });
-  assert.deepEqual([mailman.timeoutMs, mailman.errorFile, mailman.errorMode, mailman.outputFile], [120_000, '/var/log/smtpipe/mailman.err', 0o640, null]);
+  assert.deepEqual([mailman.timeoutMs, mailman.errorFile, mailman.errorMode, mailman.outputFile], [120_000, `${dir}/mailman.err`, 0o640, null]);
   assert.equal(archive.name, 'archive');
-  assert.deepEqual(argvWords(archive.program), ['/usr/local/bin/archive', '--queue', '${queue_id}', '--label', 'mx1 archive', '${recipients}']);
+  assert.deepEqual(argvWords(archive.program), [program, '--queue', '${queue_id}', '--label', 'mx1 archive', '${recipients}']);
   assert.deepEqual(archive.domains, ['archive.example.net', '*.archive.example.net']);
   assert.deepEqual(
     [archive.eol, archive.receivedHeader, archive.returnPathHeader, archive.deliveredToHeader, archive.concurrency, archive.outputMode],
@@ -59,19 +61,21 @@ test('load: a realistic Momentum ecelerity.conf loads, one warning per foreign i
 });
 
 test('load: the bundled config/smtpipe.conf loads with no error and no warning', async () => {
-  const result = await loadConfig(path.join(repoRoot, 'config', 'smtpipe.conf'), host);
+  const { file } = await hostedBundledConfig();
+  const result = await loadConfig(file, host);
   assert.ok(result.ok, JSON.stringify(result, null, 1));
   assert.deepEqual(result.warnings, []);
   const [listener] = result.config.listeners;
   assert.deepEqual([listener?.host, listener?.port], ['127.0.0.1', 2525]);
   const [demo] = result.config.transports;
+  // The demo writes under the working directory (the checkout for npm start), not /tmp.
   assert.deepEqual([demo?.name, demo && argvWords(demo.program), demo?.outputFile, demo?.domains], [
-    'demo', ['/bin/cat'], '/tmp/smtpipe-demo.out', ['example.com', 'localhost'],
+    'demo', ['/bin/sh', '-c', 'mkdir -p demo && exec cat >>demo/smtpipe-demo.out'], null, ['example.com', 'localhost'],
   ]);
 });
 
 test('load: the result is deep-frozen, code maps included', async () => {
-  const result = await loadConfig(fixture('config', 'ecelerity-full.conf'), host);
+  const result = await loadConfig((await hostedFullConfig()).file, host);
   assert.ok(result.ok);
   const { config } = result;
   const t = config.transports[0];
@@ -142,11 +146,13 @@ test('load: syntax errors stop before the schema, so no noise about what did not
   assert.deepEqual(result.errors.map((e) => `${e.line}:${e.column} ${e.code}`), ['2:16 ERR_CONFIG_SYNTAX']);
 });
 
-test('load: recipient_check must name a regular file with an execute bit (program_name is not checked)', async () => {
+test('load: recipient_check must name a program its transport\'s user may run (program-access.ts)', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'smtpipe-check-load-'));
+  // host's uid 1000 may search it: the refusals below are about the program itself.
+  await chmod(dir, 0o755);
   const file = path.join(dir, 'smtpipe.conf');
   const check = (program: string) => `ESMTP_Listener { Listen "127.0.0.1:0" { } }
-pipe_transport "t" { program_name = "/nonexistent/deliver" domain = "t.example"
+pipe_transport "t" { program_name = "${fixture('programs', 'exit-with.sh')}" domain = "t.example"
   recipient_check = "${program} \${recipient}" }
 `;
   const problems = async (program: string) => {
@@ -155,9 +161,11 @@ pipe_transport "t" { program_name = "/nonexistent/deliver" domain = "t.example"
     return result.ok ? [] : result.errors.map((e) => `${e.line}:${e.column} ${e.code} ${e.message}`);
   };
   assert.deepEqual(await problems(fixture('programs', 'exit-with.sh')), []);
-  assert.deepEqual(await problems(`${dir}/missing`), [`3:21 ERR_CONFIG_CHECK_PROGRAM recipient_check: ${dir}/missing does not exist`]);
-  assert.deepEqual(await problems(dir), [`3:21 ERR_CONFIG_CHECK_PROGRAM recipient_check: ${dir} is not a regular file`]);
+  const { uid, gid } = await stat(fixture('programs', 'not-executable.sh'));
+  const owner = `${uid}:${gid}`;
+  assert.deepEqual(await problems(`${dir}/missing`), [`3:21 ERR_CONFIG_PROGRAM_MISSING recipient_check: no such file: ${dir}/missing`]);
+  assert.deepEqual(await problems(dir), [`3:21 ERR_CONFIG_PROGRAM_NOT_FILE recipient_check: ${dir} is a directory, not a regular file`]);
   assert.deepEqual(await problems(fixture('programs', 'not-executable.sh')), [
-    `3:21 ERR_CONFIG_CHECK_PROGRAM recipient_check: ${fixture('programs', 'not-executable.sh')} is not executable (mode 644)`,
+    `3:21 ERR_CONFIG_PROGRAM_ACCESS recipient_check: not executable by smtpipe's own uid 1000 (mode 0644, owner ${owner})`,
   ]);
 });

@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseConfigText, type ParseResult } from '../../src/config/load.js';
 import type { ParsedConfig } from '../../src/config/types.js';
 import { parseListenAddress } from '../../src/config/listen-address.js';
+import { runCheck } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/daemon.js';
 
 const host = { hostname: 'mx.test', parallelism: 8 };
 const LISTEN = 'ESMTP_Listener { Listen "127.0.0.1:0" { } }\n';
@@ -239,20 +243,76 @@ test('schema: booleans are true/false/yes/no/on/off, quoted or not, any case', (
   );
 });
 
-test('schema: foreign top-level options and stanzas warn once each; contents unchecked', () => {
-  const result = load(`Spool_Base = /var/spool/ecelerity
-Pool_Thread = 2
+test('schema: Momentum top-level options and stanzas from the catalogue warn once each; contents unchecked', () => {
+  const result = load(`Spoolbase = /var/spool/ecelerity
 ec_logger "ec_logger" { anything = ( at all ) }
 Domain "example.com" { Nested { deeper = 1 } }
-Listen ":25" { }
 ${LISTEN}${TRANSPORT}`);
   assert.ok(result.ok);
   assert.deepEqual(result.warnings.map((w) => `${w.line}:${w.column} ${w.code} ${w.message}`), [
-    '1:1 WARN_CONFIG_IGNORED_OPTION Spool_Base is not used by smtpipe; ignored',
-    '2:1 WARN_CONFIG_IGNORED_OPTION Pool_Thread is not used by smtpipe; ignored; did you mean Pool_Threads?',
-    '3:1 WARN_CONFIG_IGNORED_STANZA ec_logger "ec_logger" is not used by smtpipe; ignored with its contents',
-    '4:1 WARN_CONFIG_IGNORED_STANZA Domain "example.com" is not used by smtpipe; ignored with its contents',
-    '5:1 WARN_CONFIG_IGNORED_STANZA Listen ":25" is not used by smtpipe; ignored with its contents (Listen belongs inside ESMTP_Listener { } or LMTP_Listener { })',
+    '1:1 WARN_CONFIG_IGNORED_OPTION Spoolbase is not used by smtpipe; ignored',
+    '2:1 WARN_CONFIG_IGNORED_STANZA ec_logger "ec_logger" is not used by smtpipe; ignored with its contents',
+    '3:1 WARN_CONFIG_IGNORED_STANZA Domain "example.com" is not used by smtpipe; ignored with its contents',
+  ]);
+});
+
+test('schema: a top-level name neither smtpipe\'s nor in the Momentum catalogue is an error, with "did you mean"', () => {
+  // Each of these used to be a warning: the misspelt pipe_transport's domains then got 550.
+  assert.deepEqual(
+    errors(`Pool_Thread = 2
+Shutdown_Timout = 20
+Frobnicate = 1
+pipe_transprot "lists" { program_name = /bin/cat domain = lists.example }
+PIPE_TRANSPORTS "x" { }
+Esmtp_Listner { }
+Widget { }
+Listen ":25" { }
+${LISTEN}${TRANSPORT}`),
+    [
+      '1:1 ERR_CONFIG_UNKNOWN_OPTION unknown option "Pool_Thread"; did you mean Pool_Threads?',
+      '2:1 ERR_CONFIG_UNKNOWN_OPTION unknown option "Shutdown_Timout"; did you mean Shutdown_Timeout?',
+      '3:1 ERR_CONFIG_UNKNOWN_OPTION unknown option "Frobnicate"; not an smtpipe option nor a Momentum global option',
+      '4:1 ERR_CONFIG_UNKNOWN_STANZA unknown stanza pipe_transprot "lists"; did you mean pipe_transport?',
+      '5:1 ERR_CONFIG_UNKNOWN_STANZA unknown stanza PIPE_TRANSPORTS "x"; did you mean pipe_transport?',
+      '6:1 ERR_CONFIG_UNKNOWN_STANZA unknown stanza Esmtp_Listner; did you mean ESMTP_Listener?',
+      '7:1 ERR_CONFIG_UNKNOWN_STANZA unknown stanza Widget; not an smtpipe stanza nor a Momentum module or global scope',
+      '8:1 ERR_CONFIG_UNKNOWN_STANZA unknown stanza Listen ":25" (Listen belongs inside ESMTP_Listener { } or LMTP_Listener { })',
+    ],
+  );
+});
+
+test('schema: a misspelt scope inside a listener is an error; a Momentum scope there stays a warning', () => {
+  // A misspelt Listen used to be a warning: its address was silently never bound.
+  assert.deepEqual(
+    errors(`ESMTP_Listener {
+  Lisen "127.0.0.1:2600" { }
+  Listen "127.0.0.1:0" { Per "10.0.0.0/8" { } }
+  Widget { }
+}
+${TRANSPORT}`),
+    [
+      '2:3 ERR_CONFIG_UNKNOWN_STANZA unknown stanza Lisen "127.0.0.1:2600" inside ESMTP_Listener; did you mean Listen?',
+      '3:26 ERR_CONFIG_UNKNOWN_STANZA unknown stanza Per "10.0.0.0/8" inside Listen "127.0.0.1:0"; did you mean Peer?',
+      '4:3 ERR_CONFIG_UNKNOWN_STANZA unknown stanza Widget inside ESMTP_Listener; ESMTP_Listener holds only Listen and Peer scopes',
+    ],
+  );
+  const shared = load(`ESMTP_Listener { Listen "127.0.0.1:0" { Pathway "p" { } } Domain "example.com" { } }
+${TRANSPORT}`);
+  assert.ok(shared.ok, JSON.stringify(shared));
+  assert.deepEqual(shared.warnings.map((w) => `${w.line}:${w.column} ${w.code}`), ['1:41 WARN_CONFIG_IGNORED_STANZA', '1:59 WARN_CONFIG_IGNORED_STANZA']);
+});
+
+test('schema: a catalogue name stays a warning even when it is a letter away from a name of ours', () => {
+  // pipe_io is a real Momentum module, Host a real scope, Hostname a real global option.
+  const result = load(`pipe_io { }
+HOST "mx.example" { }
+hostname = mx.example
+${LISTEN}${TRANSPORT}`);
+  assert.ok(result.ok, JSON.stringify(result));
+  assert.deepEqual(result.warnings.map((w) => `${w.line}:${w.column} ${w.code}`), [
+    '1:1 WARN_CONFIG_IGNORED_STANZA',
+    '2:1 WARN_CONFIG_IGNORED_STANZA',
+    '3:1 WARN_CONFIG_IGNORED_OPTION',
   ]);
 });
 
@@ -281,4 +341,14 @@ test('schema: duplicates: options, Listen addresses (port 0 exempt)', () => {
   assert.deepEqual(errors('ESMTP_Listener { Listen { } }\n' + TRANSPORT), [
     '1:18 ERR_CONFIG_MISSING_OPTION Listen needs an address: Listen "127.0.0.1:2525" { }',
   ]);
+});
+
+test('schema: smtpipe --check exits 78 on a misspelt pipe_transport, naming the right one (it passed with a warning before)', async () => {
+  const dir = await scratchDir();
+  const file = path.join(dir, 'smtpipe.conf');
+  await writeFile(file, `${LISTEN}${TRANSPORT}pipe_transprot "lists" { program_name = /bin/cat domain = lists.example }\n`);
+  const result = await runCheck(file);
+  assert.equal(result.code, 78, result.stderr);
+  assert.match(result.stderr, /smtpipe\.conf:3:1: error: unknown stanza pipe_transprot "lists"; did you mean pipe_transport\? \[ERR_CONFIG_UNKNOWN_STANZA\]/);
+  assert.equal(result.stdout, '');
 });

@@ -58,6 +58,7 @@ test('transport: defaults', () => {
     recipientCheck: null,
     recipientCheckTimeoutMs: 10_000,
     recipientCheckConcurrency: 4,
+    places: { programName: { file: 'f.conf', line: 3, column: 16 } },
     position: undefined,
   });
   assert.deepEqual(t.position, { file: 'f.conf', line: 2, column: 1 });
