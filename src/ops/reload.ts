@@ -94,6 +94,7 @@ async function swapIn(loaded: Config, parts: ReloadParts): Promise<SwapResult> {
     ...loaded,
     pool: { ...loaded.pool, threads, tasksPerThread, spawner },
     metricsListen: current.metricsListen,
+    processes: current.processes,
     spool: { ...loaded.spool, directory: current.spool.directory },
   };
   const { kept, added, reclaimed, rebound, removed } = planListeners(serving.listeners, next.listeners, canReconfigure, (a) =>
@@ -170,6 +171,7 @@ function warnAboutRestartOnlyChanges(current: Config, next: Config, logger: Logg
     ['Pool_Threads', current.pool.threads, next.pool.threads],
     ['Pool_Tasks_Per_Thread', current.pool.tasksPerThread, next.pool.tasksPerThread],
     ['Spawner', current.pool.spawner, next.pool.spawner],
+    ['Processes', current.processes, next.processes],
     ['Metrics_Listen', current.metricsListen?.label ?? null, next.metricsListen?.label ?? null],
     ['Spool_Directory', current.spool.directory.text, next.spool.directory.text],
   ];
