@@ -36,6 +36,8 @@ export interface ReloadParts {
   /** Puts `next` in force for all but the listeners (pool, routing, fd budget); cannot fail. */
   readonly apply: (next: Config) => void;
   readonly stopping: () => boolean;
+  /** What an applied reload logs: a front end's says 'front end reloaded' (cluster-primary.ts logs the one line). */
+  readonly reloadedMessage: string;
 }
 
 /**
@@ -80,7 +82,7 @@ async function reloadOnce(parts: ReloadParts): Promise<ReloadResult> {
     return applied;
   }
   metrics.reload(true);
-  logger.info({ file: serving.config.file, ...applied.summary, durationMs: Math.round(performance.now() - startedAt) }, 'configuration reloaded');
+  logger.info({ file: serving.config.file, ...applied.summary, durationMs: Math.round(performance.now() - startedAt) }, parts.reloadedMessage);
   return { ok: true };
 }
 
