@@ -129,7 +129,7 @@ export async function runPrimary(parts: RoleParts): Promise<number> {
   const onListening = (slot: Slot, worker: Worker, listeners: readonly string[]): void => {
     slot.listening = true;
     slot.listeners = listeners;
-    if (state === 'serving') logger.info({ frontEnd: slot.index, pid: worker.process.pid }, 'front end restarted');
+    if (state === 'serving') logger.info({ frontEnd: slot.index, frontEndPid: worker.process.pid }, 'front end restarted');
     if (state === 'stopping') worker.send({ smtpipe: 'stop' });
     if (state === 'starting' && slots.every((s) => s.listening)) resolveListening(null);
   };
@@ -178,14 +178,14 @@ export async function runPrimary(parts: RoleParts): Promise<number> {
     reaper?.sweep();
     if (state === 'stopping') return checkAllGone();
     if (state === 'starting' && !wasListening) {
-      logger.fatal({ frontEnd: slot.index, pid: worker.process.pid, code, signal }, 'could not start: a front end exited before listening');
+      logger.fatal({ frontEnd: slot.index, frontEndPid: worker.process.pid, code, signal }, 'could not start: a front end exited before listening');
       startFailure = code === EXIT_CONFIG ? EXIT_CONFIG : EXIT_SOFTWARE;
       resolveListening(null);
       return stop();
     }
     slot.quickDeaths = performance.now() - slot.startedAt < STABLE_MS ? slot.quickDeaths + 1 : 1;
     const delayMs = restartDelayMs(slot.quickDeaths);
-    logger.error({ frontEnd: slot.index, pid: worker.process.pid, code, signal, restartInMs: delayMs }, 'front end exited unexpectedly: restarting it');
+    logger.error({ frontEnd: slot.index, frontEndPid: worker.process.pid, code, signal, restartInMs: delayMs }, 'front end exited unexpectedly: restarting it');
     metrics.frontEndRestarted();
     slot.restart = setTimeout(() => fork(slot), delayMs);
   });
