@@ -1,8 +1,8 @@
 // What the Processes > 1 tests share: the primary's children, a message sent on its own
 // connection (as a relay does), and the front end that logged its delivery.
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import type { RunningCli } from './cli.js';
-import { SmtpClient } from './smtp-client.js';
 
 /** The pids of the primary's children (its front ends, and orphans not yet killed). */
 export function childrenOf(pid: number): number[] {
@@ -14,25 +14,40 @@ export function childrenOf(pid: number): number[] {
 }
 
 /**
- * One message on one connection: the reply to the final dot, or null when the connection
- * failed or closed first (a front end killed under it).
+ * One message on one connection, as a relay sends: the reply to the final dot (or the
+ * first refusal), or null when the connection failed or closed first (a front end killed
+ * under it). Its own small client: no timer outlives the exchange.
  */
-export async function sendOne(port: number, to: string, headers = ''): Promise<{ code: number; line: string } | null> {
-  let client: SmtpClient | undefined;
-  try {
-    client = await SmtpClient.connect(port);
-    const greeting = await client.reply(10_000);
-    if (greeting.code !== 220) return greeting;
-    const ehlo = await client.command('EHLO client.test');
-    if (ehlo.code !== 250) return ehlo;
-    const reply = await Promise.race([client.sendMail('a@sender.test', [to], `${headers}Subject: t\r\n\r\nbody\r\n`), client.closed.then(() => null)]);
-    client.write('QUIT\r\n');
-    return reply;
-  } catch {
-    return null; // Handled: a refused or reset connection is what the caller retries.
-  } finally {
-    client?.destroy();
-  }
+export function sendOne(port: number, to: string, headers = '', timeoutMs = 20_000): Promise<{ code: number; line: string } | null> {
+  const steps = ['EHLO client.test', 'MAIL FROM:<a@sender.test>', `RCPT TO:<${to}>`, 'DATA', `${headers}Subject: t\r\n\r\nbody\r\n.`];
+  const expected = [220, 250, 250, 250, 354, 250];
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    const timer = setTimeout(() => done(null), timeoutMs);
+    let buffer = '';
+    let step = 0;
+    const done = (reply: { code: number; line: string } | null) => {
+      clearTimeout(timer);
+      if (reply !== null) socket.end('QUIT\r\n');
+      socket.destroy();
+      resolve(reply);
+    };
+    socket.setEncoding('latin1');
+    socket.on('error', () => done(null));
+    socket.on('close', () => done(null));
+    socket.on('data', (data: string) => {
+      buffer += data;
+      for (let end = buffer.indexOf('\r\n'); end !== -1; end = buffer.indexOf('\r\n')) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (/^\d{3}-/.test(line)) continue;
+        const code = Number(line.slice(0, 3));
+        if (code !== expected[step] || step === steps.length) return done({ code, line });
+        socket.write(`${steps[step]}\r\n`);
+        step += 1;
+      }
+    });
+  });
 }
 
 /** The pids of the front ends that logged a delivery through `transport`. */
