@@ -47,7 +47,8 @@ export async function runFrontEnd(parts: RoleParts): Promise<number> {
     return EXIT_SOFTWARE;
   }
   const send = (message: FromFrontEnd): void => {
-    if (process.connected) process.send?.(message);
+    // The callback: a primary gone meanwhile is no error to raise (this process exits then).
+    if (process.connected) process.send?.(message, undefined, undefined, () => {});
   };
   let started: Promise<unknown> = Promise.resolve();
   let draining = false;

@@ -96,6 +96,11 @@ export async function runPrimary(parts: RoleParts): Promise<number> {
     pending.delete(id);
     waiting?.resolve(message);
   };
+  // A front end that has just died may not have been reported yet: its channel is closed,
+  // and a send without a callback would raise an 'error' nobody handles.
+  const tell = (worker: Worker | null, message: { smtpipe: 'stop' | 'force' }): void => {
+    if (worker?.isConnected()) worker.send(message, () => {});
+  };
   const live = () => slots.filter((slot) => slot.worker !== null && slot.listening);
   const statuses = async () => {
     const answers = await Promise.all(live().map((slot) => ask(slot.worker as Worker, 'status', STATUS_TIMEOUT_MS)));
@@ -115,6 +120,8 @@ export async function runPrimary(parts: RoleParts): Promise<number> {
     slot.startedAt = performance.now();
     const worker = cluster.fork({ [FRONT_END_INDEX_ENV]: String(slot.index), [FRONT_END_COUNT_ENV]: String(processes) });
     slot.worker = worker;
+    // Its death is handled on 'exit'; this only keeps a failed send from crashing the primary.
+    worker.on('error', (error: Error) => logger.warn({ frontEnd: slot.index, err: error }, 'front end channel error'));
     worker.on('message', (message: unknown) => {
       if (!isFromFrontEnd(message)) return;
       if (message.smtpipe === 'listening') onListening(slot, worker, message.listeners);
@@ -130,7 +137,7 @@ export async function runPrimary(parts: RoleParts): Promise<number> {
     slot.listening = true;
     slot.listeners = listeners;
     if (state === 'serving') logger.info({ frontEnd: slot.index, frontEndPid: worker.process.pid }, 'front end restarted');
-    if (state === 'stopping') worker.send({ smtpipe: 'stop' });
+    if (state === 'stopping') tell(worker, { smtpipe: 'stop' });
     if (state === 'starting' && slots.every((s) => s.listening)) resolveListening(null);
   };
 
@@ -145,7 +152,7 @@ export async function runPrimary(parts: RoleParts): Promise<number> {
     for (const slot of slots) {
       if (slot.restart) clearTimeout(slot.restart);
       slot.restart = null;
-      slot.worker?.send({ smtpipe: 'stop' });
+      tell(slot.worker, { smtpipe: 'stop' });
     }
     stopDeadline = setTimeout(() => {
       logger.error({ frontEnds: slots.filter((s) => s.worker).map((s) => s.worker?.process.pid) }, 'front ends still running past Shutdown_Timeout: SIGKILL');
@@ -231,7 +238,7 @@ export async function runPrimary(parts: RoleParts): Promise<number> {
     signalsSeen += 1;
     logger.info({ signal, stage: signalsSeen === 1 ? 'drain' : 'force' }, 'signal');
     if (signalsSeen === 1) stop();
-    else for (const slot of slots) slot.worker?.send({ smtpipe: 'force' });
+    else for (const slot of slots) tell(slot.worker, { smtpipe: 'force' });
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
