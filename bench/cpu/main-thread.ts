@@ -5,7 +5,7 @@
 //
 //   node dist/bench/cpu/main-thread.js [--messages 4000] [--warmup 1000] [--repeat 3]
 //        [--connections 50] [--size 2k] [--program /bin/true] [--cpu-prof-dir DIR]
-//        [--log-level info]
+//        [--log-level info] [--rate N]
 //   --cpu-prof-dir: DIR/sink and DIR/smtpipe get each one's profiles (bench/cpu/profile-summary.ts)
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -30,6 +30,8 @@ const { values } = parseArgs({
     program: { type: 'string', default: '/bin/true' },
     'cpu-prof-dir': { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
+    /** smtp-load -R for both: compares them at the same msgs/s (a faster loop amortises its wake-ups over more messages). */
+    rate: { type: 'string' },
   },
 });
 const messages = Number(values.messages);
@@ -70,7 +72,8 @@ async function waitForPort(port: number, child: ChildProcess): Promise<void> {
 
 /** One smtp-load run of `amount` messages; throws unless every one got a 2xx. */
 function load(port: number, amount: number): Promise<number> {
-  const args = [LOAD, '-j', '-c', values.connections, '-a', String(amount), '--per-conn', '1', '--size', values.size, `smtp://127.0.0.1:${port}`];
+  const rate = values.rate === undefined ? [] : ['-R', values.rate];
+  const args = [LOAD, '-j', '-c', values.connections, '-a', String(amount), '--per-conn', '1', '--size', values.size, ...rate, `smtp://127.0.0.1:${port}`];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
