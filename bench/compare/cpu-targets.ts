@@ -2,7 +2,7 @@
 // lines: smtpipe's main-thread CPU per message against the bare smtp-server sink's, and
 // `Processes = N` against one process. Pure: reads a CpuResult; a missing figure is a SKIP.
 
-import { checkModel, projectionTable, type MessageCosts, type ModelCheck, type ProjectionRow } from './cost-model.js';
+import { checkModel, projectionTable, type MessageCosts, type ProjectionRow } from './cost-model.js';
 import { ratio, totalCpuUs, type CpuPerMessage } from './cpu-costs.js';
 import { median } from './resources.js';
 import type { CpuLoopRun, CpuResult, CpuRole, CpuServerRun, TargetResult } from './types.js';
@@ -32,6 +32,7 @@ export interface CpuMedians {
   readonly cpu: CpuPerMessage;
   readonly totalUs: number;
   readonly generatorUs: number | null;
+  readonly otherLoadCores: number | null;
 }
 
 export function mediansOf(cpu: CpuResult, role: CpuRole): CpuMedians | null {
@@ -48,6 +49,7 @@ export function mediansOf(cpu: CpuResult, role: CpuRole): CpuMedians | null {
     cpu: { mainUs: figure('mainUs'), workerUs: figure('workerUs'), otherThreadsUs: figure('otherThreadsUs'), programUs: figure('programUs'), primaryUs: figure('primaryUs'), processes: first.processes },
     totalUs: med((r) => totalCpuUs(r.cpu as CpuPerMessage)),
     generatorUs: median(gen),
+    otherLoadCores: median(runs.filter((r) => r.otherLoadCores !== null).map((r) => r.otherLoadCores as number)),
   };
 }
 
@@ -65,25 +67,41 @@ export function messageCosts(m: CpuMedians): MessageCosts {
   return { mainUs: m.cpu.mainUs, workerUs: m.cpu.workerUs + m.cpu.otherThreadsUs, programUs: m.cpu.programUs, primaryUs: m.cpu.primaryUs };
 }
 
+/** The model against a measured rate on this machine, with the generator's CPU as other load. */
+export interface CheckRow {
+  readonly processes: number;
+  readonly measured: number;
+  /** All of this machine's cores for the daemon and the generator. */
+  readonly predictedIdle: number;
+  /** Less the cores other jobs kept busy meanwhile (the machine is shared). */
+  readonly predictedLoaded: number | null;
+  readonly otherLoadCores: number | null;
+}
+
 export interface CpuModel {
   readonly costs: MessageCosts;
   readonly table: readonly ProjectionRow[];
-  /** One process and (when it ran) Processes = N, on this machine with the generator's CPU. */
-  readonly checks: readonly ModelCheck[];
+  /** One process and (when it ran) Processes = N. */
+  readonly checks: readonly CheckRow[];
+}
+
+function checkRow(m: CpuMedians, cores: number): CheckRow {
+  const costs = messageCosts(m);
+  const otherUs = m.generatorUs ?? 0;
+  const idle = checkModel(costs, { cores, otherUs }, m.processes, m.msgsPerSecond);
+  const left = m.otherLoadCores === null ? null : cores - m.otherLoadCores;
+  const loaded = left === null || left <= 0 ? null : checkModel(costs, { cores: left, otherUs }, m.processes, m.msgsPerSecond);
+  return { processes: m.processes, measured: m.msgsPerSecond, predictedIdle: idle.predicted, predictedLoaded: loaded?.predicted ?? null, otherLoadCores: m.otherLoadCores };
 }
 
 export function cpuModel(cpu: CpuResult): CpuModel | null {
   const one = mediansOf(cpu, 'smtpipe');
   if (one === null || !(one.cpu.mainUs > 0)) return null;
-  const costs = messageCosts(one);
-  const machine = { cores: cpu.cores, otherUs: one.generatorUs ?? 0 };
-  const checks = [checkModel(costs, machine, 1, one.msgsPerSecond)];
+  const checks = [checkRow(one, cpu.cores)];
+  // N processes are checked with their own costs (the primary, the IPC): what they pay.
   const many = mediansOf(cpu, 'smtpipe-processes');
-  if (many !== null) {
-    // Its own costs (the primary, IPC) are what N processes pay; the model should use them.
-    checks.push(checkModel(messageCosts(many), { cores: cpu.cores, otherUs: many.generatorUs ?? 0 }, many.processes, many.msgsPerSecond));
-  }
-  return { costs, table: projectionTable(costs), checks };
+  if (many !== null) checks.push(checkRow(many, cpu.cores));
+  return { costs: messageCosts(one), table: projectionTable(messageCosts(one)), checks };
 }
 
 /** Per-round ratios a/b of paired ok runs (round k of each), with their median. */

@@ -26,6 +26,7 @@ function runRow(round: number, r: CpuServerRun): string[] {
     num(c?.primaryUs),
     c ? num(totalCpuUs(c)) : '-',
     num(r.generatorUs),
+    num(r.otherLoadCores, 2),
     statusNote(r),
   ];
 }
@@ -58,7 +59,7 @@ export function cpuSection(cpu: CpuResult): string[] {
   if (cpu.status !== 'ok') out.push(`${cpu.status.toUpperCase()}: ${cpu.note ?? ''}`, '');
   out.push(
     markdownTable(
-      ['round', 'system', 'procs', 'msgs/s', 'main us', 'workers us', 'other us', 'programs us', 'primary us', 'total us', 'generator us', 'note'],
+      ['round', 'system', 'procs', 'msgs/s', 'main us', 'workers us', 'other us', 'programs us', 'primary us', 'total us', 'generator us', 'others\' load, cores', 'note'],
       cpu.rounds.flatMap((r) => r.servers.map((s) => runRow(r.round, s))),
     ),
     '',
@@ -92,11 +93,20 @@ export function cpuSection(cpu: CpuResult): string[] {
         model.table.map((row) => [String(row.cores), num(row.single.msgsPerSecond), row.single.bound, num(row.perCore.msgsPerSecond), row.perCore.bound]),
       ),
       '',
-      `Check on this machine (${cpu.cores} cores, the generator's CPU per message counted as other load on them):`,
+      `Check on this machine (${cpu.cores} cores; the generator's CPU per message counted as other load on them; "loaded": less the cores`,
+      "other jobs kept busy meanwhile, from /proc/stat's busy time minus the server's and the generator's):",
       '',
       markdownTable(
-        ['processes', 'predicted msgs/s', 'measured msgs/s', 'measured / predicted'],
-        model.checks.map((k) => [String(k.processes), num(k.predicted), num(k.measured), num(k.ratio, 2)]),
+        ['processes', 'measured msgs/s', 'predicted, idle machine', 'measured / predicted', 'others\' load, cores', 'predicted, loaded', 'measured / predicted'],
+        model.checks.map((k) => [
+          String(k.processes),
+          num(k.measured),
+          num(k.predictedIdle),
+          num(ratio(k.measured, k.predictedIdle), 2),
+          num(k.otherLoadCores, 2),
+          num(k.predictedLoaded),
+          num(ratio(k.measured, k.predictedLoaded), 2),
+        ]),
       ),
       '',
     );

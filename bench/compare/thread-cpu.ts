@@ -81,3 +81,22 @@ export async function readAllTicks(pids: readonly number[]): Promise<ProcessTick
   const all = await Promise.all(pids.map(readProcessTicks));
   return all.filter((p): p is ProcessTicks => p !== null);
 }
+
+/** The whole machine's CPU from the first line of /proc/stat, clock ticks. */
+export interface SystemTicks {
+  /** user + nice + system + irq + softirq + steal (guest is inside user). */
+  readonly busy: number;
+  readonly atMs: number;
+}
+
+export async function readSystemTicks(): Promise<SystemTicks | null> {
+  try {
+    const line = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0] ?? '';
+    const [label, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/);
+    if (label !== 'cpu') return null;
+    const busy = [user, nice, system, irq, softirq, steal].reduce((sum, v) => sum + Number(v ?? 0), 0);
+    return Number.isFinite(busy) ? { busy, atMs: performance.now() } : null;
+  } catch {
+    return null;
+  }
+}

@@ -287,6 +287,11 @@ export interface CpuServerRun {
   readonly cpu: CpuPerMessage | null;
   /** The load generator's own CPU per message (it shares the cores), us; null when unknown. */
   readonly generatorUs: number | null;
+  /**
+   * Cores busy with everything else on the machine meanwhile (other jobs: /proc/stat's busy
+   * time minus the server's and the generator's), averaged over the run; null when unknown.
+   */
+  readonly otherLoadCores: number | null;
 }
 
 /** The C posix_spawn loop in the same round, per spawn. */

@@ -5,14 +5,14 @@
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cpuPerMessage } from '../cpu-costs.js';
+import { cpuPerMessage, totalCpuUs } from '../cpu-costs.js';
 import { runGenerator } from '../generator.js';
 import { clockTicksPerSecond } from '../measure.js';
 import { SYSTEM } from '../names.js';
 import { SMTPIPE_CLI } from '../paths.js';
 import { runCommand } from '../processes.js';
 import { renderSmtpipeConfig } from '../servers/smtpipe-config.js';
-import { findFrontEnds, readAllTicks, readProcessTicks } from '../thread-cpu.js';
+import { findFrontEnds, readAllTicks, readProcessTicks, readSystemTicks } from '../thread-cpu.js';
 import type { CpuLoopRun, CpuResult, CpuRole, CpuRound, CpuServerRun } from '../types.js';
 import { describeError, SkipError, type BenchContext } from './context.js';
 import { ceilingSystem } from './simple-servers.js';
@@ -21,6 +21,8 @@ import { startSmtpipe, type SpawnerChoice } from './smtpipe.js';
 import { compileCLoop } from './spawn-limits.js';
 
 const REPLY_TIMEOUT_SECONDS = 60;
+/** The name smtpipe gives itself (process.title) and, by inheritance, its pool's worker threads. */
+const SMTPIPE_COMM = 'smtpipe';
 
 /** The cpu group's row name of smtpipe with `Processes = n`. */
 export function cpuSystemName(spawner: SpawnerChoice | null, processes: number): string {
@@ -33,7 +35,8 @@ async function hasProcessesOption(ctx: BenchContext): Promise<boolean> {
   const file = path.join(ctx.workDir, 'probe-processes.conf');
   writeFileSync(file, renderSmtpipeConfig({ port: 2525, spawner: null, domain: ctx.domain, program: ctx.program, slow: null, processes: 2 }));
   const result = await runCommand(process.execPath, [SMTPIPE_CLI, '--check', '-c', file], { timeoutMs: 30_000 });
-  return result.code === 0;
+  // A build without the option accepts the file and warns that Processes is ignored.
+  return result.code === 0 && !/\bProcesses\b.*(ignored|not used|unknown)/i.test(`${result.stdout}\n${result.stderr}`);
 }
 
 interface CpuServer {
@@ -45,7 +48,7 @@ interface CpuServer {
 
 async function measureServer(ctx: BenchContext, server: CpuServer, messages: number): Promise<CpuServerRun> {
   const { point } = ctx.plan.cpu;
-  const failed = (note: string): CpuServerRun => ({ system: server.name, role: server.role, processes: server.processes, status: 'failed', note, messages: 0, seconds: 0, msgsPerSecond: 0, cpu: null, generatorUs: null });
+  const failed = (note: string): CpuServerRun => ({ system: server.name, role: server.role, processes: server.processes, status: 'failed', note, messages: 0, seconds: 0, msgsPerSecond: 0, cpu: null, generatorUs: null, otherLoadCores: null });
   const root = server.started.rootPid;
   // With Processes > 1 the root is the primary and the front ends are its node children.
   const frontEnds = server.processes > 1 ? await findFrontEnds(root) : [];
@@ -57,6 +60,7 @@ async function measureServer(ctx: BenchContext, server: CpuServer, messages: num
     primary: primaryPid === null ? null : await readProcessTicks(primaryPid),
     // The generator is our child: once reaped, its whole CPU is in our cutime + cstime.
     self: (await readProcessTicks(process.pid))?.reapedTicks ?? null,
+    system: await readSystemTicks(),
   });
   const before = await snapshot();
   const gen = await runGenerator({ port: server.started.port, connections: point.connections, amount: messages, size: point.size, to: ctx.domain, timeoutSeconds: REPLY_TIMEOUT_SECONDS, perConnection: 1 });
@@ -65,8 +69,14 @@ async function measureServer(ctx: BenchContext, server: CpuServer, messages: num
   if (ok === 0) return failed('no 2xx reply');
   const lost = messages - ok;
   const clk = clockTicksPerSecond();
-  const cpu = cpuPerMessage({ before: before.fronts, after: after.fronts, primaryBefore: before.primary, primaryAfter: after.primary, messages: ok, clockTicksPerSecond: clk });
+  const cpu = cpuPerMessage({ before: before.fronts, after: after.fronts, primaryBefore: before.primary, primaryAfter: after.primary, messages: ok, clockTicksPerSecond: clk, workerComm: server.role === 'sink' ? null : SMTPIPE_COMM });
   const generatorUs = before.self === null || after.self === null ? null : ((after.self - before.self) * 1e6) / clk / ok;
+  let otherLoadCores: number | null = null;
+  if (before.system && after.system && generatorUs !== null) {
+    const seconds = (after.system.atMs - before.system.atMs) / 1000;
+    const oursSeconds = ((totalCpuUs(cpu) + generatorUs) * ok) / 1e6;
+    otherLoadCores = Math.max(0, ((after.system.busy - before.system.busy) / clk - oursSeconds) / seconds);
+  }
   return {
     system: server.name,
     role: server.role,
@@ -78,6 +88,7 @@ async function measureServer(ctx: BenchContext, server: CpuServer, messages: num
     msgsPerSecond: ok / gen.durationSeconds,
     cpu,
     generatorUs,
+    otherLoadCores,
   };
 }
 
