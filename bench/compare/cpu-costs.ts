@@ -8,7 +8,7 @@ import type { ProcessTicks } from './thread-cpu.js';
 export interface CpuPerMessage {
   /** Main threads (TID == PID), summed over the front ends. */
   readonly mainUs: number;
-  /** Threads named `workerComm` other than the main thread (smtpipe: its pool's workers). */
+  /** Threads named like the main thread, when it renamed itself (smtpipe: its pool's workers). */
   readonly workerUs: number;
   /** Every other thread (V8 platform, libuv pool, threads that exited meanwhile). */
   readonly otherThreadsUs: number;
@@ -30,11 +30,12 @@ export interface TicksWindow {
   readonly messages: number;
   readonly clockTicksPerSecond: number;
   /**
-   * The comm of the pool's worker threads; null = no such split (every non-main thread is
-   * "other"). smtpipe sets process.title before it starts its pool, so its workers inherit
-   * the main thread's name ("smtpipe") while Node's own threads, started earlier, keep "node".
+   * Split out the pool's workers as the threads named like the main thread. smtpipe sets
+   * process.title before it starts its pool, so its workers inherit the main thread's name
+   * ("smtpipe") while Node's own threads, started earlier, keep "node". false (the bare
+   * sink, which keeps "node" everywhere): every non-main thread is "other".
    */
-  readonly workerComm: string | null;
+  readonly splitWorkers: boolean;
 }
 
 interface Split {
@@ -46,8 +47,11 @@ interface Split {
 }
 
 /** One process's ticks split by thread kind; `other` is what is left of the process's own ticks. */
-export function splitTicks(p: ProcessTicks, workerComm: string | null): Split {
-  const main = p.tasks.find((t) => t.tid === p.pid)?.ticks ?? 0;
+export function splitTicks(p: ProcessTicks, splitWorkers: boolean): Split {
+  const mainTask = p.tasks.find((t) => t.tid === p.pid);
+  const main = mainTask?.ticks ?? 0;
+  // Unrenamed, every thread is "node": nothing tells the workers apart.
+  const workerComm = splitWorkers && mainTask !== undefined && mainTask.comm !== 'node' ? mainTask.comm : null;
   const workers = p.tasks.filter((t) => t.tid !== p.pid && t.comm === workerComm).reduce((sum, t) => sum + t.ticks, 0);
   return { main, workers, other: p.ownTicks - main - workers, reaped: p.reapedTicks, own: p.ownTicks };
 }
@@ -74,13 +78,13 @@ export function cpuPerMessage(w: TicksWindow): CpuPerMessage {
   const sum: Split = { ...ZERO };
   for (const after of w.after) {
     const before = w.before.find((b) => b.pid === after.pid);
-    const d = delta(before ? splitTicks(before, w.workerComm) : ZERO, splitTicks(after, w.workerComm));
+    const d = delta(before ? splitTicks(before, w.splitWorkers) : ZERO, splitTicks(after, w.splitWorkers));
     sum.main += d.main;
     sum.workers += d.workers;
     sum.other += d.other;
     sum.reaped += d.reaped;
   }
-  const primary = w.primaryBefore && w.primaryAfter ? delta(splitTicks(w.primaryBefore, w.workerComm), splitTicks(w.primaryAfter, w.workerComm)) : ZERO;
+  const primary = w.primaryBefore && w.primaryAfter ? delta(splitTicks(w.primaryBefore, w.splitWorkers), splitTicks(w.primaryAfter, w.splitWorkers)) : ZERO;
   const us = (ticks: number) => (ticks * 1e6) / w.clockTicksPerSecond / w.messages;
   return {
     mainUs: us(sum.main),

@@ -55,11 +55,14 @@ function proc(pid: number, main: number, workers: number[], others: number[], re
 test('cpu costs: main, workers (named like smtpipe), other threads (the rest, exited ones too) and programs, per message', () => {
   const before = proc(100, 10, [5, 5], [1, 1], 50);
   const after = proc(100, 110, [55, 55], [11, 1], 450, 8);
-  const c = cpuPerMessage({ before: [before], after: [after], primaryBefore: null, primaryAfter: null, messages: 1000, clockTicksPerSecond: 100, workerComm: 'smtpipe' });
+  const c = cpuPerMessage({ before: [before], after: [after], primaryBefore: null, primaryAfter: null, messages: 1000, clockTicksPerSecond: 100, splitWorkers: true });
   // 100 ticks = 1 s over 1000 messages = 1000 us/msg.
   assert.deepEqual(c, { mainUs: 1000, workerUs: 1000, otherThreadsUs: 180, programUs: 4000, primaryUs: 0, processes: 1 });
   // Without a worker name (the bare sink keeps "node" everywhere), every non-main thread is "other".
-  assert.deepEqual(splitTicks(after, null), { main: 110, workers: 0, other: 110 + 12 + 8, reaped: 450, own: 240 });
+  assert.deepEqual(splitTicks(after, false), { main: 110, workers: 0, other: 110 + 12 + 8, reaped: 450, own: 240 });
+  // Nor when the main thread kept Node's name: nothing tells the workers apart.
+  const unnamed = { ...after, tasks: after.tasks.map((task) => ({ ...task, comm: 'node' })) };
+  assert.equal(splitTicks(unnamed, true).workers, 0);
 });
 
 test('cpu costs: front ends are summed, a primary is separate, a front end that appeared counts from zero', () => {
@@ -70,10 +73,10 @@ test('cpu costs: front ends are summed, a primary is separate, a front end that 
     primaryAfter: proc(100, 10, [], [0], 0),
     messages: 100,
     clockTicksPerSecond: 100,
-    workerComm: 'smtpipe',
+    splitWorkers: true,
   });
   assert.deepEqual(c, { mainUs: 10_000, workerUs: 4000, otherThreadsUs: 0, programUs: 20_000, primaryUs: 1000, processes: 2 });
-  assert.throws(() => cpuPerMessage({ before: [], after: [], primaryBefore: null, primaryAfter: null, messages: 0, clockTicksPerSecond: 100, workerComm: null }), /bug/);
+  assert.throws(() => cpuPerMessage({ before: [], after: [], primaryBefore: null, primaryAfter: null, messages: 0, clockTicksPerSecond: 100, splitWorkers: false }), /bug/);
 });
 
 function run(role: CpuRole, mainUs: number, msgsPerSecond: number, processes = 1): CpuServerRun {

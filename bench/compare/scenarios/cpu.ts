@@ -21,8 +21,6 @@ import { startSmtpipe, type SpawnerChoice } from './smtpipe.js';
 import { compileCLoop } from './spawn-limits.js';
 
 const REPLY_TIMEOUT_SECONDS = 60;
-/** The name smtpipe gives itself (process.title) and, by inheritance, its pool's worker threads. */
-const SMTPIPE_COMM = 'smtpipe';
 
 /** The cpu group's row name of smtpipe with `Processes = n`. */
 export function cpuSystemName(spawner: SpawnerChoice | null, processes: number): string {
@@ -69,7 +67,7 @@ async function measureServer(ctx: BenchContext, server: CpuServer, messages: num
   if (ok === 0) return failed('no 2xx reply');
   const lost = messages - ok;
   const clk = clockTicksPerSecond();
-  const cpu = cpuPerMessage({ before: before.fronts, after: after.fronts, primaryBefore: before.primary, primaryAfter: after.primary, messages: ok, clockTicksPerSecond: clk, workerComm: server.role === 'sink' ? null : SMTPIPE_COMM });
+  const cpu = cpuPerMessage({ before: before.fronts, after: after.fronts, primaryBefore: before.primary, primaryAfter: after.primary, messages: ok, clockTicksPerSecond: clk, splitWorkers: server.role !== 'sink' });
   const generatorUs = before.self === null || after.self === null ? null : ((after.self - before.self) * 1e6) / clk / ok;
   let otherLoadCores: number | null = null;
   if (before.system && after.system && generatorUs !== null) {
