@@ -97,6 +97,16 @@ export function cpuPerMessage(w: TicksWindow): CpuPerMessage {
   };
 }
 
+/**
+ * Each front end's main thread busy over the window, % of one core, by pid: how near each
+ * event loop is to its limit (100 %). A front end missing before counts from zero.
+ */
+export function mainBusyPct(before: readonly ProcessTicks[], after: readonly ProcessTicks[], seconds: number, clockTicksPerSecond: number): number[] {
+  if (!(seconds > 0)) return after.map(() => 0);
+  const main = (p: ProcessTicks | undefined) => p?.tasks.find((t) => t.tid === p.pid)?.ticks ?? 0;
+  return after.map((a) => (100 * (main(a) - main(before.find((b) => b.pid === a.pid)))) / clockTicksPerSecond / seconds);
+}
+
 /** All of it: threads, programs and the primary. */
 export function totalCpuUs(c: CpuPerMessage): number {
   return c.mainUs + c.workerUs + c.otherThreadsUs + c.programUs + c.primaryUs;

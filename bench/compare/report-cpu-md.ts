@@ -19,6 +19,7 @@ function runRow(round: number, r: CpuServerRun): string[] {
     r.system,
     String(r.processes),
     num(r.msgsPerSecond),
+    r.mainBusyPct.length > 0 ? r.mainBusyPct.map((p) => num(p)).join(' / ') : '-',
     num(c?.mainUs),
     num(c?.workerUs),
     num(c?.otherThreadsUs),
@@ -53,13 +54,14 @@ export function cpuSection(cpu: CpuResult): string[] {
     `the servers in alternating order, then the C posix_spawn loop (same program, same stdin). us/msg: utime+stime from /proc/PID/task/TID/stat`,
     `(CLK_TCK ${cpu.clockTicksPerSecond}) divided by the 2xx replies. Main thread: TID == PID (summed over the front ends). Pool workers: threads named`,
     'like the main thread (created after process.title). Other threads: the rest of the process (V8, libuv pool, threads that exited).',
+    'Main busy %: each front end\'s main thread over the run, % of one core (100 % = that event loop is the limit).',
     "Programs: the daemon's cutime+cstime (children it reaped). Generator: the load generator's CPU, which shares the cores.",
     '',
   ];
   if (cpu.status !== 'ok') out.push(`${cpu.status.toUpperCase()}: ${cpu.note ?? ''}`, '');
   out.push(
     markdownTable(
-      ['round', 'system', 'procs', 'msgs/s', 'main us', 'workers us', 'other us', 'programs us', 'primary us', 'total us', 'generator us', 'others\' load, cores', 'note'],
+      ['round', 'system', 'procs', 'msgs/s', 'main busy %', 'main us', 'workers us', 'other us', 'programs us', 'primary us', 'total us', 'generator us', 'others\' load, cores', 'note'],
       cpu.rounds.flatMap((r) => r.servers.map((s) => runRow(r.round, s))),
     ),
     '',

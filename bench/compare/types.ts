@@ -285,6 +285,8 @@ export interface CpuServerRun {
   readonly msgsPerSecond: number;
   /** The server's CPU per message; null when the run failed. */
   readonly cpu: CpuPerMessage | null;
+  /** Each front end's main thread busy over the run, % of one core (one entry per process). */
+  readonly mainBusyPct: readonly number[];
   /** The load generator's own CPU per message (it shares the cores), us; null when unknown. */
   readonly generatorUs: number | null;
   /**

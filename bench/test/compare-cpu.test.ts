@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkModel, projectionTable, projectThroughput, totalUs, type MessageCosts } from '../compare/cost-model.js';
-import { cpuPerMessage, splitTicks } from '../compare/cpu-costs.js';
+import { cpuPerMessage, mainBusyPct, splitTicks } from '../compare/cpu-costs.js';
 import { cpuModel, cpuTargets, mediansOf } from '../compare/cpu-targets.js';
 import { parseRunArgs } from '../compare/plan.js';
 import { cpuSection } from '../compare/report-cpu-md.js';
@@ -79,6 +79,13 @@ test('cpu costs: front ends are summed, a primary is separate, a front end that 
   assert.throws(() => cpuPerMessage({ before: [], after: [], primaryBefore: null, primaryAfter: null, messages: 0, clockTicksPerSecond: 100, splitWorkers: false }), /bug/);
 });
 
+test('main busy: each front end\'s main thread over the window, % of one core', () => {
+  const before = [proc(200, 100, [], [], 0)];
+  const after = [proc(200, 150, [], [], 0), proc(300, 25, [], [], 0)];
+  assert.deepEqual(mainBusyPct(before, after, 2, 100), [25, 12.5]);
+  assert.deepEqual(mainBusyPct(before, after, 0, 100), [0, 0]);
+});
+
 function run(role: CpuRole, mainUs: number, msgsPerSecond: number, processes = 1): CpuServerRun {
   return {
     system: role === 'sink' ? 'ceiling (smtp-server)' : role === 'smtpipe' ? 'smtpipe (native)' : 'smtpipe (native, Processes = 2)',
@@ -89,6 +96,7 @@ function run(role: CpuRole, mainUs: number, msgsPerSecond: number, processes = 1
     messages: 4000,
     seconds: 4000 / msgsPerSecond,
     msgsPerSecond,
+    mainBusyPct: processes > 1 ? [40, 38] : [55],
     cpu: { mainUs, workerUs: role === 'sink' ? 0 : 300, otherThreadsUs: 50, programUs: role === 'sink' ? 0 : 1200, primaryUs: processes > 1 ? 40 : 0, processes },
     generatorUs: 300,
     otherLoadCores: 0.5,
@@ -147,8 +155,9 @@ test('cpu model: costs from one process (other threads with the workers), checke
 test('cpu report section: rounds, the loop, ratios to the sink and the loop, the projection', () => {
   const text = cpuSection(cpuResult([[400, 500, 520]])).join('\n');
   assert.match(text, /## CPU per message \(issue 17\)/);
-  assert.ok(text.includes('| 1 | smtpipe (native) | 1 | 500 | 500 | 300 | 50 | 1200 | 0 | 2050 | 300 | 0.50 |  |'), text);
+  assert.ok(text.includes('| 1 | smtpipe (native) | 1 | 500 | 55 | 500 | 300 | 50 | 1200 | 0 | 2050 | 300 | 0.50 |  |'), text);
   assert.ok(text.includes('| 1 | 1000 | 100 | 1000 | 1100 |  |'));
+  assert.ok(text.includes('| 1 | smtpipe (native, Processes = 2) | 2 | 520 | 40 / 38 | 500 |'), text);
   assert.ok(text.includes('| smtpipe (native) | main thread(s) | 500 | 1.25 | 0.45 |'));
   assert.ok(text.includes('| smtpipe (native, Processes = 2) | primary | 40 | 0.10 | 0.04 |'));
   assert.ok(text.includes('| 16 | 2000 | event loops | 7805 | cores |'), text);

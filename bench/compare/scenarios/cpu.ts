@@ -5,7 +5,7 @@
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cpuPerMessage, totalCpuUs } from '../cpu-costs.js';
+import { cpuPerMessage, mainBusyPct, totalCpuUs } from '../cpu-costs.js';
 import { runGenerator } from '../generator.js';
 import { clockTicksPerSecond } from '../measure.js';
 import { SYSTEM } from '../names.js';
@@ -46,7 +46,7 @@ interface CpuServer {
 
 async function measureServer(ctx: BenchContext, server: CpuServer, messages: number): Promise<CpuServerRun> {
   const { point } = ctx.plan.cpu;
-  const failed = (note: string): CpuServerRun => ({ system: server.name, role: server.role, processes: server.processes, status: 'failed', note, messages: 0, seconds: 0, msgsPerSecond: 0, cpu: null, generatorUs: null, otherLoadCores: null });
+  const failed = (note: string): CpuServerRun => ({ system: server.name, role: server.role, processes: server.processes, status: 'failed', note, messages: 0, seconds: 0, msgsPerSecond: 0, cpu: null, mainBusyPct: [], generatorUs: null, otherLoadCores: null });
   const root = server.started.rootPid;
   // With Processes > 1 the root is the primary and the front ends are its node children.
   const frontEnds = server.processes > 1 ? await findFrontEnds(root) : [];
@@ -85,6 +85,7 @@ async function measureServer(ctx: BenchContext, server: CpuServer, messages: num
     seconds: gen.durationSeconds,
     msgsPerSecond: ok / gen.durationSeconds,
     cpu,
+    mainBusyPct: after.system && before.system ? mainBusyPct(before.fronts, after.fronts, (after.system.atMs - before.system.atMs) / 1000, clk) : [],
     generatorUs,
     otherLoadCores,
   };
