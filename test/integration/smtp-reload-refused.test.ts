@@ -35,7 +35,7 @@ test('a refused reload logs no restart warning; an applied one does', async () =
     // Processes forks at start-up only: a reload keeps the running count and says so.
     await writeConfig(daemon.file, conf(2, '', 2), daemon.dir);
     assert.equal((await daemon.daemon.reload()).ok, true);
-    assert.ok(daemon.logs.some((l) => l.msg === 'reload: this option takes effect only after a restart' && l.option === 'Processes' && l.running === 1 && l.file === 2));
+    assert.ok(daemon.logs.some((l) => l.msg === 'reload: this option takes effect only after a restart' && l.option === 'Processes' && l.running === 1 && l.configured === 2));
   } finally {
     taken.close();
     await daemon.stop();
