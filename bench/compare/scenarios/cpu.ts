@@ -4,7 +4,7 @@
 // posix_spawn loop, all in the same rounds. Measures only; cpu-costs.ts does the arithmetic,
 // cpu-targets.ts judges, report-cpu-md.ts renders.
 
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cpuPerMessage, mainBusyPct, totalCpuUs } from '../cpu-costs.js';
 import { equalRateFor } from '../cpu-targets.js';
@@ -57,8 +57,10 @@ async function measureServer(ctx: BenchContext, server: CpuServer, messages: num
   const failed = (note: string): CpuServerRun => notMeasured(server, rate, 'failed', note);
   const root = server.started.rootPid;
   // With Processes > 1 the root is the primary and the front ends are its node children.
+  // A daemon that died (or was killed by someone else on this shared machine) is named as such.
+  const gone = () => (existsSync(`/proc/${root}`) ? '' : ` (the daemon, pid ${root}, has exited)`);
   const frontEnds = server.processes > 1 ? await findFrontEnds(root) : [];
-  if (server.processes > 1 && frontEnds.length === 0) return failed(`no front-end processes found under pid ${root}`);
+  if (server.processes > 1 && frontEnds.length === 0) return failed(`no front-end processes found under pid ${root}${gone()}`);
   const measured = frontEnds.length > 0 ? frontEnds : [root];
   const primaryPid = frontEnds.length > 0 ? root : null;
   const snapshot = async () => ({
@@ -81,7 +83,7 @@ async function measureServer(ctx: BenchContext, server: CpuServer, messages: num
   });
   const after = await snapshot();
   const ok = gen.messages.ok2xx;
-  if (ok === 0) return failed('no 2xx reply');
+  if (ok === 0) return failed(`no 2xx reply${gone()}`);
   const lost = messages - ok;
   const clk = clockTicksPerSecond();
   const cpu = cpuPerMessage({ before: before.fronts, after: after.fronts, primaryBefore: before.primary, primaryAfter: after.primary, messages: ok, clockTicksPerSecond: clk, splitWorkers: server.role !== 'sink' });
