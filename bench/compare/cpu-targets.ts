@@ -1,6 +1,7 @@
 // The cpu group's figures across rounds (medians) and issue 17's two targets as PASS/FAIL/SKIP
-// lines: smtpipe's main-thread CPU per message against the bare smtp-server sink's, and
-// `Processes = N` against one process. Pure: reads a CpuResult; a missing figure is a SKIP.
+// lines: smtpipe's main-thread CPU per message against the bare smtp-server sink's (judged at
+// equal rate, full speed beside it), and `Processes = N` against one process. Pure: reads a
+// CpuResult; a missing figure is a SKIP.
 
 import { checkModel, projectionTable, type MessageCosts, type ProjectionRow } from './cost-model.js';
 import { ratio, totalCpuUs, type CpuPerMessage } from './cpu-costs.js';
@@ -104,25 +105,51 @@ export function cpuModel(cpu: CpuResult): CpuModel | null {
   return { costs: messageCosts(one), table: projectionTable(messageCosts(one)), checks };
 }
 
+/**
+ * The rate to offer the sink in smtpipe's round: what smtpipe reached (2xx / s), to 0.1
+ * msgs/s; null when that run measured nothing.
+ */
+export function equalRateFor(run: CpuServerRun): number | null {
+  if (run.status !== 'ok' || !(run.msgsPerSecond > 0)) return null;
+  return Math.max(0.1, Math.round(run.msgsPerSecond * 10) / 10);
+}
+
+export interface PairedRatios {
+  readonly perRound: readonly number[];
+  /** The round number of each ratio in perRound. */
+  readonly rounds: readonly number[];
+  readonly median: number | null;
+}
+
 /** Per-round ratios a/b of paired ok runs (round k of each), with their median. */
-function pairedRounds(cpu: CpuResult, a: CpuRole, b: CpuRole, value: (r: CpuServerRun) => number): { perRound: number[]; median: number | null } {
+export function pairedRounds(cpu: CpuResult, a: CpuRole, b: CpuRole, value: (r: CpuServerRun) => number): PairedRatios {
   const perRound: number[] = [];
+  const rounds: number[] = [];
   for (const round of cpu.rounds) {
     const x = round.servers.find((s) => s.role === a);
     const y = round.servers.find((s) => s.role === b);
     if (x?.status !== 'ok' || y?.status !== 'ok') continue;
     const r = ratio(value(x), value(y));
-    if (r !== null) perRound.push(r);
+    if (r === null) continue;
+    perRound.push(r);
+    rounds.push(round.round);
   }
-  return { perRound, median: median(perRound) };
+  return { perRound, rounds, median: median(perRound) };
 }
 
 const mainOf = (r: CpuServerRun) => r.cpu?.mainUs ?? NaN;
 
+/** smtpipe's main thread / the sink's, against the sink at full speed and at smtpipe's rate. */
+export function mainVsSink(cpu: CpuResult): { fullSpeed: PairedRatios; equalRate: PairedRatios } {
+  return { fullSpeed: pairedRounds(cpu, 'smtpipe', 'sink', mainOf), equalRate: pairedRounds(cpu, 'smtpipe', 'sink-equal-rate', mainOf) };
+}
+
+const perRoundText = (p: PairedRatios) => (p.median === null ? 'not measured' : `${fmt(p.median, 2)} (${p.perRound.map((r) => fmt(r, 2)).join(', ')} per round)`);
+
 export function cpuTargets(cpu: CpuResult | null | undefined): TargetResult[] {
   const mainGoal = `<= ${CPU_GOALS.mainVsSink}x`;
   const procGoal = `>= ${fmt(CPU_GOALS.processesVsOne, 1)}x`;
-  const mainName = 'cpu: c=50 2k main-thread us/msg, smtpipe / bare smtp-server sink';
+  const mainName = 'cpu: c=50 2k main-thread us/msg, smtpipe / bare smtp-server sink at equal rate';
   const procName = 'cpu: c=50 2k msgs/s, Processes = N / 1 process';
   if (!cpu) {
     return [
@@ -130,18 +157,22 @@ export function cpuTargets(cpu: CpuResult | null | undefined): TargetResult[] {
       { verdict: 'SKIP', name: procName, value: null, goal: procGoal, detail: 'the cpu group did not run' },
     ];
   }
-  const main = pairedRounds(cpu, 'smtpipe', 'sink', mainOf);
+  // Judged at equal rate: at full speed the sink answers ~10x more msgs/s and so wakes its
+  // event loop once for many messages; that batching, not smtpipe's work, is the difference.
+  const { fullSpeed, equalRate } = mainVsSink(cpu);
   const one = mediansOf(cpu, 'smtpipe');
   const sink = mediansOf(cpu, 'sink');
+  const sinkAtRate = mediansOf(cpu, 'sink-equal-rate');
+  const speeds = `full speed ${perRoundText(fullSpeed)}, sink ${fmt(sink?.cpu.mainUs ?? NaN)} us/msg at ${fmt(sink?.msgsPerSecond ?? NaN)} msgs/s`;
   const mainTarget: TargetResult =
-    main.median === null
-      ? { verdict: 'SKIP', name: mainName, value: null, goal: mainGoal, detail: `no round with both measured (${cpu.note ?? cpu.status})` }
+    equalRate.median === null
+      ? { verdict: 'SKIP', name: mainName, value: null, goal: mainGoal, detail: `no round with smtpipe and the sink at its rate both measured (${cpu.note ?? cpu.status}); ${speeds}` }
       : {
-          verdict: main.median <= CPU_GOALS.mainVsSink ? 'PASS' : 'FAIL',
+          verdict: equalRate.median <= CPU_GOALS.mainVsSink ? 'PASS' : 'FAIL',
           name: mainName,
-          value: main.median,
+          value: equalRate.median,
           goal: mainGoal,
-          detail: `${main.perRound.map((r) => fmt(r, 2)).join(', ')} per round; ${fmt(one?.cpu.mainUs ?? NaN)} vs ${fmt(sink?.cpu.mainUs ?? NaN)} us/msg (medians)`,
+          detail: `at equal rate ${perRoundText(equalRate)}: ${fmt(one?.cpu.mainUs ?? NaN)} vs ${fmt(sinkAtRate?.cpu.mainUs ?? NaN)} us/msg at ${fmt(one?.msgsPerSecond ?? NaN)} msgs/s (medians); ${speeds}`,
         };
   if (cpu.processesOption === null) {
     return [mainTarget, { verdict: 'SKIP', name: procName, value: null, goal: procGoal, detail: 'no Processes = N run (this build has no Processes option)' }];

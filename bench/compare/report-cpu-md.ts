@@ -4,13 +4,14 @@
 
 import { totalUs } from './cost-model.js';
 import { ratio, totalCpuUs } from './cpu-costs.js';
-import { cpuModel, loopUs, mediansOf, type CpuMedians } from './cpu-targets.js';
+import { cpuModel, loopUs, mainVsSink, mediansOf, pairedRounds, type CpuMedians, type PairedRatios } from './cpu-targets.js';
 import { markdownTable } from './report-md-table.js';
 import type { CpuResult, CpuServerRun } from './types.js';
 
 const num = (value: number | null | undefined, digits = 0): string =>
   value === null || value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
 const statusNote = (r: { status: string; note: string | null }) => (r.status === 'ok' ? (r.note ?? '') : `${r.status.toUpperCase()}: ${r.note ?? ''}`);
+const runNote = (r: CpuServerRun) => [r.offeredRate === null ? '' : `-R ${r.offeredRate}`, statusNote(r)].filter((t) => t !== '').join('; ');
 
 function runRow(round: number, r: CpuServerRun): string[] {
   const c = r.cpu;
@@ -28,12 +29,12 @@ function runRow(round: number, r: CpuServerRun): string[] {
     c ? num(totalCpuUs(c)) : '-',
     num(r.generatorUs),
     num(r.otherLoadCores, 2),
-    statusNote(r),
+    runNote(r),
   ];
 }
 
-/** Rows "figure | us/msg | / sink main | / C loop" for one smtpipe's medians. */
-function ratioRows(m: CpuMedians, sinkMain: number | null, loop: number | null): string[][] {
+/** Rows "figure | us/msg | / sink main (full speed, equal rate) | / C loop" for one smtpipe's medians. */
+function ratioRows(m: CpuMedians, sinkMain: number | null, sinkAtRateMain: number | null, loop: number | null): string[][] {
   const rows: Array<[string, number]> = [
     ['main thread(s)', m.cpu.mainUs],
     ['pool workers', m.cpu.workerUs],
@@ -42,7 +43,27 @@ function ratioRows(m: CpuMedians, sinkMain: number | null, loop: number | null):
     ...(m.processes > 1 ? [['primary', m.cpu.primaryUs] as [string, number]] : []),
     ['total', m.totalUs],
   ];
-  return rows.map(([figure, us]) => [m.system, figure, num(us), num(ratio(us, sinkMain), 2), num(ratio(us, loop), 2)]);
+  return rows.map(([figure, us]) => [m.system, figure, num(us), num(ratio(us, sinkMain), 2), num(ratio(us, sinkAtRateMain), 2), num(ratio(us, loop), 2)]);
+}
+
+/** Per round: main thread / sink at full speed and at equal rate, and Processes = N / 1 in msgs/s. */
+function perRoundRatios(cpu: CpuResult): string[] {
+  const byRound = (p: PairedRatios) => (round: number) => {
+    const i = p.rounds.indexOf(round);
+    return i < 0 ? '-' : num(p.perRound[i], 2);
+  };
+  const { fullSpeed, equalRate } = mainVsSink(cpu);
+  const full = byRound(fullSpeed);
+  const equal = byRound(equalRate);
+  const many = byRound(pairedRounds(cpu, 'smtpipe-processes', 'smtpipe', (r) => r.msgsPerSecond));
+  const rate = (round: number, role: string) => num(cpu.rounds.find((r) => r.round === round)?.servers.find((s) => s.role === role && s.status === 'ok')?.msgsPerSecond);
+  return [
+    markdownTable(
+      ['round', 'main / sink, full speed', 'main / sink, equal rate', 'msgs/s: sink full / smtpipe / sink at its rate', `msgs/s, Processes = ${cpu.processesOption ?? 'N'} / 1`],
+      cpu.rounds.map((r) => [String(r.round), full(r.round), equal(r.round), `${rate(r.round, 'sink')} / ${rate(r.round, 'smtpipe')} / ${rate(r.round, 'sink-equal-rate')}`, many(r.round)]),
+    ),
+    '',
+  ];
 }
 
 export function cpuSection(cpu: CpuResult): string[] {
@@ -71,15 +92,25 @@ export function cpuSection(cpu: CpuResult): string[] {
     ),
     '',
   );
+  out.push(
+    "Main thread per message against the sink's, per round: at full speed (the sink runs ~10x smtpipe's msgs/s and so handles several messages",
+    "per event-loop wake-up) and at equal rate (the sink offered smtpipe's msgs/s of that round with smtp-load -R: the work per message; the target's figure).",
+    '',
+    ...perRoundRatios(cpu),
+  );
   const sink = mediansOf(cpu, 'sink');
+  const sinkAtRate = mediansOf(cpu, 'sink-equal-rate');
   const loop = loopUs(cpu);
   const smtpipes = [mediansOf(cpu, 'smtpipe'), mediansOf(cpu, 'smtpipe-processes')].filter((m): m is CpuMedians => m !== null);
   if (smtpipes.length > 0) {
     out.push(
-      `Medians of the rounds, each against the bare sink's main thread (${num(sink?.cpu.mainUs)} us/msg; whole process ${num(sink?.totalUs)}) and the C loop's`,
-      `CPU per spawn (${num(loop?.total)} us: ${num(loop?.self)} the loop, ${num(loop?.children)} its programs):`,
+      `Medians of the rounds, each against the bare sink's main thread at full speed (${num(sink?.cpu.mainUs)} us/msg; whole process ${num(sink?.totalUs)}),`,
+      `at smtpipe's rate (${num(sinkAtRate?.cpu.mainUs)} us/msg; whole process ${num(sinkAtRate?.totalUs)}) and the C loop's CPU per spawn (${num(loop?.total)} us: ${num(loop?.self)} the loop, ${num(loop?.children)} its programs):`,
       '',
-      markdownTable(['smtpipe', 'figure', 'us/msg', '/ sink main', '/ C loop'], smtpipes.flatMap((m) => ratioRows(m, sink?.cpu.mainUs ?? null, loop?.total ?? null))),
+      markdownTable(
+        ['smtpipe', 'figure', 'us/msg', '/ sink main, full speed', '/ sink main, equal rate', '/ C loop'],
+        smtpipes.flatMap((m) => ratioRows(m, sink?.cpu.mainUs ?? null, sinkAtRate?.cpu.mainUs ?? null, loop?.total ?? null)),
+      ),
       '',
     );
   }

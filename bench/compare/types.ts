@@ -268,13 +268,16 @@ export interface InterleavedResult {
   readonly measurements: readonly Measurement[];
 }
 
-export type CpuRole = 'sink' | 'smtpipe' | 'smtpipe-processes';
+/** 'sink-equal-rate': the bare sink offered (smtp-load -R) the msgs/s smtpipe reached in the same round. */
+export type CpuRole = 'sink' | 'sink-equal-rate' | 'smtpipe' | 'smtpipe-processes';
 
 /** One server measured over a fixed number of messages in the cpu group. */
 export interface CpuServerRun {
   readonly system: string;
-  /** The bare smtp-server sink, smtpipe with one process, or smtpipe with `Processes = N`. */
+  /** The bare smtp-server sink (at full speed or at smtpipe's rate), smtpipe with one process, or with `Processes = N`. */
   readonly role: CpuRole;
+  /** The rate offered to the generator (-R), msgs/s; null = full speed. */
+  readonly offeredRate: number | null;
   /** Front-end processes (1 unless the daemon ran with Processes = N). */
   readonly processes: number;
   readonly status: Status;

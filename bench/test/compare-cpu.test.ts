@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkModel, projectionTable, projectThroughput, totalUs, type MessageCosts } from '../compare/cost-model.js';
 import { cpuPerMessage, mainBusyPct, splitTicks } from '../compare/cpu-costs.js';
-import { cpuModel, cpuTargets, mediansOf } from '../compare/cpu-targets.js';
+import { cpuModel, cpuTargets, equalRateFor, mainVsSink, mediansOf } from '../compare/cpu-targets.js';
 import { parseRunArgs } from '../compare/plan.js';
 import { cpuSection } from '../compare/report-cpu-md.js';
 import type { ProcessTicks } from '../compare/thread-cpu.js';
@@ -86,10 +86,19 @@ test('main busy: each front end\'s main thread over the window, % of one core', 
   assert.deepEqual(mainBusyPct(before, after, 0, 100), [0, 0]);
 });
 
+const SYSTEMS: Record<CpuRole, string> = {
+  sink: 'ceiling (smtp-server)',
+  'sink-equal-rate': "ceiling (smtp-server) at smtpipe's rate",
+  smtpipe: 'smtpipe (native)',
+  'smtpipe-processes': 'smtpipe (native, Processes = 2)',
+};
+
 function run(role: CpuRole, mainUs: number, msgsPerSecond: number, processes = 1): CpuServerRun {
+  const sink = role === 'sink' || role === 'sink-equal-rate';
   return {
-    system: role === 'sink' ? 'ceiling (smtp-server)' : role === 'smtpipe' ? 'smtpipe (native)' : 'smtpipe (native, Processes = 2)',
+    system: SYSTEMS[role],
     role,
+    offeredRate: role === 'sink-equal-rate' ? msgsPerSecond : null,
     processes,
     status: 'ok',
     note: null,
@@ -97,13 +106,14 @@ function run(role: CpuRole, mainUs: number, msgsPerSecond: number, processes = 1
     seconds: 4000 / msgsPerSecond,
     msgsPerSecond,
     mainBusyPct: processes > 1 ? [40, 38] : [55],
-    cpu: { mainUs, workerUs: role === 'sink' ? 0 : 300, otherThreadsUs: 50, programUs: role === 'sink' ? 0 : 1200, primaryUs: processes > 1 ? 40 : 0, processes },
+    cpu: { mainUs, workerUs: sink ? 0 : 300, otherThreadsUs: 50, programUs: sink ? 0 : 1200, primaryUs: processes > 1 ? 40 : 0, processes },
     generatorUs: 300,
     otherLoadCores: 0.5,
   };
 }
 
-function cpuResult(rounds: Array<[number, number, number | null]>, processesOption: number | null = 2): CpuResult {
+/** Per round: sink main at full speed, smtpipe main, Processes = 2 msgs/s, sink main at smtpipe's rate (null: a run that did not happen). */
+function cpuResult(rounds: Array<[number, number, number | null, number | null]>, processesOption: number | null = 2): CpuResult {
   return {
     status: 'ok',
     note: null,
@@ -113,35 +123,60 @@ function cpuResult(rounds: Array<[number, number, number | null]>, processesOpti
     clockTicksPerSecond: 100,
     processesOption,
     cores: 2,
-    rounds: rounds.map(([sinkMain, smtpipeMain, twoRate], i) => ({
+    rounds: rounds.map(([sinkMain, smtpipeMain, twoRate, sinkAtRateMain], i) => ({
       round: i + 1,
-      servers: [run('sink', sinkMain, 900), run('smtpipe', smtpipeMain, 500), ...(twoRate === null ? [] : [run('smtpipe-processes', smtpipeMain, twoRate, 2)])],
+      servers: [
+        run('sink', sinkMain, 900),
+        run('smtpipe', smtpipeMain, 500),
+        ...(twoRate === null ? [] : [run('smtpipe-processes', smtpipeMain, twoRate, 2)]),
+        sinkAtRateMain === null ? { ...run('sink-equal-rate', 0, 0), status: 'skipped' as const, cpu: null, offeredRate: null } : run('sink-equal-rate', sinkAtRateMain, 500),
+      ],
       loop: { status: 'ok', note: null, spawns: 4000, spawnsPerSecond: 1000, selfUs: 100, childrenUs: 1000 },
     })),
   };
 }
 
-test('cpu targets: main thread against the sink (median of per-round ratios), Processes = 2 against one', () => {
-  const [main, procs] = cpuTargets(cpuResult([[400, 480, 520], [400, 600, 480], [400, 500, 510]]));
+test('cpu targets: main thread judged against the sink at equal rate, full speed beside it; Processes = 2 against one', () => {
+  // Full speed: 2.00, 2.50, 2.00 (FAIL there); equal rate: 1.20, 1.20, 1.00 (PASS, the judged figure).
+  const [main, procs] = cpuTargets(cpuResult([[240, 480, 520, 400], [240, 600, 480, 500], [250, 500, 510, 500]]));
   assert.equal(main?.verdict, 'PASS');
-  assert.equal(main?.value, 1.25);
-  assert.match(main?.detail ?? '', /^1\.20, 1\.50, 1\.25 per round; 500 vs 400 us\/msg/);
+  assert.equal(main?.value, 1.2);
+  assert.match(main?.name ?? '', /at equal rate/);
+  assert.match(main?.detail ?? '', /^at equal rate 1\.20 \(1\.20, 1\.20, 1\.00 per round\): 500 vs 500 us\/msg at 500 msgs\/s/);
+  assert.match(main?.detail ?? '', /full speed 2\.00 \(2\.00, 2\.50, 2\.00 per round\), sink 240 us\/msg at 900 msgs\/s/);
   assert.equal(procs?.verdict, 'PASS');
   assert.equal(procs?.name, 'cpu: c=50 2k msgs/s, Processes = 2 / 1 process');
   assert.equal(procs?.value, 1.02);
 
-  const [slow, slower] = cpuTargets(cpuResult([[400, 900, 450], [400, 950, 450], [400, 850, 450]]));
+  // Cheap at full speed (1.0x) but dear at equal rate: FAIL, judged on the equal-rate figure.
+  const [slow, slower] = cpuTargets(cpuResult([[900, 900, 450, 400], [950, 950, 450, 400], [850, 850, 450, 400]]));
   assert.equal(slow?.verdict, 'FAIL');
+  assert.equal(slow?.value, 2.25);
   assert.equal(slower?.verdict, 'FAIL');
 
   assert.deepEqual(cpuTargets(null).map((t) => t.verdict), ['SKIP', 'SKIP']);
-  const noOption = cpuTargets(cpuResult([[400, 480, null]], null));
+  const noOption = cpuTargets(cpuResult([[400, 480, null, 400]], null));
   assert.deepEqual(noOption.map((t) => t.verdict), ['PASS', 'SKIP']);
   assert.match(noOption[1]?.detail ?? '', /no Processes option/);
+  // No equal-rate run (an older result): SKIP, with the full-speed ratio still shown.
+  const noRate = cpuTargets(cpuResult([[400, 480, 520, null]]))[0];
+  assert.equal(noRate?.verdict, 'SKIP');
+  assert.match(noRate?.detail ?? '', /full speed 1\.20 \(1\.20 per round\)/);
+});
+
+test('equal rate: the sink is offered what smtpipe reached that round; the ratios pair rounds by number', () => {
+  assert.equal(equalRateFor(run('smtpipe', 900, 121.349)), 121.3);
+  assert.equal(equalRateFor(run('smtpipe', 900, 0.01)), 0.1);
+  assert.equal(equalRateFor({ ...run('smtpipe', 900, 0), status: 'failed' }), null);
+  assert.equal(equalRateFor({ ...run('smtpipe', 900, 120), status: 'failed' }), null);
+  // Round 2's sink at rate was skipped: the equal-rate ratios are of rounds 1 and 3 only.
+  const { fullSpeed, equalRate } = mainVsSink(cpuResult([[400, 800, 520, 400], [400, 1200, 480, null], [400, 600, 510, 500]]));
+  assert.deepEqual(fullSpeed, { perRound: [2, 3, 1.5], rounds: [1, 2, 3], median: 2 });
+  assert.deepEqual(equalRate, { perRound: [2, 1.2], rounds: [1, 3], median: 1.6 });
 });
 
 test('cpu model: costs from one process (other threads with the workers), checked against 1 and 2 processes', () => {
-  const result = cpuResult([[400, 500, 520]]);
+  const result = cpuResult([[400, 500, 520, 450]]);
   assert.equal(mediansOf(result, 'smtpipe')?.totalUs, 500 + 300 + 50 + 1200);
   const model = cpuModel(result);
   assert.deepEqual(model?.costs, { mainUs: 500, workerUs: 350, programUs: 1200, primaryUs: 0 });
@@ -152,14 +187,17 @@ test('cpu model: costs from one process (other threads with the workers), checke
   ]);
 });
 
-test('cpu report section: rounds, the loop, ratios to the sink and the loop, the projection', () => {
-  const text = cpuSection(cpuResult([[400, 500, 520]])).join('\n');
+test('cpu report section: rounds, the loop, ratios to the sink (full speed and equal rate) and the loop, the projection', () => {
+  const text = cpuSection(cpuResult([[400, 500, 520, 450]])).join('\n');
   assert.match(text, /## CPU per message \(issue 17\)/);
   assert.ok(text.includes('| 1 | smtpipe (native) | 1 | 500 | 55 | 500 | 300 | 50 | 1200 | 0 | 2050 | 300 | 0.50 |  |'), text);
   assert.ok(text.includes('| 1 | 1000 | 100 | 1000 | 1100 |  |'));
   assert.ok(text.includes('| 1 | smtpipe (native, Processes = 2) | 2 | 520 | 40 / 38 | 500 |'), text);
-  assert.ok(text.includes('| smtpipe (native) | main thread(s) | 500 | 1.25 | 0.45 |'));
-  assert.ok(text.includes('| smtpipe (native, Processes = 2) | primary | 40 | 0.10 | 0.04 |'));
+  assert.ok(text.includes("| 1 | ceiling (smtp-server) at smtpipe's rate | 1 | 500 | 55 | 450 | 0 | 50 | 0 | 0 | 500 | 300 | 0.50 | -R 500 |"), text);
+  // Per round: main / sink at full speed and at equal rate, the rates, Processes = 2 / 1.
+  assert.ok(text.includes('| 1 | 1.25 | 1.11 | 900 / 500 / 500 | 1.04 |'), text);
+  assert.ok(text.includes('| smtpipe (native) | main thread(s) | 500 | 1.25 | 1.11 | 0.45 |'), text);
+  assert.ok(text.includes('| smtpipe (native, Processes = 2) | primary | 40 | 0.10 | 0.09 | 0.04 |'), text);
   assert.ok(text.includes('| 16 | 2000 | event loops | 7805 | cores |'), text);
 });
 

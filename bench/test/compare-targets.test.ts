@@ -67,7 +67,7 @@ test('every target of a good run passes; a run without the resources, issue 13 a
       'SKIP held-large: peak RSS: the held-large group did not run',
       `SKIP large-ceiling: smtpipe / ${SYSTEM.ceiling}: the large-ceiling group did not run`,
       'SKIP baseline: smtpipe / smtpipe@baseline: the baseline group did not run (it needs --baseline DIR)',
-      'SKIP cpu: c=50 2k main-thread us/msg, smtpipe / bare smtp-server sink: the cpu group did not run',
+      'SKIP cpu: c=50 2k main-thread us/msg, smtpipe / bare smtp-server sink at equal rate: the cpu group did not run',
       'SKIP cpu: c=50 2k msgs/s, Processes = N / 1 process: the cpu group did not run',
     ],
   );

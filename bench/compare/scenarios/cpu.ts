@@ -1,11 +1,13 @@
 // The cpu group (issue 17): CPU per message of smtpipe's main thread, pool workers, other
 // threads and programs (and, with Processes = N, per front end and the primary), of a bare
-// smtp-server sink, and per spawn of the C posix_spawn loop, all in the same rounds. Measures
-// only; cpu-costs.ts does the arithmetic, cpu-targets.ts judges, report-cpu-md.ts renders.
+// smtp-server sink (at full speed and at smtpipe's rate of the round), and per spawn of the C
+// posix_spawn loop, all in the same rounds. Measures only; cpu-costs.ts does the arithmetic,
+// cpu-targets.ts judges, report-cpu-md.ts renders.
 
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cpuPerMessage, mainBusyPct, totalCpuUs } from '../cpu-costs.js';
+import { equalRateFor } from '../cpu-targets.js';
 import { runGenerator } from '../generator.js';
 import { clockTicksPerSecond } from '../measure.js';
 import { SYSTEM } from '../names.js';
@@ -44,13 +46,21 @@ interface CpuServer {
   readonly started: StartedSystem;
 }
 
-async function measureServer(ctx: BenchContext, server: CpuServer, messages: number): Promise<CpuServerRun> {
+/** A run that did not measure anything. */
+function notMeasured(server: CpuServer, offeredRate: number | null, status: 'failed' | 'skipped', note: string): CpuServerRun {
+  return { system: server.name, role: server.role, offeredRate, processes: server.processes, status, note, messages: 0, seconds: 0, msgsPerSecond: 0, cpu: null, mainBusyPct: [], generatorUs: null, otherLoadCores: null };
+}
+
+/** `rate`: msgs/s offered with smtp-load -R; null = full speed. */
+async function measureServer(ctx: BenchContext, server: CpuServer, messages: number, rate: number | null): Promise<CpuServerRun> {
   const { point } = ctx.plan.cpu;
-  const failed = (note: string): CpuServerRun => ({ system: server.name, role: server.role, processes: server.processes, status: 'failed', note, messages: 0, seconds: 0, msgsPerSecond: 0, cpu: null, mainBusyPct: [], generatorUs: null, otherLoadCores: null });
+  const failed = (note: string): CpuServerRun => notMeasured(server, rate, 'failed', note);
   const root = server.started.rootPid;
   // With Processes > 1 the root is the primary and the front ends are its node children.
+  // A daemon that died (or was killed by someone else on this shared machine) is named as such.
+  const gone = () => (existsSync(`/proc/${root}`) ? '' : ` (the daemon, pid ${root}, has exited)`);
   const frontEnds = server.processes > 1 ? await findFrontEnds(root) : [];
-  if (server.processes > 1 && frontEnds.length === 0) return failed(`no front-end processes found under pid ${root}`);
+  if (server.processes > 1 && frontEnds.length === 0) return failed(`no front-end processes found under pid ${root}${gone()}`);
   const measured = frontEnds.length > 0 ? frontEnds : [root];
   const primaryPid = frontEnds.length > 0 ? root : null;
   const snapshot = async () => ({
@@ -61,10 +71,19 @@ async function measureServer(ctx: BenchContext, server: CpuServer, messages: num
     system: await readSystemTicks(),
   });
   const before = await snapshot();
-  const gen = await runGenerator({ port: server.started.port, connections: point.connections, amount: messages, size: point.size, to: ctx.domain, timeoutSeconds: REPLY_TIMEOUT_SECONDS, perConnection: 1 });
+  const gen = await runGenerator({
+    port: server.started.port,
+    connections: point.connections,
+    amount: messages,
+    size: point.size,
+    to: ctx.domain,
+    timeoutSeconds: REPLY_TIMEOUT_SECONDS,
+    perConnection: 1,
+    ...(rate === null ? {} : { ratePerSecond: rate }),
+  });
   const after = await snapshot();
   const ok = gen.messages.ok2xx;
-  if (ok === 0) return failed('no 2xx reply');
+  if (ok === 0) return failed(`no 2xx reply${gone()}`);
   const lost = messages - ok;
   const clk = clockTicksPerSecond();
   const cpu = cpuPerMessage({ before: before.fronts, after: after.fronts, primaryBefore: before.primary, primaryAfter: after.primary, messages: ok, clockTicksPerSecond: clk, splitWorkers: server.role !== 'sink' });
@@ -78,6 +97,7 @@ async function measureServer(ctx: BenchContext, server: CpuServer, messages: num
   return {
     system: server.name,
     role: server.role,
+    offeredRate: rate,
     processes: measured.length,
     status: 'ok',
     note: lost > 0 ? `${lost} of ${messages} without a 2xx (${gen.messages.fail4xx} 4xx, ${gen.errors + gen.timeouts + gen.resets} errors)` : null,
@@ -116,7 +136,10 @@ export async function runCpuScenario(ctx: BenchContext, spawner: SpawnerChoice |
   const servers: CpuServer[] = [];
   const roundsDone: CpuRound[] = [];
   try {
-    servers.push({ name: SYSTEM.ceiling, role: 'sink', processes: 1, started: await ceilingSystem.start(ctx) });
+    const sink: CpuServer = { name: SYSTEM.ceiling, role: 'sink', processes: 1, started: await ceilingSystem.start(ctx) };
+    servers.push(sink);
+    // The same sink process, measured a second time per round at smtpipe's rate.
+    const sinkAtRate: CpuServer = { ...sink, name: `${SYSTEM.ceiling} at smtpipe's rate`, role: 'sink-equal-rate' };
     servers.push({ name: cpuSystemName(spawner, 1), role: 'smtpipe', processes: 1, started: await startSmtpipe(ctx, cpuSystemName(spawner, 1), { spawner, tag: 'cpu' }) });
     if (processesOption !== null) {
       const name = cpuSystemName(spawner, processesOption);
@@ -134,16 +157,26 @@ export async function runCpuScenario(ctx: BenchContext, spawner: SpawnerChoice |
       // Alternate the order so that no server always runs first after the loop.
       const order = round % 2 === 1 ? servers : [...servers].reverse();
       const runs: CpuServerRun[] = [];
-      for (const server of order) {
-        ctx.log(`cpu: round ${round}, ${server.name}: ${messages} messages at c=${point.connections} ${point.size}`);
-        const run = await measureServer(ctx, server, messages);
+      const measure = async (server: CpuServer, rate: number | null) => {
+        ctx.log(`cpu: round ${round}, ${server.name}: ${messages} messages at c=${point.connections} ${point.size}${rate === null ? '' : `, -R ${rate}`}`);
+        const run = await measureServer(ctx, server, messages, rate);
         ctx.log(`  ${run.msgsPerSecond.toFixed(0)} msgs/s, main ${run.cpu?.mainUs.toFixed(0) ?? '-'} us/msg${run.note ? `; ${run.note}` : ''}`);
         runs.push(run);
+        return run;
+      };
+      for (const server of order) {
+        const run = await measure(server, null);
+        if (server.role !== 'smtpipe') continue;
+        // Right after smtpipe, the sink at smtpipe's rate: the same message count, the
+        // same wake-ups per message, so main-thread CPU per message compares the work.
+        const rate = equalRateFor(run);
+        if (rate === null) runs.push(notMeasured(sinkAtRate, null, 'skipped', `${run.system} measured no rate this round`));
+        else await measure(sinkAtRate, rate);
       }
       ctx.log(`cpu: round ${round}, C posix_spawn loop, ${ctx.plan.cpu.loopSeconds} s`);
       const loop = await runLoop(ctx, 'binary' in compiled ? compiled.binary : null, 'skipped' in compiled ? compiled.skipped : '');
       ctx.log(`  ${loop.spawnsPerSecond.toFixed(0)} spawns/s, ${((loop.selfUs ?? 0) + (loop.childrenUs ?? 0)).toFixed(0)} us/spawn`);
-      roundsDone.push({ round, servers: servers.map((s) => runs.find((r) => r.system === s.name) as CpuServerRun), loop });
+      roundsDone.push({ round, servers: [...servers, sinkAtRate].map((s) => runs.find((r) => r.role === s.role) as CpuServerRun), loop });
     }
     return { ...result, status: 'ok', note: null, rounds: roundsDone };
   } catch (err) {
