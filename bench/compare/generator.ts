@@ -38,6 +38,8 @@ export interface GeneratorRun {
   readonly timeoutSeconds: number;
   /** Messages per connection; 1 = one connection per message. */
   readonly perConnection: number;
+  /** Overall msgs/s offered (-R); absent = as fast as the server answers. */
+  readonly ratePerSecond?: number;
 }
 
 export function generatorArgs(run: GeneratorRun): string[] {
@@ -45,6 +47,7 @@ export function generatorArgs(run: GeneratorRun): string[] {
   if (run.amount !== undefined) args.push('-a', String(run.amount));
   else args.push('-d', String(run.seconds ?? 10));
   args.push('-t', String(run.timeoutSeconds), '--size', run.size, '--per-conn', String(run.perConnection), '--to', run.to);
+  if (run.ratePerSecond !== undefined) args.push('-R', String(run.ratePerSecond));
   args.push(`smtp://127.0.0.1:${run.port}`);
   return args;
 }
@@ -63,7 +66,9 @@ export function startGenerator(run: GeneratorRun): RunningGenerator {
   const stderr: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-  const runSeconds = run.seconds ?? 60;
+  // A fixed amount at a fixed rate takes amount / rate seconds, however fast the server is.
+  const paced = run.amount !== undefined && run.ratePerSecond !== undefined ? run.amount / run.ratePerSecond : 0;
+  const runSeconds = run.seconds ?? Math.max(60, paced);
   // A generator that hangs must not hang the whole benchmark.
   const deadline = setTimeout(() => child.kill('SIGKILL'), (runSeconds + run.timeoutSeconds + 60) * 1000);
   const result = new Promise<GeneratorResult>((resolve, reject) => {

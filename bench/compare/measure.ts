@@ -93,6 +93,11 @@ function units(): { clockTicksPerSecond: number; pageBytes: number } {
   return systemUnits;
 }
 
+/** getconf CLK_TCK: the unit of every tick count in /proc/PID/stat. */
+export function clockTicksPerSecond(): number {
+  return units().clockTicksPerSecond;
+}
+
 function getconf(name: string, fallback: number): number {
   try {
     const value = Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim());

@@ -18,6 +18,7 @@ export const SCENARIOS = [
   'held-large',
   'large-ceiling',
   'baseline',
+  'cpu',
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -33,6 +34,23 @@ export interface RunOptions {
   readonly keep: boolean;
   /** Another built checkout of smtpipe, run as "smtpipe@baseline" by the baseline group; null = none. */
   readonly baseline: string | null;
+  /**
+   * The cpu group's `Processes = N` run: N from --processes; null = N = 2 when this build
+   * of smtpipe knows the option, else no such run.
+   */
+  readonly processes: number | null;
+}
+
+/** The cpu group (scenarios/cpu.ts): CPU per message at one point, a fixed count of messages. */
+export interface CpuPlan {
+  readonly point: LoadPoint;
+  /** Sent to each server before its first measured round (JIT, pools, caches). */
+  readonly warmupMessages: number;
+  /** Sent per measured run: CPU is divided by the 2xx among them. */
+  readonly messages: number;
+  readonly rounds: number;
+  /** The C posix_spawn loop's run per round, seconds. */
+  readonly loopSeconds: number;
 }
 
 export interface MemoryPlan {
@@ -111,6 +129,7 @@ export interface Plan {
   readonly largeCeiling: InterleavedPlan;
   /** smtpipe against smtpipe@baseline at c=50 2k (issue 13: no slower). */
   readonly baseline: InterleavedPlan;
+  readonly cpu: CpuPlan;
   /** Seconds to wait for Postfix to deliver what it queued, after the generator stops. */
   readonly drainTimeoutSeconds: number;
 }
@@ -129,7 +148,11 @@ Flags:
                     flight, and over an 80 s run; about 2.5 minutes)
                     (held-large: 200 x 10 MB held in flight, peak RSS and byte-exact delivery;
                     large-ceiling: c=10 10m against the ceiling, 3 interleaved rounds;
-                    baseline: c=50 2k against --baseline, 5 interleaved rounds; each 1-2 minutes)
+                    baseline: c=50 2k against --baseline, 5 interleaved rounds; each 1-2 minutes;
+                    cpu: CPU per message of smtpipe's threads and programs, a bare smtp-server
+                    and the C spawn loop, c=50 2k, 3 rounds; 2-4 minutes)
+  --processes N     the cpu group also runs smtpipe with \`Processes = N\` (default: 2, when
+                    this build of smtpipe has the option)
   --baseline DIR    a built checkout of smtpipe (npm ci && npm run build there), run as
                     "smtpipe@baseline" by the baseline group
   --seconds N       every run lasts N seconds (a quick smoke run; figures are noisier)
@@ -155,6 +178,7 @@ export function parseRunArgs(argv: readonly string[]): ParsedRunArgs {
         out: { type: 'string', default: 'bench/results' },
         keep: { type: 'boolean', default: false },
         baseline: { type: 'string' },
+        processes: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -180,7 +204,12 @@ export function parseRunArgs(argv: readonly string[]): ParsedRunArgs {
     if (!Number.isFinite(seconds) || seconds <= 0) return { kind: 'error', message: `--seconds must be a positive number, got "${values.seconds}"` };
   }
   if (values.baseline === '') return { kind: 'error', message: '--baseline needs a directory' };
-  return { kind: 'run', options: { full: values.full, outDir: values.out, only, seconds, keep: values.keep, baseline: values.baseline ?? null } };
+  let processes: number | null = null;
+  if (values.processes !== undefined) {
+    processes = Number(values.processes);
+    if (!Number.isInteger(processes) || processes < 2) return { kind: 'error', message: `--processes must be an integer of at least 2, got "${values.processes}"` };
+  }
+  return { kind: 'run', options: { full: values.full, outDir: values.out, only, seconds, keep: values.keep, baseline: values.baseline ?? null, processes } };
 }
 
 const SIZE_BYTES: Readonly<Record<string, number>> = { '2k': 2048, '100k': 102_400, '1m': 1_048_576, '10m': 10_485_760 };
@@ -220,6 +249,8 @@ export function buildPlan(options: Pick<RunOptions, 'full' | 'seconds'>): Plan {
     heldLarge: { messages: 200, sizeBytes: sizeToBytes('10m'), concurrency: 20, holdTimeoutSeconds: 90, replyTimeoutSeconds: 180, maxMessageBytes: 20_000_000, sampleIntervalMs: 100 },
     largeCeiling: { point: point(10, '10m', d(5)), rounds: 3 },
     baseline: { point: point(50, '2k', d(8)), rounds: 5 },
+    // A count, not a duration: CPU is divided by messages. --seconds scales it (at ~500 msgs/s).
+    cpu: { point: point(50, '2k', d(10)), warmupMessages: 1000, messages: options.seconds === null ? 4000 : Math.max(200, Math.round(options.seconds * 500)), rounds: 3, loopSeconds: d(4) },
     drainTimeoutSeconds: 120,
   };
 }

@@ -3,6 +3,7 @@
 
 import { sizeLabel } from './names.js';
 import { markdownTable } from './report-md-table.js';
+import { cpuSection } from './report-cpu-md.js';
 import { heldLargeSection, interleavedSection } from './report-spool-md.js';
 import { secondsLabel } from './resources.js';
 import { computeRatios, formatTarget, RATIO_COLUMNS } from './targets.js';
@@ -110,6 +111,7 @@ export function renderReportMarkdown(report: RunReport, chartFile: string | null
   if (report.resources !== null) out.push(...resourcesSection(report.resources));
   if (report.heldLarge !== null) out.push(...heldLargeSection(report.heldLarge));
   out.push(...interleavedSection(report.interleaved));
+  if (report.cpu) out.push(...cpuSection(report.cpu));
 
   const ratios = computeRatios(report);
   if (ratios.length > 0) {

@@ -16,6 +16,7 @@ import { describeError, type BenchContext } from './scenarios/context.js';
 import { harakaSystem } from './scenarios/haraka.js';
 import { runHeldLargeScenario } from './scenarios/held-large.js';
 import { baselineSystem, runInterleaved } from './scenarios/interleaved.js';
+import { runCpuScenario } from './scenarios/cpu.js';
 import { runMemoryScenario } from './scenarios/memory.js';
 import { runResourcesScenario } from './scenarios/resources.js';
 import { postfixSystem } from './scenarios/postfix.js';
@@ -25,7 +26,7 @@ import { hasSpawnerOption, smtpipeSystem, type SpawnerChoice } from './scenarios
 import { runSpawnLimits } from './scenarios/spawn-limits.js';
 import { evaluateTargets, formatTarget } from './targets.js';
 import { GROUP } from './targets-spool.js';
-import type { HeldLargeResult, HostInfo, InterleavedResult, Measurement, MemoryResult, ResourcesResult, RunReport, SpawnLoopResult } from './types.js';
+import type { CpuResult, HeldLargeResult, HostInfo, InterleavedResult, Measurement, MemoryResult, ResourcesResult, RunReport, SpawnLoopResult } from './types.js';
 
 const FAIRNESS_NOTES = [
   'ceiling and both naive servers use smtpipe\'s own smtp-server subclass (src/smtp/connection.ts, PipeServer) with the same settings (bench/compare/servers/fixture.ts), greetingPauseMs 0 among them: stock smtp-server waits a hard-coded 100 ms before every 220, which alone would cap a one-connection-per-message client at 10 msgs/s per connection. Reverse DNS is off everywhere: disableReverseLookup (Node servers), smtpd_peername_lookup = no (Postfix), a lookup_rdns hook (Haraka).',
@@ -75,6 +76,7 @@ async function runAll(options: RunOptions): Promise<RunReport> {
   let resources: ResourcesResult | null = null;
   let heldLarge: HeldLargeResult | null = null;
   const interleaved: InterleavedResult[] = [];
+  let cpu: CpuResult | null = null;
   try {
     if (wants(options, 'spawn')) spawnLoops = await runSpawnLimits(ctx);
 
@@ -114,12 +116,13 @@ async function runAll(options: RunOptions): Promise<RunReport> {
         interleaved.push(await runInterleaved(ctx, GROUP.baseline, [current, baseline], plan.baseline));
       }
     }
+    if (wants(options, 'cpu')) cpu = await runCpuScenario(ctx, spawner, options.processes, host.cpus);
   } finally {
     await stopAll();
     if (options.keep) ctx.log(`kept ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
   }
-  const results = { measurements, spawnLoops, memory, resources, heldLarge, interleaved };
+  const results = { measurements, spawnLoops, memory, resources, heldLarge, interleaved, cpu };
   return {
     startedAt,
     finishedAt: new Date().toISOString(),

@@ -4,8 +4,9 @@
 
 import { LOOP_NAME, SYSTEM, smtpipeSpawner } from './names.js';
 import { GROWTH_GOAL, growthPasses, secondsLabel } from './resources.js';
+import { cpuTargets } from './cpu-targets.js';
 import { baselineTarget, heldLargeTarget, largeCeilingTarget } from './targets-spool.js';
-import type { HeldLargeResult, InterleavedResult, LoopKind, Measurement, MemoryResult, ResourcesResult, SpawnLoopResult, TargetResult, Verdict } from './types.js';
+import type { CpuResult, HeldLargeResult, InterleavedResult, LoopKind, Measurement, MemoryResult, ResourcesResult, SpawnLoopResult, TargetResult, Verdict } from './types.js';
 
 export interface RunResults {
   readonly measurements: readonly Measurement[];
@@ -16,6 +17,8 @@ export interface RunResults {
   /** Issue 13's groups; absent or null when they did not run. */
   readonly heldLarge?: HeldLargeResult | null;
   readonly interleaved?: readonly InterleavedResult[];
+  /** Issue 17's cpu group; absent or null when it did not run. */
+  readonly cpu?: CpuResult | null;
 }
 
 /** The headline point of the targets. */
@@ -140,7 +143,7 @@ function referenceNote(own: number, reference: number | undefined, loop: number)
   return `; smtp-server + native spawn, no pool (naive-native): ${fmt(reference / loop, 2)}x (smtpipe at ${fmt((100 * own) / reference)}% of it)`;
 }
 
-/** Every target for every smtpipe spawner present in the run, then the resources group's, then issue 13's. */
+/** Every target for every smtpipe spawner present in the run, then the resources group's, issue 13's and issue 17's. */
 export function evaluateTargets(results: RunResults): TargetResult[] {
   const interleaved = results.interleaved ?? [];
   return [
@@ -150,6 +153,7 @@ export function evaluateTargets(results: RunResults): TargetResult[] {
     heldLargeTarget(results.heldLarge ?? null),
     largeCeilingTarget(interleaved),
     baselineTarget(interleaved),
+    ...cpuTargets(results.cpu),
   ];
 }
 

@@ -2,6 +2,8 @@
 // modules (targets, report-md, chart-svg) consume. Types only: no I/O, no logic, so the
 // JSON written to bench/results/ is exactly a RunReport.
 
+import type { CpuPerMessage } from './cpu-costs.js';
+
 /** One load point of the matrix: the same generator flags for every system. */
 export interface LoadPoint {
   readonly connections: number;
@@ -120,6 +122,8 @@ export interface RunReport {
   readonly heldLarge: HeldLargeResult | null;
   /** The large-ceiling and baseline groups, when they ran. */
   readonly interleaved: readonly InterleavedResult[];
+  /** The cpu group (issue 17); absent or null when it did not run. */
+  readonly cpu?: CpuResult | null;
   readonly targets: readonly TargetResult[];
   /** Fairness remarks and skip reasons, in the order they arose. */
   readonly notes: readonly string[];
@@ -262,4 +266,67 @@ export interface InterleavedResult {
   readonly rounds: number;
   /** Every run, in the order it ran. */
   readonly measurements: readonly Measurement[];
+}
+
+/** 'sink-equal-rate': the bare sink offered (smtp-load -R) the msgs/s smtpipe reached in the same round. */
+export type CpuRole = 'sink' | 'sink-equal-rate' | 'smtpipe' | 'smtpipe-processes';
+
+/** One server measured over a fixed number of messages in the cpu group. */
+export interface CpuServerRun {
+  readonly system: string;
+  /** The bare smtp-server sink (at full speed or at smtpipe's rate), smtpipe with one process, or with `Processes = N`. */
+  readonly role: CpuRole;
+  /** The rate offered to the generator (-R), msgs/s; null = full speed. */
+  readonly offeredRate: number | null;
+  /** Front-end processes (1 unless the daemon ran with Processes = N). */
+  readonly processes: number;
+  readonly status: Status;
+  readonly note: string | null;
+  /** 2xx replies in the measured window: the per-message divisor. */
+  readonly messages: number;
+  readonly seconds: number;
+  readonly msgsPerSecond: number;
+  /** The server's CPU per message; null when the run failed. */
+  readonly cpu: CpuPerMessage | null;
+  /** Each front end's main thread busy over the run, % of one core (one entry per process). */
+  readonly mainBusyPct: readonly number[];
+  /** The load generator's own CPU per message (it shares the cores), us; null when unknown. */
+  readonly generatorUs: number | null;
+  /**
+   * Cores busy with everything else on the machine meanwhile (other jobs: /proc/stat's busy
+   * time minus the server's and the generator's), averaged over the run; null when unknown.
+   */
+  readonly otherLoadCores: number | null;
+}
+
+/** The C posix_spawn loop in the same round, per spawn. */
+export interface CpuLoopRun {
+  readonly status: Status;
+  readonly note: string | null;
+  readonly spawns: number;
+  readonly spawnsPerSecond: number;
+  /** The loop process itself (getrusage RUSAGE_SELF), us per spawn. */
+  readonly selfUs: number | null;
+  /** Its programs (RUSAGE_CHILDREN), us per spawn. */
+  readonly childrenUs: number | null;
+}
+
+export interface CpuRound {
+  readonly round: number;
+  readonly servers: readonly CpuServerRun[];
+  readonly loop: CpuLoopRun;
+}
+
+/** The cpu group (issue 17): CPU per message of smtpipe's threads and programs, a bare sink and the C loop. */
+export interface CpuResult {
+  readonly status: Status;
+  readonly note: string | null;
+  readonly point: LoadPoint;
+  readonly warmupMessages: number;
+  readonly messages: number;
+  readonly clockTicksPerSecond: number;
+  /** N of the `Processes = N` run, null when it did not run. */
+  readonly processesOption: number | null;
+  readonly cores: number;
+  readonly rounds: readonly CpuRound[];
 }

@@ -13,7 +13,7 @@ import { argvWords } from '../../test/helpers/transport.js';
 test('run flags: defaults, --full, --only, --seconds, and errors', () => {
   const none = parseRunArgs([]);
   assert.equal(none.kind, 'run');
-  if (none.kind === 'run') assert.deepEqual(none.options, { full: false, outDir: 'bench/results', only: null, seconds: null, keep: false, baseline: null });
+  if (none.kind === 'run') assert.deepEqual(none.options, { full: false, outDir: 'bench/results', only: null, seconds: null, keep: false, baseline: null, processes: null });
   const some = parseRunArgs(['--full', '--only', 'smtpipe, postfix', '--seconds', '2']);
   assert.equal(some.kind, 'run');
   if (some.kind === 'run') {

@@ -57,9 +57,9 @@ function verdicts(results: RunResults): Map<string, string> {
   return new Map(evaluateTargets(results).map((t) => [t.name, t.verdict]));
 }
 
-test('every target of a good run passes; a run without the resources and issue 13 groups says so', () => {
+test('every target of a good run passes; a run without the resources, issue 13 and issue 17 groups says so', () => {
   const targets = evaluateTargets(passingRun());
-  assert.equal(targets.length, 11);
+  assert.equal(targets.length, 13);
   assert.deepEqual(
     targets.filter((t) => t.verdict !== 'PASS').map((t) => `${t.verdict} ${t.name}: ${t.detail}`),
     [
@@ -67,6 +67,8 @@ test('every target of a good run passes; a run without the resources and issue 1
       'SKIP held-large: peak RSS: the held-large group did not run',
       `SKIP large-ceiling: smtpipe / ${SYSTEM.ceiling}: the large-ceiling group did not run`,
       'SKIP baseline: smtpipe / smtpipe@baseline: the baseline group did not run (it needs --baseline DIR)',
+      'SKIP cpu: c=50 2k main-thread us/msg, smtpipe / bare smtp-server sink at equal rate: the cpu group did not run',
+      'SKIP cpu: c=50 2k msgs/s, Processes = N / 1 process: the cpu group did not run',
     ],
   );
 });
@@ -92,7 +94,7 @@ for (const [title, change, name, expected] of cases) {
 
 test('no smtpipe result at all is one SKIP, never a pass', () => {
   const targets = evaluateTargets({ measurements: [m(SYSTEM.naive, 50, '2k', 10)], spawnLoops: [], memory: [], resources: null });
-  assert.deepEqual(targets.map((t) => t.verdict), ['SKIP', 'SKIP', 'SKIP', 'SKIP', 'SKIP']);
+  assert.deepEqual(targets.map((t) => t.verdict), ['SKIP', 'SKIP', 'SKIP', 'SKIP', 'SKIP', 'SKIP', 'SKIP']);
 });
 
 test('a missing smtpipe point skips its targets and says so', () => {

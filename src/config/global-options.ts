@@ -10,7 +10,7 @@ import { count, defineOptions, quote, seconds, whole, wholeSeconds } from './opt
 import { didYouMean } from './suggest.js';
 import { readExitCodePreset } from './exit-values.js';
 import type { ExitCodePreset, MetricsListen, ParsedConfig, PoolConfig, WrittenValue } from './types.js';
-import { readText } from './values.js';
+import { parseWholeNumber, readInteger, readScalar, readText } from './values.js';
 
 export interface GlobalOptions {
   /** null: one per CPU the process may use, at most 4 (defaults.ts). */
@@ -26,9 +26,14 @@ export interface GlobalOptions {
   readonly spoolDirectory: WrittenValue | null;
   readonly exitCodes: ExitCodePreset;
   readonly maxReceivedHeaders: number;
+  /** 'auto': one per CPU the process may use (schema.ts). */
+  readonly processes: number | 'auto';
 }
 
 const SPAWNERS = ['auto', 'native', 'child_process'] as const;
+
+/** Processes: a fork per CPU is the most that helps; 256 keeps a typo from forking thousands. */
+export const MAX_PROCESSES = 256;
 
 export const GLOBAL_OPTIONS = defineOptions<GlobalOptions, ParsedConfig>({
   threads: {
@@ -118,7 +123,26 @@ export const GLOBAL_OPTIONS = defineOptions<GlobalOptions, ParsedConfig>({
     doc: 'a message whose header section holds more `Received:` fields than this is refused with `554 5.4.6 mail loop detected` and no program runs (Postfix\'s `hopcount_limit`). See docs/operations.md, "Mail loops"',
     print: (c) => whole(c.maxReceivedHeaders),
   },
+  processes: {
+    name: 'Processes',
+    type: `whole number 1-${MAX_PROCESSES} or "auto"`,
+    default: '1',
+    doc: 'SMTP front-end processes sharing the listening sockets, each with its own event loop and worker pool; `"auto"`: one per CPU. With more than 1 the process started is a supervisor that owns signals and Metrics_Listen. Needs a restart. See docs/operations.md, "Processes"',
+    read: readProcesses,
+    print: (c) => whole(c.processes),
+  },
 });
+
+function readProcesses(opt: OptionNode, sink: DiagnosticSink): number | 'auto' | undefined {
+  const scalar = readScalar(opt, sink);
+  if (scalar === undefined) return undefined;
+  if (scalar.text.toLowerCase() === 'auto') return 'auto';
+  if (parseWholeNumber(scalar.text) === undefined) {
+    sink.error(ConfigCode.INVALID_VALUE, scalar.position, `${opt.name}: expected a whole number 1-${MAX_PROCESSES} or "auto", got ${JSON.stringify(scalar.text)}`);
+    return undefined;
+  }
+  return readInteger(opt, sink, { min: 1, max: MAX_PROCESSES });
+}
 
 function readSpoolDirectory(opt: OptionNode, sink: DiagnosticSink): WrittenValue | undefined {
   const text = readText(opt, sink);

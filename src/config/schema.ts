@@ -9,7 +9,7 @@ import { describeScope } from './ast.js';
 import { ConfigCode } from './codes.js';
 import { createDiagnosticSink, formatPosition, sortDiagnostics, type DiagnosticSink } from './diagnostics.js';
 import { defaultPoolThreads } from './defaults.js';
-import { GLOBAL_OPTIONS } from './global-options.js';
+import { GLOBAL_OPTIONS, MAX_PROCESSES } from './global-options.js';
 import { MOMENTUM_REFUSED_LISTENER_OPTIONS } from './listener-options.js';
 import { buildListeners } from './listener-schema.js';
 import { buildTransport, type BuiltTransport } from './transport-schema.js';
@@ -98,6 +98,7 @@ export function buildConfig(items: readonly ItemNode[], ctx: SchemaContext): Sch
     transports: transports.map((t) => (t.exitCodesWritten ? t.config : { ...t.config, exitCodes: g.exitCodes })),
     exitCodes: g.exitCodes,
     maxReceivedHeaders: g.maxReceivedHeaders,
+    processes: g.processes === 'auto' ? Math.max(1, Math.min(ctx.parallelism, MAX_PROCESSES)) : g.processes,
     pool: {
       threads: g.threads ?? defaultPoolThreads(ctx.parallelism),
       tasksPerThread: g.tasksPerThread,

@@ -321,6 +321,11 @@ export interface ParsedConfig {
   readonly exitCodes: ExitCodePreset;
   /** Max_Received_Headers: more Received: fields than this is a mail loop (554 5.4.6). */
   readonly maxReceivedHeaders: number;
+  /**
+   * Processes: SMTP front ends (src/ops/cluster-primary.ts); 1 = this process serves alone.
+   * "auto" is resolved here to the CPUs the process may use.
+   */
+  readonly processes: number;
 }
 
 /** Where message bytes live between DATA and the end of their delivery (src/message). */

@@ -2,12 +2,15 @@
 // The `smtpipe` command: parses arguments, loads the config, runs the daemon in the
 // foreground and maps signals to its two-stage stop. Exit codes follow sysexits.h.
 
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { formatDiagnostic, loadConfig } from '../config/load.js';
 import { printConfig } from '../config/print.js';
+import { runFrontEnd } from './cluster-front-end.js';
+import { runPrimary } from './cluster-primary.js';
 import { createDaemon, type Daemon } from './daemon.js';
 import { hardenProcess } from './hardening.js';
 import { closeLeakingFds } from './inherited-fds.js';
@@ -107,7 +110,8 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const result = await loadConfig(values.config);
-  for (const warning of result.warnings) process.stderr.write(`${formatDiagnostic(warning)}\n`);
+  // A front end (Processes > 1) loads the file its primary has just shown the warnings of.
+  if (!cluster.isWorker) for (const warning of result.warnings) process.stderr.write(`${formatDiagnostic(warning)}\n`);
   if (!result.ok) {
     for (const error of result.errors) process.stderr.write(`${formatDiagnostic(error)}\n`);
     process.stderr.write(`smtpipe: ${result.errors.length} error(s) in ${values.config}\n`);
@@ -141,6 +145,11 @@ async function main(argv: string[]): Promise<number> {
   onUsr1.log = () => logger.warn({ signal: 'SIGUSR1' }, 'signal ignored: smtpipe has no log file to reopen and never opens the inspector');
   // Before any thread or program exists; programs inherit neither setting.
   const { reapOrphan } = hardenProcess(logger);
+  if (cluster.isWorker || result.config.processes > 1) {
+    const file = values.config;
+    const role = { config: result.config, loadConfig: () => loadConfig(file), logger, flush, version: version(), reapOrphan };
+    return cluster.isWorker ? runFrontEnd(role) : runPrimary(role);
+  }
   let daemon: Daemon;
   try {
     const file = values.config;

@@ -7,6 +7,7 @@
 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { LoadResult } from '../config/load.js';
 import type { Config, ListenerConfig } from '../config/types.js';
 import { createDispatcher } from '../delivery/dispatcher.js';
@@ -43,6 +44,10 @@ export interface Daemon {
   readonly listeners: readonly Listener[];
   /** Where Metrics_Listen serves, once started; null when it is off. */
   readonly metricsAddress: AddressInfo | null;
+  /** What /readyz answers: listening, not draining, the spool not failing. */
+  readonly ready: boolean;
+  /** This process's series (a front end hands them to the primary: cluster-front-end.ts). */
+  readonly metricsRegistry: Registry;
 }
 
 export interface DaemonOptions {
@@ -55,6 +60,11 @@ export interface DaemonOptions {
    * daemon, which ends and reaps them from start() until stopped (orphan-reaper.ts).
    */
   readonly reapOrphan?: ((pid: number) => number) | null;
+  /**
+   * A front end of Processes > 1 (cluster-front-end.ts): it logs 'front end listening' and
+   * 'front end reloaded', and the primary logs 'listening' and 'configuration reloaded' once.
+   */
+  readonly frontEnd?: boolean;
 }
 
 export function createDaemon(initialConfig: Config, logger: Logger, options: DaemonOptions = {}): Daemon {
@@ -86,7 +96,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     released: new Set(),
   };
   let ready = false;
-  const metricsServer = initialConfig.metricsListen && createMetricsServer(initialConfig.metricsListen, metrics, () => ready && store.spoolHealthy());
+  const metricsServer = initialConfig.metricsListen && createMetricsServer(initialConfig.metricsListen, metrics.registry, () => ready && store.spoolHealthy());
   /** Descriptors the metrics endpoint may hold: kept out of the sessions' budget. */
   const metricsReserve = metricsServer ? METRICS_MAX_CONNECTIONS : 0;
   let metricsAddress: AddressInfo | null = null;
@@ -124,6 +134,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     loadConfig: options.loadConfig,
     newListener,
     stopping: () => shutdown.stopping,
+    reloadedMessage: options.frontEnd === true ? 'front end reloaded' : 'configuration reloaded',
     apply(next) {
       pool.reconfigure(next);
       metrics.transports(next.transports.map((t) => t.name));
@@ -141,6 +152,10 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
     get metricsAddress() {
       return metricsAddress;
     },
+    get ready() {
+      return ready && store.spoolHealthy();
+    },
+    metricsRegistry: metrics.registry,
     async start() {
       fdUsage = readFdUsage();
       sizeSessionBudget(serving.config);
@@ -182,7 +197,7 @@ export function createDaemon(initialConfig: Config, logger: Logger, options: Dae
           spool: { directory: store.spool.directory, method: store.spool.method },
           metrics: metricsAddress && `${metricsAddress.address}:${metricsAddress.port}`,
         },
-        'listening',
+        options.frontEnd === true ? 'front end listening' : 'listening',
       );
       return addresses;
     },

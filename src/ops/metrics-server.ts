@@ -6,9 +6,9 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
 import type { MetricsListen } from '../config/types.js';
 import { bindError } from '../smtp/listener.js';
-import type { Metrics } from './metrics.js';
 
 export interface MetricsServer {
   listen(): Promise<AddressInfo>;
@@ -21,7 +21,15 @@ export const METRICS_MAX_CONNECTIONS = 16;
 const METRICS_REQUEST_TIMEOUT_MS = 10_000;
 const METRICS_KEEP_ALIVE_MS = 5_000;
 
-export function createMetricsServer(address: MetricsListen, metrics: Metrics, isReady: () => boolean): MetricsServer {
+/**
+ * `registry`: this process's, or the primary's view of every front end's (cluster-metrics.ts),
+ * which is why it and `isReady` may answer later.
+ */
+export function createMetricsServer(
+  address: MetricsListen,
+  registry: Pick<Registry, 'metrics' | 'contentType'>,
+  isReady: () => boolean | Promise<boolean>,
+): MetricsServer {
   const options: http.ServerOptions = {
     // Node checks these two every connectionsCheckingInterval (30 s by default).
     headersTimeout: METRICS_REQUEST_TIMEOUT_MS,
@@ -34,15 +42,17 @@ export function createMetricsServer(address: MetricsListen, metrics: Metrics, is
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
     } else if (path === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
         (error: Error) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
       );
     } else if (path === '/healthz') {
       response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
-      const ready = isReady();
-      response.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+      Promise.resolve(isReady()).then(
+        (ready) => response.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n'),
+        (error: Error) => response.writeHead(503, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
+      );
     } else {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }

@@ -37,6 +37,8 @@ export interface ReloadParts {
   /** Puts `next` in force for all but the listeners (pool, routing, fd budget); cannot fail. */
   readonly apply: (next: Config) => void;
   readonly stopping: () => boolean;
+  /** What an applied reload logs: a front end's says 'front end reloaded' (cluster-primary.ts logs the one line). */
+  readonly reloadedMessage: string;
 }
 
 /**
@@ -81,7 +83,7 @@ async function reloadOnce(parts: ReloadParts): Promise<ReloadResult> {
     return applied;
   }
   metrics.reload(true);
-  logger.info({ file: serving.config.file, ...applied.summary, durationMs: Math.round(performance.now() - startedAt) }, 'configuration reloaded');
+  logger.info({ file: serving.config.file, ...applied.summary, durationMs: Math.round(performance.now() - startedAt) }, parts.reloadedMessage);
   return { ok: true };
 }
 
@@ -95,6 +97,7 @@ async function swapIn(loaded: Config, parts: ReloadParts): Promise<SwapResult> {
     ...loaded,
     pool: { ...loaded.pool, threads, tasksPerThread, spawner },
     metricsListen: current.metricsListen,
+    processes: current.processes,
     spool: { ...loaded.spool, directory: current.spool.directory },
   };
   const { kept, added, reclaimed, rebound, removed } = planListeners(serving.listeners, next.listeners, canReconfigure, (a) =>
@@ -173,6 +176,7 @@ function warnAboutRestartOnlyChanges(current: Config, next: Config, logger: Logg
     ['Pool_Threads', current.pool.threads, next.pool.threads],
     ['Pool_Tasks_Per_Thread', current.pool.tasksPerThread, next.pool.tasksPerThread],
     ['Spawner', current.pool.spawner, next.pool.spawner],
+    ['Processes', current.processes, next.processes],
     ['Metrics_Listen', current.metricsListen?.label ?? null, next.metricsListen?.label ?? null],
     ['Spool_Directory', current.spool.directory.text, next.spool.directory.text],
   ];

@@ -159,6 +159,10 @@ export function createDeliveryPool(config: Config): DeliveryPool {
       const queue = laneQueues.get(transport.name);
       if (!queue) throw new Error(`no queue for transport ${transport.name}`);
       if (signal?.aborted) return { kind: 'client-gone' };
+      const start = () => (killed ? Promise.resolve<PoolOutcome>({ kind: 'pool-busy' }) : runOnPool(task));
+      // A free slot and no one waiting: p-queue starts the task within add(), so there is no
+      // wait to leave, and the controller and listeners below would be made for nothing.
+      if (queue.size === 0 && queue.pending < queue.concurrency && !queue.isPaused) return queue.add(start);
       if (queue.pending >= queue.concurrency && countWaiting(laneQueues) >= maxQueue) return { kind: 'pool-busy' };
       // p-queue's own signal would also end the wait for a task already running, and free
       // its slot under a live program: this one is aborted only while the task waits.
@@ -172,7 +176,7 @@ export function createDeliveryPool(config: Config): DeliveryPool {
         return await queue.add(
           () => {
             started = true;
-            return killed ? Promise.resolve<PoolOutcome>({ kind: 'pool-busy' }) : runOnPool(task);
+            return start();
           },
           { signal: waiting.signal },
         );

@@ -7,8 +7,9 @@ import { test } from 'node:test';
 import { startDaemon, writeConfig } from '../helpers/daemon.js';
 import { fixture } from '../helpers/paths.js';
 
-const conf = (threads: number, extraListen: string) => `
+const conf = (threads: number, extraListen: string, processes = 1) => `
   Pool_Threads = ${threads}
+  Processes = ${processes}
   ESMTP_Listener { Listen "127.0.0.1:0" { } ${extraListen} }
   pipe_transport "t" { allow_root = true program_name = "${fixture('programs', 'exit-with.sh')} 0" domain = ( "x.test" ) }
 `;
@@ -30,6 +31,11 @@ test('a refused reload logs no restart warning; an applied one does', async () =
     assert.equal(applied.ok, true);
     assert.equal(restartWarnings(), 1);
     assert.ok(daemon.logs.some((l) => l.msg === 'reload: this option takes effect only after a restart' && l.option === 'Pool_Threads'));
+
+    // Processes forks at start-up only: a reload keeps the running count and says so.
+    await writeConfig(daemon.file, conf(2, '', 2), daemon.dir);
+    assert.equal((await daemon.daemon.reload()).ok, true);
+    assert.ok(daemon.logs.some((l) => l.msg === 'reload: this option takes effect only after a restart' && l.option === 'Processes' && l.running === 1 && l.configured === 2));
   } finally {
     taken.close();
     await daemon.stop();

@@ -265,6 +265,7 @@ const config: fc.Arbitrary<ParsedConfig> = fc
     shutdownSeconds: fc.integer({ min: 0, max: MAX_DURATION_SECONDS }),
     exitCodes: fc.constantFrom('momentum' as const, 'sysexits' as const, 'qmail' as const),
     maxReceivedHeaders: fc.integer({ min: 1, max: 100_000 }),
+    processes: fc.integer({ min: 1, max: 256 }),
     metricsListen: fc.option(
       fc.record({ host: fc.constantFrom('127.0.0.1', undefined), port: fc.integer({ min: 0, max: 65535 }) }).map(({ host, port }) => ({
         label: `${host ?? ''}:${port}`,

@@ -42,6 +42,20 @@ test('schema: global options and their defaults', () => {
   assert.equal(set.shutdownTimeoutMs, 5000);
 });
 
+test('schema: Processes is 1 by default, a whole number 1-256, or "auto" (the CPUs)', () => {
+  assert.equal(config(LISTEN + TRANSPORT).processes, 1);
+  assert.equal(config(`Processes = 3\n${LISTEN}${TRANSPORT}`).processes, 3);
+  assert.equal(config(`processes = "AUTO"\n${LISTEN}${TRANSPORT}`).processes, 8);
+  const cases: Array<[string, string]> = [
+    ['Processes = 0', 'Processes: must be at least 1, got 0'],
+    ['Processes = 257', 'Processes: must be at most 256, got 257'],
+    ['Processes = many', 'Processes: expected a whole number 1-256 or "auto", got "many"'],
+  ];
+  for (const [line, message] of cases) {
+    assert.deepEqual(errors(`${line}\n${LISTEN}${TRANSPORT}`), [`1:${line.indexOf('=') + 3} ERR_CONFIG_INVALID_VALUE ${message}`], line);
+  }
+});
+
 test('schema: Spawner is auto, native or child_process, any case, quoted or not', () => {
   const cases: Array<[string, ParsedConfig['pool']['spawner']]> = [
     ['auto', 'auto'], ['"native"', 'native'], ['Child_Process', 'child_process'], ['"CHILD_PROCESS"', 'child_process'],

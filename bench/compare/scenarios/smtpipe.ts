@@ -26,7 +26,7 @@ export interface SmtpipeStartOptions {
   readonly spawner: SpawnerChoice | null;
   readonly slow?: SmtpipeBenchConfig['slow'];
   /** Options beyond the defaults (the resources and held-large groups). */
-  readonly listener?: Pick<SmtpipeBenchConfig, 'maxMessageBytes' | 'listenerSessions' | 'maxSessionsPerClient' | 'poolMaxQueue'>;
+  readonly listener?: Pick<SmtpipeBenchConfig, 'maxMessageBytes' | 'listenerSessions' | 'maxSessionsPerClient' | 'poolMaxQueue' | 'processes'>;
   /** Names the config and log files (default: "memory" with `slow`, else nothing). */
   readonly tag?: string;
   /** The daemon's cli.js (default: this checkout's build; the baseline group: another checkout's). */

@@ -91,7 +91,7 @@ async function runCLoop(ctx: BenchContext, binary: string, point: LoadPoint): Pr
 }
 
 /** Compiles spawn-loop.c into the work directory, or says why it could not. */
-async function compileCLoop(ctx: BenchContext): Promise<{ binary: string } | { skipped: string }> {
+export async function compileCLoop(ctx: BenchContext): Promise<{ binary: string } | { skipped: string }> {
   const binary = path.join(ctx.workDir, 'spawn-loop');
   const result = await runCommand('cc', ['-O2', '-o', binary, SPAWN_LOOP_C], { timeoutMs: 120_000 });
   if (result.code !== 0) return { skipped: `no working C compiler (cc): ${result.stderr.trim().split('\n')[0] ?? ''}` };

@@ -24,6 +24,8 @@ export interface SmtpipeBenchConfig {
   readonly maxSessionsPerClient?: number;
   /** Pool_Max_Queue, written only when set. */
   readonly poolMaxQueue?: number;
+  /** Processes (front ends, issue 17), written only when set: older builds reject it. */
+  readonly processes?: number;
 }
 
 export function renderSmtpipeConfig(config: SmtpipeBenchConfig): string {
@@ -36,6 +38,7 @@ export function renderSmtpipeConfig(config: SmtpipeBenchConfig): string {
       `Pool_Tasks_Per_Thread = ${config.slow.concurrency + 64}`,
     );
   }
+  if (config.processes !== undefined) lines.push(`Processes = ${config.processes}`);
   if (config.poolMaxQueue !== undefined) lines.push(`Pool_Max_Queue = ${config.poolMaxQueue}`);
   lines.push(
     'ESMTP_Listener {',
