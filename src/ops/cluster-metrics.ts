@@ -24,6 +24,9 @@ export function createClusterMetrics(version: string, collect: () => Promise<Fro
   const own = new Registry();
   new Gauge({ name: 'smtpipe_build_info', help: 'smtpipe version', labelNames: ['version'], registers: [own] }).labels(version).set(1);
   const reloads = new Counter({ name: 'smtpipe_config_reloads_total', help: 'Configuration reloads (SIGHUP), by result', labelNames: ['result'], registers: [own] });
+  // Known label values at 0 from start-up, as metrics.ts does in one process: a rate or an
+  // alert on failures has a series before the first reload.
+  for (const result of ['success', 'failure']) reloads.labels(result).inc(0);
   const lastReloadOk = new Gauge({
     name: 'smtpipe_config_last_reload_successful',
     help: '1 if the last reload was applied (or none was tried), 0 if it was refused',

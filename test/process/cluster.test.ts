@@ -65,6 +65,10 @@ test('Processes = 2: a primary with two front ends, mail through both, one /metr
     assert.equal(sample(metrics.text, 'smtpipe_transactions_total{result="delivered"}'), sent, 'both front ends\' counters, summed');
     assert.equal(sample(metrics.text, 'smtpipe_connections_total'), sent);
     assert.equal(sample(metrics.text, 'smtpipe_build_info{version="0.1.0"}'), 1, 'not one per front end');
+    // The primary's own counters exist at 0 before their first event, as in one process.
+    assert.equal(sample(metrics.text, 'smtpipe_config_reloads_total{result="success"}'), 0);
+    assert.equal(sample(metrics.text, 'smtpipe_config_reloads_total{result="failure"}'), 0);
+    assert.equal(sample(metrics.text, 'smtpipe_front_end_restarts_total'), 0);
     assert.equal(metrics.text.split('\n').filter((l) => l.startsWith('smtpipe_connections_total ')).length, 1, 'one series, not one per process');
     assert.deepEqual(await scrape(cli, '/readyz'), { status: 200, text: 'ready\n' });
     assert.equal((await scrape(cli, '/healthz')).status, 200);
