@@ -12,16 +12,12 @@ import { printConfig } from '../config/print.js';
 import { runFrontEnd } from './cluster-front-end.js';
 import { runPrimary } from './cluster-primary.js';
 import { createDaemon, type Daemon } from './daemon.js';
+import { EXIT_CONFIG, EXIT_OK, EXIT_SOFTWARE, EXIT_USAGE, exitForStartFailure, exitForStop } from './exit-codes.js';
 import { hardenProcess } from './hardening.js';
 import { closeLeakingFds } from './inherited-fds.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from './logger.js';
 import { runPasswd } from './passwd.js';
 
-const EXIT_OK = 0;
-const EXIT_FORCED = 1;
-const EXIT_USAGE = 64;
-const EXIT_SOFTWARE = 70;
-const EXIT_CONFIG = 78;
 
 /** The package's root (dist/src/ops/ -> ../../../): where README.md and docs/ are. */
 const PACKAGE_URL = new URL('../../../', import.meta.url);
@@ -168,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
     daemon.stop().then(
       (outcome) => {
         flush();
-        process.exit(outcome === 'graceful' ? EXIT_OK : EXIT_FORCED);
+        process.exit(exitForStop(outcome));
       },
       (error: unknown) => {
         logger.fatal({ err: error }, 'stop failed');
@@ -188,8 +184,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');
     flush();
-    // The host does not match the configuration (sysexits EX_CONFIG), as for --check.
-    return (error as { code?: unknown }).code === 'ERR_SPOOL_UNUSABLE' ? EXIT_CONFIG : EXIT_SOFTWARE;
+    return exitForStartFailure(error);
   }
   return -1;
 }

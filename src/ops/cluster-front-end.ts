@@ -8,6 +8,7 @@ import type { LoadResult } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { FRONT_END_COUNT_ENV, FRONT_END_INDEX_ENV, isToFrontEnd, type FromFrontEnd, type ToFrontEnd } from './cluster-messages.js';
 import { createDaemon, type Daemon } from './daemon.js';
+import { EXIT_SOFTWARE, exitForStartFailure, exitForStop } from './exit-codes.js';
 import { frontEndConfig } from './process-share.js';
 
 /** What cli.ts hands either role once the process is set up (logger, hardening). */
@@ -20,10 +21,6 @@ export interface RoleParts {
   readonly reapOrphan: ((pid: number) => number) | null;
 }
 
-const EXIT_OK = 0;
-const EXIT_FORCED = 1;
-const EXIT_SOFTWARE = 70;
-const EXIT_CONFIG = 78;
 
 /** Starts the daemon; resolves -1 while it serves (the process then ends by process.exit), else an exit code. */
 export async function runFrontEnd(parts: RoleParts): Promise<number> {
@@ -59,7 +56,7 @@ export async function runFrontEnd(parts: RoleParts): Promise<number> {
     void started
       .then(() => daemon.stop())
       .then(
-        (outcome) => exit(outcome === 'graceful' ? EXIT_OK : EXIT_FORCED),
+        (outcome) => exit(exitForStop(outcome)),
         (error: unknown) => {
           logger.fatal({ err: error }, 'stop failed');
           exit(EXIT_SOFTWARE);
@@ -97,7 +94,7 @@ export async function runFrontEnd(parts: RoleParts): Promise<number> {
     addresses = await starting;
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');
-    return (error as { code?: unknown }).code === 'ERR_SPOOL_UNUSABLE' ? EXIT_CONFIG : EXIT_SOFTWARE;
+    return exitForStartFailure(error);
   }
   send({ smtpipe: 'listening', listeners: addresses.map((a) => `${a.address}:${a.port}`) });
   return -1;

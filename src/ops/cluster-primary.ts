@@ -11,13 +11,10 @@ import { formatDiagnostic } from '../config/load.js';
 import { createClusterMetrics, type FrontEndSeries } from './cluster-metrics.js';
 import { FRONT_END_COUNT_ENV, FRONT_END_INDEX_ENV, isFromFrontEnd, type FromFrontEnd } from './cluster-messages.js';
 import type { RoleParts } from './cluster-front-end.js';
+import { EXIT_CONFIG, EXIT_FORCED, EXIT_OK, EXIT_SOFTWARE } from './exit-codes.js';
 import { createMetricsServer } from './metrics-server.js';
 import { createOrphanReaper } from './orphan-reaper.js';
 
-const EXIT_OK = 0;
-const EXIT_FORCED = 1;
-const EXIT_SOFTWARE = 70;
-const EXIT_CONFIG = 78;
 
 /** A front end that ran this long before dying is restarted at once; sooner, after a backoff. */
 const STABLE_MS = 30_000;
