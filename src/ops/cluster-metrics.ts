@@ -4,6 +4,7 @@
 // no copy of their series between scrapes.
 
 import { AggregatorRegistry, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { RELOAD_RESULTS } from './metrics.js';
 
 export type FrontEndSeries = ReadonlyArray<MetricObjectWithValues<MetricValue<string>>>;
 
@@ -26,7 +27,7 @@ export function createClusterMetrics(version: string, collect: () => Promise<Fro
   const reloads = new Counter({ name: 'smtpipe_config_reloads_total', help: 'Configuration reloads (SIGHUP), by result', labelNames: ['result'], registers: [own] });
   // Known label values at 0 from start-up, as metrics.ts does in one process: a rate or an
   // alert on failures has a series before the first reload.
-  for (const result of ['success', 'failure']) reloads.labels(result).inc(0);
+  for (const result of RELOAD_RESULTS) reloads.labels(result).inc(0);
   const lastReloadOk = new Gauge({
     name: 'smtpipe_config_last_reload_successful',
     help: '1 if the last reload was applied (or none was tried), 0 if it was refused',

@@ -32,7 +32,8 @@ const replyClass = (code: number) => `${Math.floor(code / 100)}xx`;
 /** Every label value a counter can take that is known before anything happened. */
 const TRANSACTION_RESULTS = ['delivered', 'deferred', 'rejected'];
 const REPLY_CLASSES = ['2xx', '3xx', '4xx', '5xx'];
-const RELOAD_RESULTS = ['success', 'failure'];
+/** smtpipe_config_reloads_total's results; the primary of Processes > 1 counts reloads too (cluster-metrics.ts). */
+export const RELOAD_RESULTS = ['success', 'failure'] as const;
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export function createMetrics(version: string): Metrics {
